@@ -1,0 +1,262 @@
+"""Encoding and decoding of element values by VR (PS3.5 §6.2, §7.1).
+
+One function each way; both are pure. ``decode_value`` turns the raw bytes of one
+element value into Python objects; ``encode_value`` turns them back into an
+even-length byte string with the padding PS3.5 prescribes.
+
+Python representation per VR kind (see ``vr.VRKind``):
+
+============  ==========================================  ===================
+kind          VM 1                                        VM > 1 / empty
+============  ==========================================  ===================
+text / ascii  ``str`` (DS: ``float``, IS: ``int``)        ``list`` / ``''``
+number        ``int`` or ``float``                        ``list`` / ``None``
+AT            ``Tag``                                     ``list`` / ``None``
+bytes         ``bytes`` in the encoding's byte order      ``b''``
+SQ            ``list[Dataset]`` (handled by the reader)
+============  ==========================================  ===================
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+import sys
+from typing import TYPE_CHECKING, TypeAlias
+
+from dicomkit.data.charset import DEFAULT_CHARSET, Charset
+from dicomkit.data.tag import Tag
+from dicomkit.data.vr import VR_INFO, VR, VRKind
+from dicomkit.errors import DecodeError, EncodeError
+
+if TYPE_CHECKING:
+    from dicomkit.data.dataset import Dataset
+
+__all__ = [
+    "ElementValue",
+    "Scalar",
+    "decode_value",
+    "encode_value",
+    "format_ds",
+    "parse_ds",
+    "parse_is",
+    "swap_bytes",
+]
+
+Scalar: TypeAlias = "str | int | float | bytes | Tag"
+ElementValue: TypeAlias = "str | int | float | bytes | Tag | list[str] | list[int] | list[float] | list[Tag] | list[Dataset] | None"  # noqa: E501
+
+_KIND = {vr.value: info.kind for vr, info in VR_INFO.items()}
+_MULTI = {vr.value for vr, info in VR_INFO.items() if info.multi_valued}
+_STRIP_BOTH = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM"})
+_NATIVE_LITTLE = sys.byteorder == "little"
+
+
+def parse_ds(text: str) -> float:
+    """Parse one Decimal String value (PS3.5 Table 6.2-1); surrounding spaces allowed."""
+    stripped = text.strip()
+    if not stripped or "_" in stripped or not _DS_CHARS.issuperset(stripped):
+        raise DecodeError(f"invalid DS value {text!r}")
+    try:
+        return float(stripped)
+    except ValueError:
+        raise DecodeError(f"invalid DS value {text!r}") from None
+
+
+_DS_CHARS = frozenset("0123456789+-.eE")
+
+
+def parse_is(text: str) -> int:
+    """Parse one Integer String value; integral decimal forms like '10.0' are accepted."""
+    stripped = text.strip()
+    try:
+        return int(stripped)
+    except ValueError:
+        pass
+    try:
+        number = parse_ds(stripped)
+    except DecodeError:
+        raise DecodeError(f"invalid IS value {text!r}") from None
+    if not math.isfinite(number) or number != int(number):
+        raise DecodeError(f"invalid IS value {text!r}")
+    return int(number)
+
+
+def format_ds(value: float) -> str:
+    """Format a number as a valid DS of at most 16 characters, as exact as fits."""
+    if not math.isfinite(value):
+        raise EncodeError(f"DS cannot hold {value!r}")
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    text = repr(float(value))
+    if len(text) <= 16 and "e" not in text:
+        return text
+    for precision in range(16, 0, -1):
+        text = f"{value:.{precision}g}"
+        if len(text) <= 16:
+            return text.replace("e+", "e")
+    raise EncodeError(f"DS cannot hold {value!r}")  # pragma: no cover - %.1g always fits
+
+
+def swap_bytes(data: bytes, item_size: int) -> bytes:
+    """Reverse the byte order of each ``item_size``-byte word (for BE <-> LE)."""
+    if item_size <= 1 or not data:
+        return data
+    if len(data) % item_size:
+        raise EncodeError(f"cannot swap {len(data)} bytes in {item_size}-byte words")
+    import numpy as np  # numpy is a hard dependency; imported lazily to keep import time low
+
+    dtype = np.dtype(f"u{item_size}")
+    return np.frombuffer(data, dtype=dtype).byteswap().tobytes()
+
+
+def _unpack(vr: str, raw: bytes, little_endian: bool) -> list[int] | list[float]:
+    info = VR_INFO[VR(vr)]
+    size = info.item_size
+    count, rest = divmod(len(raw), size)
+    if rest:
+        raise DecodeError(f"{vr} value of {len(raw)} bytes is not a multiple of {size}")
+    fmt = f"{'<' if little_endian else '>'}{count}{info.struct_code}"
+    return list(struct.unpack(fmt, raw))
+
+
+def decode_value(
+    vr: str,
+    raw: bytes,
+    *,
+    little_endian: bool = True,
+    charset: Charset | None = None,
+) -> ElementValue:
+    """Decode the value bytes of a non-sequence element.
+
+    Raises:
+        DecodeError: bytes that the VR cannot hold (the caller adds offset and tag).
+    """
+    kind = _KIND.get(vr)
+    if kind is VRKind.BYTES or kind is None:
+        return bytes(raw)
+    if kind is VRKind.ASCII or kind is VRKind.TEXT:
+        if not raw:
+            return ""
+        if kind is VRKind.TEXT:
+            text = (charset or DEFAULT_CHARSET).decode(bytes(raw), vr)
+        else:
+            text = bytes(raw).decode("latin-1")
+        if vr not in _MULTI:
+            return text.rstrip("\x00 ")
+        if vr in _STRIP_BOTH:
+            parts = [part.strip("\x00 ") for part in text.split("\\")]
+        else:
+            parts = [part.rstrip("\x00 ") for part in text.split("\\")]
+            if vr == "UI":
+                parts = [part.strip("\x00 ") for part in parts]
+        if vr == "DS" or vr == "IS":
+            # Numbers when every value is valid; otherwise the text is kept as it is so that
+            # nothing is lost (typed getters then raise DecodeError naming the bad value).
+            try:
+                if vr == "DS":
+                    return _single_or_list([parse_ds(p) for p in parts if p])
+                return _single_or_list([parse_is(p) for p in parts if p])
+            except DecodeError:
+                return parts[0] if len(parts) == 1 else parts
+        if len(parts) == 1:
+            return parts[0]
+        return parts
+    if kind is VRKind.NUMBER:
+        if not raw:
+            return None
+        return _single_or_list(_unpack(vr, raw, little_endian))
+    if kind is VRKind.TAG:
+        if not raw:
+            return None
+        if len(raw) % 4:
+            raise DecodeError(f"AT value of {len(raw)} bytes is not a multiple of 4")
+        halves = struct.unpack(f"{'<' if little_endian else '>'}{len(raw) // 2}H", raw)
+        tags = [Tag((halves[i] << 16) | halves[i + 1]) for i in range(0, len(halves), 2)]
+        return _single_or_list(tags)
+    raise DecodeError(f"a {vr} value is not decoded from bytes")  # SQ: the reader builds items
+
+
+def _single_or_list(values: list[int] | list[float] | list[Tag]) -> ElementValue:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return values
+
+
+def _as_list(value: ElementValue) -> list[Scalar]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return list(value)  # type: ignore[arg-type]
+    return [value]
+
+
+def encode_value(
+    vr: str,
+    value: ElementValue,
+    *,
+    little_endian: bool = True,
+    charset: Charset | None = None,
+) -> bytes:
+    """Encode a Python value as the bytes of one element value, padded to even length.
+
+    Raises:
+        EncodeError: a value that the VR cannot hold.
+    """
+    kind = _KIND.get(vr)
+    if kind is None:
+        raise EncodeError(f"unknown VR {vr!r}")
+    if kind is VRKind.SEQUENCE:
+        raise EncodeError("sequences are encoded by the writer, item by item")
+    if kind is VRKind.BYTES:
+        if value is None:
+            return b""
+        if not isinstance(value, bytes | bytearray | memoryview):
+            raise EncodeError(f"{vr} needs bytes, not {type(value).__name__}")
+        data = bytes(value)
+        return data + b"\x00" if len(data) % 2 else data
+    values = _as_list(value)
+    if kind is VRKind.NUMBER:
+        info = VR_INFO[VR(vr)]
+        try:
+            return struct.pack(f"{'<' if little_endian else '>'}{len(values)}{info.struct_code}", *values)
+        except (struct.error, TypeError) as exc:
+            raise EncodeError(f"{vr} cannot hold {value!r}: {exc}") from None
+    if kind is VRKind.TAG:
+        halves: list[int] = []
+        for item in values:
+            if not isinstance(item, int) or not 0 <= item <= 0xFFFFFFFF:
+                raise EncodeError(f"AT cannot hold {item!r}")
+            halves += [item >> 16, item & 0xFFFF]
+        return struct.pack(f"{'<' if little_endian else '>'}{len(halves)}H", *halves)
+    texts = [_text_of(vr, item) for item in values]
+    if len(texts) > 1 and vr not in _MULTI:
+        raise EncodeError(f"{vr} holds a single value, got {len(texts)}")
+    joined = "\\".join(texts)
+    if kind is VRKind.TEXT:
+        data = (charset or DEFAULT_CHARSET).encode(joined, vr)
+    else:
+        try:
+            data = joined.encode("ascii")
+        except UnicodeEncodeError:
+            raise EncodeError(f"{vr} value must be ASCII: {joined!r}") from None
+    if len(data) % 2:
+        data += b"\x00" if vr == "UI" else b" "
+    return data
+
+
+def _text_of(vr: str, item: Scalar) -> str:
+    if isinstance(item, str):
+        return item
+    if vr == "DS" and isinstance(item, int | float) and not isinstance(item, bool):
+        return format_ds(float(item))
+    if vr == "IS" and isinstance(item, int) and not isinstance(item, bool):
+        if not -(2**31) <= item < 2**31:
+            raise EncodeError(f"IS value out of range: {item}")
+        return str(item)
+    if vr == "IS" and isinstance(item, float) and item.is_integer():
+        return str(int(item))
+    raise EncodeError(f"{vr} cannot hold {item!r}")
+

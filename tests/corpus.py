@@ -1,0 +1,178 @@
+"""The oracle corpus: every file pydicom ships, and a comparison of our reading with its.
+
+Files are found by walking pydicom's ``test_files`` and ``charset_files`` folders, never
+by a hand-picked list. ``compare_datasets`` walks both readings element by element and
+returns the differences as readable strings (an empty list means equal).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pydicom
+import pydicom.data
+from pydicom.dataelem import DataElement
+from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence as PdSequence
+from pydicom.valuerep import PersonName as PdPersonName
+
+from dicomkit.data.dataset import Dataset
+from dicomkit.errors import DicomError
+
+DATA_ROOT = Path(pydicom.data.__file__).parent
+CORPUS_DIRS = (DATA_ROOT / "test_files", DATA_ROOT / "charset_files")
+
+
+def corpus_files() -> list[Path]:
+    """Every regular file below pydicom's test and charset folders, sorted."""
+    files: list[Path] = []
+    for folder in CORPUS_DIRS:
+        files.extend(p for p in folder.rglob("*") if p.is_file())
+    return sorted(files)
+
+
+def corpus_ids() -> list[str]:
+    return [str(p.relative_to(DATA_ROOT)) for p in corpus_files()]
+
+
+def dcmtk_reads(path: Path) -> bool:
+    """Whether DCMTK's dcmdump reads the whole file without error (the second oracle)."""
+    import subprocess
+
+    result = subprocess.run(["dcmdump", "-q", str(path)], capture_output=True, check=False)
+    return result.returncode == 0
+
+
+def pydicom_read(path: Path) -> pydicom.Dataset | None:
+    """pydicom's reading (forced, as for raw data sets), or None if it cannot read the file."""
+    try:
+        ds = pydicom.dcmread(path, force=True)
+        # Force full conversion so that pydicom's own failures show up here.
+        _touch(ds)
+        _touch(ds.file_meta)
+    except Exception:
+        return None
+    return ds
+
+
+def _touch(ds: pydicom.Dataset) -> None:
+    for elem in ds:
+        if elem.VR == "SQ":
+            for item in elem.value:
+                _touch(item)
+
+
+def normalise_pydicom(elem: DataElement) -> Any:
+    value = elem.value
+    return _norm(value)
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, MultiValue | list | tuple):
+        items = [_norm(v) for v in value]
+        return items
+    if isinstance(value, PdPersonName):
+        return str(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bytes):
+        return bytes(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _ours(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_ours(v) for v in value]
+    if isinstance(value, int):
+        return int(value)
+    return value
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    return bool(a == b)
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None or value == "" or value == b"":
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+_SPACES_INSIGNIFICANT = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI"})
+
+
+def _strip_all(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_strip_all(v) for v in value]
+    if isinstance(value, str):
+        return value.strip(" \x00")
+    return value
+
+
+def compare_datasets(ours: Dataset, theirs: pydicom.Dataset, path: str = "") -> list[str]:
+    """Differences between our dataset and pydicom's (tags, VRs, values, recursively)."""
+    problems: list[str] = []
+    their_tags = {int(e.tag) for e in theirs}
+    our_tags = set(ours.keys())
+    for tag in sorted(their_tags - our_tags):
+        problems.append(f"{path}({tag >> 16:04X},{tag & 0xFFFF:04X}) missing in ours")
+    for tag in sorted(our_tags - their_tags):
+        problems.append(f"{path}({tag >> 16:04X},{tag & 0xFFFF:04X}) extra in ours")
+    for tag in sorted(their_tags & our_tags):
+        elem = theirs[tag]
+        mine = ours[tag]
+        where = f"{path}({tag >> 16:04X},{tag & 0xFFFF:04X})"
+        if mine.vr != elem.VR:
+            problems.append(f"{where} VR {mine.vr} != pydicom {elem.VR}")
+            continue
+        if elem.VR == "SQ":
+            their_items: PdSequence = elem.value
+            my_items = mine.sequence
+            if len(their_items) != len(my_items):
+                problems.append(f"{where} {len(my_items)} items != pydicom {len(their_items)}")
+                continue
+            for index, (a, b) in enumerate(zip(my_items, their_items)):
+                problems.extend(compare_datasets(a, b, f"{where}[{index}]."))
+            continue
+        try:
+            their_value = _norm(elem.value)
+        except Exception as exc:  # pydicom could not convert: we must refuse too
+            try:
+                mine.value  # noqa: B018
+            except DicomError:
+                continue
+            problems.append(f"{where} pydicom fails ({exc}) but we decode")
+            continue
+        try:
+            my_value = _ours(mine.value)
+        except DicomError as exc:
+            problems.append(f"{where} we fail to decode: {exc}")
+            continue
+        if elem.VR in _SPACES_INSIGNIFICANT:
+            # PS3.5 Table 6.2-1: leading/trailing spaces are not significant for these VRs.
+            their_value = _strip_all(their_value)
+            my_value = _strip_all(my_value)
+        if not _equal(_as_list(my_value), _as_list(their_value)):
+            problems.append(f"{where} {elem.VR} {my_value!r:.120} != pydicom {their_value!r:.120}")
+    return problems
+
+
+def iter_elements(ds: Dataset) -> Iterator[tuple[int, str]]:
+    for element in ds.elements():
+        yield element.tag, element.vr
+        if element.vr == "SQ":
+            for item in element.sequence:
+                yield from iter_elements(item)
