@@ -1,0 +1,41 @@
+"""Database: PostgreSQL (psycopg 3) from ``DATABASE_URL``, else SQLite under ``var/``.
+
+``DATABASE_URL`` uses the usual URL form, e.g. ``postgres://user:password@host:5432/pacs``.
+``PACS_DB_CONN_MAX_AGE`` (seconds, default 0) enables persistent connections, with Django's
+health checks so a connection dropped by the server is replaced rather than used.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+
+from pacs_project.settings.env import Env, env_int, env_str
+
+SQLITE_FILENAME = "db.sqlite3"
+
+
+def databases(env: Env, *, var_dir: Path) -> dict[str, dict[str, Any]]:
+    """The ``DATABASES`` setting."""
+    url = env_str(env, "DATABASE_URL")
+    if url:
+        config: dict[str, Any] = dict(
+            dj_database_url.parse(
+                url,
+                conn_max_age=env_int(env, "PACS_DB_CONN_MAX_AGE", default=0),
+                conn_health_checks=True,
+            )
+        )
+        return {"default": config}
+    # Embedded mode. Django creates the file but not its directory.
+    var_dir.mkdir(parents=True, exist_ok=True)
+    return {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(var_dir / SQLITE_FILENAME),
+            # One writer at a time: wait for the lock instead of failing at once.
+            "OPTIONS": {"timeout": 20},
+        }
+    }
