@@ -1,7 +1,8 @@
 """Project-wide system checks (``manage.py check``), ids ``pacs_project.E0xx``.
 
-E001: outside DEBUG, ``SECRET_KEY`` must come from the environment. Without it sessions,
-      password reset tokens and signed values would use a key published in this repository.
+E001: outside DEBUG, ``SECRET_KEY`` must be configured (environment or key file). Without it
+      sessions, password reset tokens and signed values would use a key published in this
+      repository.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ def check_secret_key(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> 
         return []
     return [
         checks.Error(
-            "SECRET_KEY is not set and DEBUG is off.",
+            "No SECRET_KEY is configured and DEBUG is off.",
             hint=(
                 'Set DJANGO_SECRET_KEY to a long random value (e.g. `python -c "import secrets; '
-                'print(secrets.token_urlsafe(50))"`), or DJANGO_DEBUG=1 on a development machine.'
+                'print(secrets.token_urlsafe(50))"`) or PACS_SECRET_KEY_FILE to a file holding one, '
+                "or DJANGO_DEBUG=1 on a development machine."
             ),
             id="pacs_project.E001",
         )

@@ -14,8 +14,16 @@ cd "$PACS_ROOT"
 
 ensure_venv requirements/base.txt
 
-# A development run: debug pages and static files served by the development server. Without
-# DJANGO_DEBUG a real DJANGO_SECRET_KEY is required (system check pacs_project.E001).
+# A secret key of this installation, made once, so that manage.py commands run later from a
+# plain shell (createsuperuser, ...) pass system check pacs_project.E001 too.
+var_dir="${PACS_VAR_DIR:-$PACS_ROOT/var}"
+if [ -z "${DJANGO_SECRET_KEY:-}${SECRET_KEY:-}${PACS_SECRET_KEY_FILE:-}" ] && [ ! -s "$var_dir/secret_key" ]; then
+    mkdir -p "$var_dir"
+    (umask 077 && "$VENV/bin/python" -c "import secrets; print(secrets.token_urlsafe(50))" >"$var_dir/secret_key")
+    echo "quickstart: wrote a new secret key to $var_dir/secret_key"
+fi
+
+# A development run: debug pages, and static files served by the development server.
 export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"
 address="${PACS_HTTP_ADDRESS:-127.0.0.1:8000}"
 

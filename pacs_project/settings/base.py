@@ -31,7 +31,7 @@ VAR_DIR = paths.var_dir(ENV)
 
 # --- security -------------------------------------------------------------------------------
 DEBUG = security.debug(ENV)
-SECRET_KEY = security.secret_key(ENV)
+SECRET_KEY = security.secret_key(ENV, var_dir=VAR_DIR)
 ALLOWED_HOSTS = security.allowed_hosts(ENV)
 CSRF_TRUSTED_ORIGINS = security.csrf_trusted_origins(ENV)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = security.secure_cookies(ENV, debug=DEBUG)

@@ -96,13 +96,35 @@ def test_secret_key_or_debug_passes_the_system_check(tmp_path: Path, extra: dict
     assert "pacs_project.E001" not in result.stderr
 
 
-def test_django_prefixed_variables_win_over_plain_ones() -> None:
+def test_secret_key_file_in_var_passes_the_system_check(tmp_path: Path) -> None:
+    (tmp_path / "secret_key").write_text("k" * 50 + "\n")
+    result = _run([sys.executable, "manage.py", "check"], _clean_env(PACS_VAR_DIR=str(tmp_path)))
+    assert result.returncode == 0, result.stderr
+
+
+def test_secret_key_sources_in_order_of_precedence(tmp_path: Path) -> None:
+    named = tmp_path / "docker-secret"
+    named.write_text("from-named-file\n")
+    (tmp_path / "secret_key").write_text("from-var")
+    env = {"PACS_SECRET_KEY_FILE": str(named)}
+    assert security.secret_key({**env, "SECRET_KEY": "from-env"}, var_dir=tmp_path) == "from-env"
+    assert security.secret_key(env, var_dir=tmp_path) == "from-named-file"
+    assert security.secret_key({}, var_dir=tmp_path) == "from-var"
+    assert security.secret_key({}, var_dir=tmp_path / "empty") == security.INSECURE_SECRET_KEY
+
+
+def test_named_secret_key_file_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(ImproperlyConfigured, match="PACS_SECRET_KEY_FILE"):
+        security.secret_key({"PACS_SECRET_KEY_FILE": str(tmp_path / "missing")}, var_dir=tmp_path)
+
+
+def test_django_prefixed_variables_win_over_plain_ones(tmp_path: Path) -> None:
     env = {
         "DJANGO_SECRET_KEY": "from-django",
         "SECRET_KEY": "plain",
         "DJANGO_ALLOWED_HOSTS": "a.example, b.example",
     }
-    assert security.secret_key(env) == "from-django"
+    assert security.secret_key(env, var_dir=tmp_path) == "from-django"
     assert security.allowed_hosts(env) == ["a.example", "b.example"]
     assert security.allowed_hosts({"ALLOWED_HOSTS": "c.example"}) == ["c.example"]
     assert security.debug({"DEBUG": "true"}) is True
