@@ -122,8 +122,25 @@ def _strip_all(value: Any) -> Any:
     return value
 
 
-def compare_datasets(ours: Dataset, theirs: pydicom.Dataset, path: str = "") -> list[str]:
-    """Differences between our dataset and pydicom's (tags, VRs, values, recursively)."""
+_SWAPPED_BYTES_VRS = frozenset({"OW", "OF", "OD", "OL", "OV"})
+
+
+def _their_little_endian(theirs: pydicom.Dataset) -> bool:
+    encoding = getattr(theirs, "original_encoding", (None, True))
+    little = encoding[1]
+    return True if little is None else bool(little)
+
+
+def compare_datasets(
+    ours: Dataset, theirs: pydicom.Dataset, path: str = "", their_little: bool | None = None
+) -> list[str]:
+    """Differences between our dataset and pydicom's (tags, VRs, values, recursively).
+
+    Binary values of word-sized VRs are compared in pydicom's byte order (pydicom keeps
+    them as they are in its file; we may hold them in another order).
+    """
+    if their_little is None:
+        their_little = _their_little_endian(theirs)
     problems: list[str] = []
     their_tags = {int(e.tag) for e in theirs}
     our_tags = set(ours.keys())
@@ -135,6 +152,16 @@ def compare_datasets(ours: Dataset, theirs: pydicom.Dataset, path: str = "") -> 
         elem = theirs[tag]
         mine = ours[tag]
         where = f"{path}({tag >> 16:04X},{tag & 0xFFFF:04X})"
+        if mine.vr == "SQ" and elem.VR == "UN" and isinstance(elem.value, bytes):
+            # We parse an unknown implicit-VR value that holds items as a sequence (as DCMTK
+            # does); pydicom keeps its bytes. Equal when our items encode to those bytes.
+            their_items = _pydicom_items(elem.value)
+            if len(their_items) != len(mine.sequence):
+                problems.append(f"{where} {len(mine.sequence)} items != pydicom's UN bytes' {len(their_items)}")
+                continue
+            for index, (a, b) in enumerate(zip(mine.sequence, their_items)):
+                problems.extend(compare_datasets(a, b, f"{where}[{index}].", True))
+            continue
         if mine.vr != elem.VR:
             problems.append(f"{where} VR {mine.vr} != pydicom {elem.VR}")
             continue
@@ -145,7 +172,7 @@ def compare_datasets(ours: Dataset, theirs: pydicom.Dataset, path: str = "") -> 
                 problems.append(f"{where} {len(my_items)} items != pydicom {len(their_items)}")
                 continue
             for index, (a, b) in enumerate(zip(my_items, their_items)):
-                problems.extend(compare_datasets(a, b, f"{where}[{index}]."))
+                problems.extend(compare_datasets(a, b, f"{where}[{index}].", their_little))
             continue
         try:
             their_value = _norm(elem.value)
@@ -155,6 +182,13 @@ def compare_datasets(ours: Dataset, theirs: pydicom.Dataset, path: str = "") -> 
             except DicomError:
                 continue
             problems.append(f"{where} pydicom fails ({exc}) but we decode")
+            continue
+        if elem.VR in _SWAPPED_BYTES_VRS and isinstance(their_value, bytes) and not mine.undefined_length:
+            from dicomkit.data.charset import DEFAULT_CHARSET
+
+            my_bytes = mine.encode(little_endian=their_little, charset=DEFAULT_CHARSET)
+            if my_bytes.rstrip(b"\x00") != their_value.rstrip(b"\x00"):
+                problems.append(f"{where} {elem.VR} bytes differ")
             continue
         try:
             my_value = _ours(mine.value)
@@ -168,6 +202,15 @@ def compare_datasets(ours: Dataset, theirs: pydicom.Dataset, path: str = "") -> 
         if not _equal(_as_list(my_value), _as_list(their_value)):
             problems.append(f"{where} {elem.VR} {my_value!r:.120} != pydicom {their_value!r:.120}")
     return problems
+
+
+def _pydicom_items(value: bytes) -> list[pydicom.Dataset]:
+    """pydicom's parse of UN bytes as an implicit VR LE sequence (PS3.5 6.2.2)."""
+    import io
+
+    from pydicom.filereader import read_sequence
+
+    return list(read_sequence(io.BytesIO(value), True, True, len(value), None))
 
 
 def iter_elements(ds: Dataset) -> Iterator[tuple[int, str]]:

@@ -210,7 +210,7 @@ class Dataset(MutableMapping[int, Element]):
         if isinstance(first, float) and first.is_integer():
             return int(first)
         if isinstance(first, str):
-            from dicomkit.data.value_codec import parse_is
+            from dicomkit.data.values.numbers import parse_is
 
             return parse_is(first)
         raise TypeError(f"{resolve_key(key)} does not hold an integer")
@@ -226,7 +226,7 @@ class Dataset(MutableMapping[int, Element]):
         if isinstance(first, int | float):
             return float(first)
         if isinstance(first, str):
-            from dicomkit.data.value_codec import parse_ds
+            from dicomkit.data.values.numbers import parse_ds
 
             return parse_ds(first)
         raise TypeError(f"{resolve_key(key)} does not hold a number")
@@ -272,7 +272,7 @@ class Dataset(MutableMapping[int, Element]):
         from dicomkit.data.values.person_name import PersonName
 
         text = self.get_str(key)
-        return PersonName.from_str(text) if text is not None else None
+        return PersonName.from_str(text, strict=False) if text is not None else None
 
     # -------------------------------------------------------- character set
 

@@ -19,13 +19,13 @@ SQ            ``list[Dataset]`` (handled by the reader)
 
 from __future__ import annotations
 
-import math
 import struct
-import sys
+
 from typing import TYPE_CHECKING, TypeAlias
 
 from dicomkit.data.charset import DEFAULT_CHARSET, Charset
 from dicomkit.data.tag import Tag
+from dicomkit.data.values.numbers import format_ds, parse_ds, parse_is
 from dicomkit.data.vr import VR_INFO, VR, VRKind
 from dicomkit.errors import DecodeError, EncodeError
 
@@ -49,53 +49,6 @@ ElementValue: TypeAlias = "str | int | float | bytes | Tag | list[str] | list[in
 _KIND = {vr.value: info.kind for vr, info in VR_INFO.items()}
 _MULTI = {vr.value for vr, info in VR_INFO.items() if info.multi_valued}
 _STRIP_BOTH = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM"})
-_NATIVE_LITTLE = sys.byteorder == "little"
-
-
-def parse_ds(text: str) -> float:
-    """Parse one Decimal String value (PS3.5 Table 6.2-1); surrounding spaces allowed."""
-    stripped = text.strip()
-    if not stripped or "_" in stripped or not _DS_CHARS.issuperset(stripped):
-        raise DecodeError(f"invalid DS value {text!r}")
-    try:
-        return float(stripped)
-    except ValueError:
-        raise DecodeError(f"invalid DS value {text!r}") from None
-
-
-_DS_CHARS = frozenset("0123456789+-.eE")
-
-
-def parse_is(text: str) -> int:
-    """Parse one Integer String value; integral decimal forms like '10.0' are accepted."""
-    stripped = text.strip()
-    try:
-        return int(stripped)
-    except ValueError:
-        pass
-    try:
-        number = parse_ds(stripped)
-    except DecodeError:
-        raise DecodeError(f"invalid IS value {text!r}") from None
-    if not math.isfinite(number) or number != int(number):
-        raise DecodeError(f"invalid IS value {text!r}")
-    return int(number)
-
-
-def format_ds(value: float) -> str:
-    """Format a number as a valid DS of at most 16 characters, as exact as fits."""
-    if not math.isfinite(value):
-        raise EncodeError(f"DS cannot hold {value!r}")
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    text = repr(float(value))
-    if len(text) <= 16 and "e" not in text:
-        return text
-    for precision in range(16, 0, -1):
-        text = f"{value:.{precision}g}"
-        if len(text) <= 16:
-            return text.replace("e+", "e")
-    raise EncodeError(f"DS cannot hold {value!r}")  # pragma: no cover - %.1g always fits
 
 
 def swap_bytes(data: bytes, item_size: int) -> bytes:
@@ -251,7 +204,7 @@ def _text_of(vr: str, item: Scalar) -> str:
     if isinstance(item, str):
         return item
     if vr == "DS" and isinstance(item, int | float) and not isinstance(item, bool):
-        return format_ds(float(item))
+        return format_ds(item)
     if vr == "IS" and isinstance(item, int) and not isinstance(item, bool):
         if not -(2**31) <= item < 2**31:
             raise EncodeError(f"IS value out of range: {item}")

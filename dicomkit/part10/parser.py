@@ -175,7 +175,8 @@ class Parser:
                         tag=tag,
                     )
                 next_pos = value_pos + length
-                if vr == "SQ":
+                if vr == "SQ" or (vr == "UN" and implicit and self._holds_items(value_pos, length, little)):
+                    # An unknown implicit-VR value that starts with an item is a sequence.
                     items, _ = self._items(value_pos, next_pos, implicit, little, charset, depth, pixel_rep, False)
                     element = Element(tag, "SQ", items)
                 elif vr == "UN" and not implicit and (known := self._known_vrs(tag)) is not None:
@@ -210,6 +211,8 @@ class Parser:
         """VR for an implicit-VR element: dictionary VR, with ambiguous ones resolved."""
         if tag & 0x10000 and tag >> 16 not in (1, 3, 5, 7, 0xFFFF):
             element = tag & 0xFFFF
+            if element == 0:
+                return "UL"  # group length
             if 0x10 <= element <= 0xFF:
                 return "LO"  # private creator
             return "SQ" if length == UNDEFINED else "UN"
@@ -226,6 +229,13 @@ class Parser:
         if vrs in _OB_OR_OW:
             return "OB" if length == UNDEFINED else "OW"
         return vrs[0]
+
+    def _holds_items(self, pos: int, length: int, little: bool) -> bool:
+        """Whether a value of unknown VR begins with a sequence item tag."""
+        if length < 8 or not self.src.ensure(pos, 8):
+            return False
+        group, elem, _ = _TAG_LEN[little].unpack_from(self.src.buf, pos - self.src.start)
+        return ((group << 16) | elem) == ITEM
 
     @staticmethod
     def _known_vrs(tag: int) -> tuple[str, ...] | None:
