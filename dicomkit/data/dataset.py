@@ -402,7 +402,9 @@ class Dataset(MutableMapping[int, Element]):
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"Dataset({len(self)} elements)"
+        shown = ", ".join(repr(element) for element in list(self.elements())[:8])
+        more = ", ..." if len(self) > 8 else ""
+        return f"Dataset([{shown}{more}])"
 
 
 class PrivateBlock:
