@@ -1,0 +1,142 @@
+"""The ``python -m dicomkit`` entry point: subcommand discovery and error reporting.
+
+A subcommand is any module of ``dicomkit.cli`` that defines::
+
+    def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
+    def run(args: argparse.Namespace) -> int
+
+so adding one (``echo``, ``store``, ``find`` ...) is a one-module change. ``add_parser``
+registers the subcommand's arguments and must keep imports light; ``run`` does the
+work and returns the exit status.
+
+Errors are reported here, in one place, as one line on stderr and a non-zero exit:
+dicomkit errors (with the offset and tag they carry, after any context a subcommand
+added as an exception note, such as the file name) and OS errors exit 1, usage
+errors exit 2 (argparse), an interrupt 130. Anything else is a bug in dicomkit: it is
+reported as an internal error, with the traceback only when ``--traceback`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Protocol, cast
+
+from dicomkit import __version__
+from dicomkit.errors import DicomError
+
+if TYPE_CHECKING:
+    from dicomkit.part10.options import DicomFile, ReadOptions
+
+__all__ = ["Subcommand", "build_parser", "main", "read_input", "report", "subcommands"]
+
+PROG = "python -m dicomkit"
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_INTERRUPTED = 130
+
+# argparse gives the type of ``add_subparsers()`` no public name.
+Subparsers = argparse._SubParsersAction
+
+
+class Subcommand(Protocol):
+    """What a ``dicomkit.cli`` module provides to be a subcommand."""
+
+    def add_parser(self, subparsers: Subparsers[argparse.ArgumentParser]) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+def subcommands() -> list[Subcommand]:
+    """Every module of ``dicomkit.cli`` that provides ``add_parser`` and ``run``, by name."""
+    package = importlib.import_module("dicomkit.cli")
+    found: list[Subcommand] = []
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda info: info.name):
+        if info.name == __name__.rsplit(".", 1)[-1]:
+            continue
+        module: ModuleType = importlib.import_module(f"dicomkit.cli.{info.name}")
+        if callable(getattr(module, "add_parser", None)) and callable(getattr(module, "run", None)):
+            found.append(cast(Subcommand, module))
+    return found
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="DICOM tools built on dicomkit.")
+    parser.add_argument("--version", action="version", version=f"dicomkit {__version__}")
+    parser.add_argument(
+        "--traceback", action="store_true", help="show the Python traceback of an internal error"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in subcommands():
+        before = set(subparsers.choices)
+        command.add_parser(subparsers)
+        for name in set(subparsers.choices) - before:
+            subparsers.choices[name].set_defaults(run=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` (default: ``sys.argv[1:]``), run the subcommand, return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run = cast(Callable[[argparse.Namespace], int], args.run)
+    where = f"{PROG} {args.command}"
+    try:
+        return run(args)
+    except DicomError as exc:
+        # Context added on the way up (e.g. the file being read) comes first.
+        return report(where, ": ".join([*getattr(exc, "__notes__", ()), str(exc)]))
+    except BrokenPipeError:
+        # The reader of our output went away (``dump FILE | head``): stop quietly.
+        _silence_stdout()
+        return EXIT_FAILURE
+    except OSError as exc:
+        return report(where, describe_os_error(exc))
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if args.traceback:
+            traceback.print_exc()
+        hint = "" if args.traceback else " (run with --traceback for details)"
+        return report(where, f"internal error: {type(exc).__name__}: {exc}{hint}")
+
+
+def read_input(path: str, options: ReadOptions) -> DicomFile:
+    """``read_file(path)``; a dicomkit error raised on the way carries the path as a note."""
+    from dicomkit.part10.reader import read_file
+
+    try:
+        return read_file(path, options)
+    except DicomError as exc:
+        exc.add_note(path)
+        raise
+
+
+def report(where: str, message: str) -> int:
+    """Print ``message`` as one line on stderr; return the failure status."""
+    text = " ".join(message.split())  # one line, whatever the message holds
+    print(f"{where}: error: {text}", file=sys.stderr)
+    return EXIT_FAILURE
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``cannot open 'x.dcm': No such file or directory`` rather than the errno tuple."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is not None:
+        return f"cannot open {os.fsdecode(exc.filename)!r}: {reason}"
+    return reason
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

@@ -1,0 +1,94 @@
+"""``python -m dicomkit``: subcommands found by module, bad input reported in one line with
+a non-zero exit status and never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from dicomkit.cli.main import build_parser, subcommands
+from tests.corpus import DATA_ROOT
+
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
+
+CT = DATA_ROOT / "test_files" / "CT_small.dcm"
+
+
+def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    """name -> (path, what the one-line error must mention)."""
+    text = tmp_path / "notes.txt"
+    text.write_text("This is a text file, not a DICOM file.\nSecond line.\n")
+    truncated = tmp_path / "truncated.dcm"
+    truncated.write_bytes(CT.read_bytes()[:1000])
+    empty = tmp_path / "empty.dcm"
+    empty.write_bytes(b"")
+    return {
+        "missing": (tmp_path / "no-such-file.dcm", "No such file or directory"),
+        "directory": (tmp_path, "Is a directory"),
+        "text": (text, "offset"),
+        "truncated": (truncated, "at offset 994"),
+        "empty": (empty, "empty input"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing", "directory", "text", "truncated", "empty"])
+@pytest.mark.parametrize("command", ["dump", "dump --json", "convert"])
+def test_bad_input_gives_one_line_and_a_failure_status(
+    run_cli: RunCli, tmp_path: Path, case: str, command: str
+) -> None:
+    path, mentioned = _bad_inputs(tmp_path)[case]
+    if command == "convert":
+        args: list[str | Path] = ["convert", path, tmp_path / "out.dcm", "-t", "explicit"]
+    else:
+        args = [*command.split(), path]
+    result = run_cli(*args)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"python -m dicomkit {command.split(maxsplit=1)[0]}: error: ")
+    assert mentioned in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out.dcm").exists()
+
+
+def test_an_error_names_the_tag_and_offset_of_the_malformed_element(run_cli: RunCli, tmp_path: Path) -> None:
+    truncated = tmp_path / "truncated.dcm"
+    truncated.write_bytes(CT.read_bytes()[:1000])
+    result = run_cli("dump", truncated)
+    assert "element (0010,1002)" in result.stderr
+    assert "offset 994 (0x3E2)" in result.stderr
+
+
+def test_no_subcommand_is_a_usage_error(run_cli: RunCli) -> None:
+    result = run_cli()
+    assert result.returncode == 2
+    assert "usage:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_help_lists_the_subcommands(run_cli: RunCli) -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    assert "dump" in result.stdout and "convert" in result.stdout
+
+
+def test_every_cli_module_with_add_parser_and_run_is_a_subcommand() -> None:
+    commands = {command.__name__.rsplit(".", 1)[-1]: command for command in subcommands()}  # type: ignore[attr-defined]
+    assert {"dump", "convert"} <= set(commands)
+    for name, command in commands.items():
+        args = build_parser().parse_args(_minimal_args(name))
+        assert args.command == name
+        assert args.run is command.run
+
+
+def _minimal_args(name: str) -> list[str]:
+    return {"dump": ["dump", "x.dcm"], "convert": ["convert", "a", "b", "-t", "explicit"]}.get(name, [name])
+
+
+def test_version(run_cli: RunCli) -> None:
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("dicomkit ")
