@@ -209,15 +209,17 @@ def _read_pid(pidfile: Path) -> int:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether ``pid`` runs; an exited process its parent has not reaped yet (a zombie) does not."""
     if pid <= 0:
         return False
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
         return False
-    except PermissionError:
+    except OSError:
         return True
-    return True
+    # The state letter follows the parenthesised command name, which may itself hold spaces.
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def _stop_redis(pidfile: Path) -> None:

@@ -18,7 +18,9 @@ cd "$PACS_ROOT"
 ensure_debian_packages postgresql redis-server dcmtk
 ensure_venv requirements/test.txt
 
-services_dir="$(mktemp -d -t pacs-services-XXXXXX)"
+# Under /tmp, not $TMPDIR: as root, PostgreSQL runs as the postgres user, which must be able to
+# reach its data directory.
+services_dir="$(mktemp -d /tmp/pacs-services-XXXXXX)"
 stop_services() {
     "$VENV/bin/python" scripts/services.py stop "$services_dir" || true
     rm -rf "$services_dir"

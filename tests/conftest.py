@@ -85,6 +85,12 @@ def _point_django_at(env: Mapping[str, str]) -> None:
 
 
 @pytest.fixture(scope="session")
+def services_module() -> ModuleType:
+    """``scripts/services.py`` as a module (start/stop of throwaway PostgreSQL and Redis)."""
+    return _services_module()
+
+
+@pytest.fixture(scope="session")
 def pacs_services() -> Iterator[ServiceUrls]:
     """PostgreSQL and Redis for this session: the exported ones, else throwaway ones."""
     missing = [name for name in SERVICE_VARIABLES if not os.environ.get(name)]
@@ -92,7 +98,8 @@ def pacs_services() -> Iterator[ServiceUrls]:
         yield ServiceUrls(os.environ["DATABASE_URL"], os.environ["REDIS_URL"])
         return
     services = _services_module()
-    root = Path(tempfile.mkdtemp(prefix="pacs-test-services-"))
+    # As root PostgreSQL runs as the postgres user, which must reach its data: use /tmp then.
+    root = Path(tempfile.mkdtemp(prefix="pacs-test-services-", dir="/tmp" if os.geteuid() == 0 else None))
     try:
         started = services.start(root)
     except services.ServiceError as exc:
