@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from dicomkit.data.dataset import Dataset
-from dicomkit.errors import UnsupportedTransferSyntaxError
+from dicomkit.errors import DicomError, UnsupportedTransferSyntaxError
 
 if TYPE_CHECKING:
     from dicomkit.cli.main import Subparsers
@@ -125,7 +125,11 @@ def run(args: argparse.Namespace) -> int:
                 "needs the codec to decode the pixel data"
             )
     buffer = io.BytesIO()
-    write_file(buffer, dicom_file.dataset, transfer_syntax_uid=target.uid, meta=dicom_file.meta)
+    try:
+        write_file(buffer, dicom_file.dataset, transfer_syntax_uid=target.uid, meta=dicom_file.meta)
+    except DicomError as exc:
+        exc.add_note(args.input)
+        raise
     with open(args.output, "wb") as fp:
         fp.write(buffer.getbuffer())
     print(f"wrote {args.output}: {target.name} ({target.uid})")

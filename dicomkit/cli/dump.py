@@ -21,7 +21,6 @@ are named from the private dictionary under their creator. The file is read leni
 from __future__ import annotations
 
 import argparse
-import json
 import struct
 import sys
 from collections.abc import Iterator
@@ -85,9 +84,14 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         # Every value goes into the JSON (binary as InlineBinary), so nothing is deferred.
         dicom_file = read_input(path, ReadOptions(validation=Validation.LENIENT))
-        from dicomkit.data.json import dataset_to_json  # type: ignore[import-not-found, attr-defined, unused-ignore]
+        from dicomkit.data.json import dumps
 
-        json.dump(dataset_to_json(dicom_file.dataset), sys.stdout, indent=2, ensure_ascii=False)
+        try:
+            text = dumps(dicom_file.dataset, indent=2)
+        except DicomError as exc:
+            exc.add_note(path)
+            raise
+        sys.stdout.write(text)
         sys.stdout.write("\n")
         for finding in dicom_file.findings:
             print(f"warning: {finding}", file=sys.stderr)
