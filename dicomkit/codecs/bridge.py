@@ -33,6 +33,7 @@ __all__ = [
     "finish_decoded",
     "int_option",
     "jpeg_is_ycbcr",
+    "jpeg_precision",
     "jpeg_segments",
     "mask_bits",
     "reject_unknown",
@@ -129,6 +130,14 @@ def jpeg_is_ycbcr(data: bytes) -> bool:
     return False
 
 
+def jpeg_precision(data: bytes) -> int | None:
+    """Sample precision P of a JPEG / JPEG-LS frame header, or None when none is found."""
+    for marker, payload in jpeg_segments(data):
+        if marker in _SOF_MARKERS and payload:
+            return int(payload[0])
+    return None
+
+
 def _jpeg_size(data: bytes) -> tuple[int, int, int] | None:
     """(rows, columns, components) from the first SOF marker segment."""
     for marker, payload in jpeg_segments(data):
@@ -146,12 +155,15 @@ def _j2k_components(data: bytes) -> int:
     return int(components)
 
 
-def finish_decoded(decoded: PixelArray, fmt: PixelFormat, *, frame: int) -> PixelArray:
+def finish_decoded(
+    decoded: PixelArray, fmt: PixelFormat, *, frame: int, precision: int | None = None
+) -> PixelArray:
     """Check a decoder's output and bring it to ``fmt.dtype`` and ``fmt.shape``.
 
     An unsigned result for signed pixel data (JPEG and JPEG-LS streams have no
-    signedness; some JPEG 2000 encoders drop it) is sign-extended from Bits
-    Stored; a signed result for unsigned pixel data keeps the low Bits Stored.
+    signedness; some JPEG 2000 encoders drop it) is sign-extended from the
+    stream's ``precision`` when known, else from Bits Stored; a signed result
+    for unsigned pixel data keeps the low Bits Stored.
     """
     if decoded.shape != fmt.shape:
         if decoded.ndim == 3 and decoded.shape[2] == 1 and decoded.shape[:2] == fmt.shape:
@@ -162,7 +174,7 @@ def finish_decoded(decoded: PixelArray, fmt: PixelFormat, *, frame: int) -> Pixe
         raise CodecError(f"decoded {decoded.dtype} samples do not fit {fmt.bits_allocated} bits", frame=frame)
     if fmt.is_signed:
         result = decoded.astype(fmt.dtype)
-        return result if decoded.dtype.kind == "i" else sign_extend(result, fmt.bits_stored)
+        return result if decoded.dtype.kind == "i" else sign_extend(result, precision or fmt.bits_stored)
     if decoded.dtype.kind == "i":
         unsigned = decoded.view(decoded.dtype.str.replace("i", "u")).astype(fmt.dtype)
         return mask_bits(unsigned, fmt.bits_stored)

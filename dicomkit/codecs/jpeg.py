@@ -38,6 +38,7 @@ from dicomkit.codecs.bridge import (
     finish_decoded,
     int_option,
     jpeg_is_ycbcr,
+    jpeg_precision,
     reject_unknown,
     to_unsigned_pattern,
 )
@@ -107,8 +108,10 @@ class JPEGCodec:
                 kwargs["colorspace"] = kwargs["outcolorspace"] = "RGB"
             decoded = call_codec(imagecodecs.jpeg8_decode, data, frame=frame, **kwargs)
         else:
-            decoded = _decode_lossless(data, frame)
-        return finish_decoded(decoded, fmt, frame=frame)
+            # libjpeg-turbo only: imagecodecs' other lossless JPEG decoders
+            # (liblj92 ljpeg_decode, jpegsof3_decode) crash the process on corrupt input.
+            decoded = call_codec(imagecodecs.jpeg8_decode, data, frame=frame)
+        return finish_decoded(decoded, fmt, frame=frame, precision=jpeg_precision(data))
 
     def encode_frame(self, array: PixelArray, fmt: PixelFormat, **options: object) -> bytes:
         if not self.can_encode(fmt):
@@ -154,19 +157,6 @@ class JPEGCodec:
             kwargs["outcolorspace"] = "YCbCr" if stored_ybr else "RGB"
             kwargs["subsampling"] = _subsampling(options) if stored_ybr else "444"
         return kwargs
-
-
-def _decode_lossless(data: bytes, frame: int) -> PixelArray:
-    """libjpeg-turbo first; the dedicated SOF3 decoders for streams it refuses."""
-    try:
-        return call_codec(imagecodecs.jpeg8_decode, data, frame=frame)
-    except CodecError as first:
-        for fallback in (imagecodecs.jpegsof3_decode, imagecodecs.ljpeg_decode):
-            try:
-                return call_codec(fallback, data, frame=frame)
-            except CodecError:
-                continue
-        raise first
 
 
 def _subsampling(options: dict[str, object]) -> str:

@@ -12,8 +12,9 @@ No colour transform is applied (PS3.5 §8.2.3); the Photometric Interpretation
 is unchanged by encoding. The stream's precision is that of the container
 (8 or 16 bits), which imagecodecs fixes; a JPEG-LS stream has no signedness, so
 signed samples are written as their two's complement bit patterns and
-sign-extended from Bits Stored on decode, which reads both these streams and
-those whose precision equals Bits Stored.
+sign-extended from the stream's precision on decode, which reads both these
+streams and those whose precision equals Bits Stored. (Extending from Bits
+Stored instead would turn a near-lossless -2050 for 12-bit data into +2046.)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dicomkit.codecs.bridge import (
     check_declared_size,
     finish_decoded,
     int_option,
+    jpeg_precision,
     reject_unknown,
     to_unsigned_pattern,
 )
@@ -59,8 +61,12 @@ class JPEGLSCodec:
 
     def decode_frame(self, data: bytes, fmt: PixelFormat, *, frame: int = 0) -> PixelArray:
         check_declared_size(data, fmt, frame=frame)
+        # CharLS spends seconds on a stream cut short before failing; a complete
+        # frame ends with EOI (and at most the item's pad byte), PS3.5 8.2.3.
+        if not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
+            raise CodecError("JPEG-LS stream does not end with an EOI marker (truncated?)", frame=frame)
         decoded = call_codec(imagecodecs.jpegls_decode, data, frame=frame)
-        return finish_decoded(decoded, fmt, frame=frame)
+        return finish_decoded(decoded, fmt, frame=frame, precision=jpeg_precision(data))
 
     def encode_frame(self, array: PixelArray, fmt: PixelFormat, **options: object) -> bytes:
         if not self.can_encode(fmt):

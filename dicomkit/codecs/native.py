@@ -71,7 +71,7 @@ class NativeCodec:
         return fmt
 
     def decode_frame(self, data: bytes, fmt: PixelFormat, *, frame: int = 0) -> PixelArray:
-        if len(data) < fmt.frame_length:
+        if len(data) not in (fmt.frame_length, fmt.frame_length + (fmt.frame_length & 1)):
             raise CodecError(f"native frame has {len(data)} bytes, expected {fmt.frame_length}", frame=frame)
         if fmt.bits_allocated == 1:
             raw = np.frombuffer(data, dtype=np.uint8, count=fmt.frame_length)
@@ -100,7 +100,10 @@ class NativeCodec:
 
 
 def native_frame(value: bytes | memoryview, fmt: PixelFormat, frame: int) -> bytes:
-    """Cut frame ``frame`` out of a native Pixel Data value (1-bit frames need not be aligned)."""
+    """Cut frame ``frame`` out of a native Pixel Data value (1-bit frames need not be aligned).
+
+    ``NativeCodec.decode_frame`` wants exactly one frame (plus at most one pad byte).
+    """
     if not 0 <= frame < fmt.number_of_frames:
         raise CodecError(f"frame index outside 0..{fmt.number_of_frames - 1}", frame=frame)
     start_bit = fmt.frame_bit_offset(frame)

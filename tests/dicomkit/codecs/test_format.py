@@ -1,0 +1,45 @@
+"""PixelFormat: validation and derived sizes (PS3.3 C.7.6.3)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dicomkit.codecs import PixelFormat
+from dicomkit.errors import CodecError
+
+
+def test_derived_sizes_and_dtype() -> None:
+    fmt = PixelFormat(512, 256, 3, 16, 12, 1, 0, "RGB", number_of_frames=4)
+    assert fmt.frame_length == 512 * 256 * 3 * 2
+    assert fmt.dtype == np.dtype("<i2")
+    assert fmt.shape == (512, 256, 3)
+    assert PixelFormat(3, 3, 1, 1, 1, 0, 0, "MONOCHROME2").frame_length == 2  # 9 bits
+    assert PixelFormat(3, 3, 1, 32, 32, 0, 0, "MONOCHROME2").dtype == np.dtype("<u4")
+
+
+@pytest.mark.parametrize(
+    "kwargs,problem",
+    [
+        ({"rows": 0}, "rows/columns"),
+        ({"bits_allocated": 12}, "bits allocated"),
+        ({"bits_stored": 17}, "bits stored"),
+        ({"pixel_representation": 2}, "pixel representation"),
+        ({"samples_per_pixel": 5}, "samples per pixel"),
+        ({"number_of_frames": 0}, "number of frames"),
+    ],
+)
+def test_impossible_formats_are_codec_errors(kwargs: dict[str, int], problem: str) -> None:
+    values = dict(
+        rows=4,
+        columns=4,
+        samples_per_pixel=1,
+        bits_allocated=16,
+        bits_stored=16,
+        pixel_representation=0,
+        planar_configuration=0,
+        photometric_interpretation="MONOCHROME2",
+    )
+    values.update(kwargs)
+    with pytest.raises(CodecError, match=problem):
+        PixelFormat(**values)  # type: ignore[arg-type]

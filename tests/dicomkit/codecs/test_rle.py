@@ -1,0 +1,277 @@
+"""RLE Lossless (PS3.5 Annex G): round trips, oracles (pydicom, pylibjpeg-rle, DCMTK), bad input."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydicom.encaps import generate_frames
+from pydicom.pixels.decoders.rle import _rle_decode_frame
+from pydicom.pixels.encoders.native import _encode_frame as pydicom_rle_encode
+from rle.utils import encode_pixel_data as pylibjpeg_rle_encode
+
+from dicomkit.codecs.format import PixelFormat
+from dicomkit.codecs.rle import RLELosslessCodec, decode_segment, encode_segment, parse_header
+from dicomkit.errors import CodecError
+
+CODEC = RLELosslessCodec()
+
+
+def pixel_format(rows: int, columns: int, spp: int, bits: int, signed: bool, planar: int = 0) -> PixelFormat:
+    return PixelFormat(
+        rows=rows,
+        columns=columns,
+        samples_per_pixel=spp,
+        bits_allocated=bits,
+        bits_stored=bits,
+        pixel_representation=int(signed),
+        planar_configuration=planar,
+        photometric_interpretation="MONOCHROME2" if spp == 1 else "RGB",
+    )
+
+
+@st.composite
+def frames(draw: st.DrawFn, max_side: int = 24) -> tuple[PixelFormat, np.ndarray]:
+    """A random frame: any bit depth RLE holds, sign, 1 or 3 samples, sizes from 1x1, runs likely."""
+    bits = draw(st.sampled_from([8, 16, 32]))
+    spp = draw(st.sampled_from([1, 3]))
+    fmt = pixel_format(
+        draw(st.integers(1, max_side)),
+        draw(st.integers(1, max_side)),
+        spp,
+        bits,
+        draw(st.booleans()),
+        draw(st.integers(0, 1)) if spp == 3 else 0,
+    )
+    info = np.iinfo(fmt.dtype)
+    # A small alphabet makes long runs; the full range makes literal runs.
+    alphabet = draw(st.sampled_from(["small", "full"]))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    if alphabet == "small":
+        values = rng.integers(-2, 3, size=fmt.shape)
+        array = np.repeat(values.reshape(-1), draw(st.integers(1, 200)))[: values.size]
+        array = np.resize(array, fmt.shape).astype(fmt.dtype)
+    else:
+        array = rng.integers(info.min, info.max, size=fmt.shape, dtype=fmt.dtype, endpoint=True)
+    return fmt, array
+
+
+class _PydicomRunner:
+    """The few attributes pydicom's native RLE encoder reads from its runner."""
+
+    def __init__(self, fmt: PixelFormat) -> None:
+        self.rows = fmt.rows
+        self.columns = fmt.columns
+        self.samples_per_pixel = fmt.samples_per_pixel
+        self.bits_allocated = fmt.bits_allocated
+
+    def get_option(self, name: str, default: object = None) -> object:
+        return default
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frames())
+def test_round_trip_is_exact_for_every_depth_sign_and_sample_count(
+    case: tuple[PixelFormat, np.ndarray],
+) -> None:
+    fmt, array = case
+    for min_run in (2, 3):
+        encoded = CODEC.encode_frame(array, fmt, min_replicate_run=min_run)
+        decoded = CODEC.decode_frame(encoded, fmt)
+        assert decoded.dtype == fmt.dtype
+        assert decoded.shape == fmt.shape
+        np.testing.assert_array_equal(decoded, array)
+
+
+@settings(max_examples=100, deadline=None)
+@given(frames())
+def test_encoder_output_is_byte_identical_to_pydicom_and_pylibjpeg_rle(
+    case: tuple[PixelFormat, np.ndarray],
+) -> None:
+    fmt, array = case
+    ours = CODEC.encode_frame(array, fmt)
+    assert ours == pydicom_rle_encode(array.tobytes(), _PydicomRunner(fmt))
+    assert ours == pylibjpeg_rle_encode(
+        array.tobytes(),
+        rows=fmt.rows,
+        columns=fmt.columns,
+        samples_per_pixel=fmt.samples_per_pixel,
+        bits_allocated=fmt.bits_allocated,
+        byteorder="<",
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(frames())
+def test_decoder_matches_pydicom_on_pydicom_encoded_frames(case: tuple[PixelFormat, np.ndarray]) -> None:
+    fmt, array = case
+    encoded = pydicom_rle_encode(array.tobytes(), _PydicomRunner(fmt))
+    ours = CODEC.decode_frame(encoded, fmt)
+    # pydicom returns little-endian bytes in planar order (all of sample 0, then 1, ...)
+    theirs = _rle_decode_frame(encoded, fmt.rows, fmt.columns, fmt.samples_per_pixel, fmt.bits_allocated)
+    planes = np.frombuffer(bytes(theirs), dtype=fmt.dtype).reshape(
+        fmt.samples_per_pixel, fmt.rows, fmt.columns
+    )
+    np.testing.assert_array_equal(ours.reshape(fmt.rows, fmt.columns, -1), planes.transpose(1, 2, 0))
+
+
+def test_header_lists_segments_most_significant_byte_first_and_pads_odd_segments() -> None:
+    fmt = pixel_format(1, 2, 1, 16, signed=False)
+    encoded = CODEC.encode_frame(np.array([[0x0102, 0x0304]], dtype=np.uint16), fmt)
+    count, first, second, *unused = struct.unpack_from("<16L", encoded)
+    assert (count, first, second) == (2, 64, 68)
+    assert unused == [0] * 13
+    # MSBs 01 03 as one literal run (header 1), odd length so padded with 0x00
+    assert encoded[first:second] == bytes([1, 1, 3, 0])
+    assert encoded[second:] == bytes([1, 2, 4, 0])
+
+
+def test_long_runs_split_at_128_and_rows_are_encoded_separately() -> None:
+    # each row: replicate 128 (0x81) + a one-byte literal run (0x00); never a run across rows
+    assert encode_segment(np.full((2, 129), 7, dtype=np.uint8)) == bytes([0x81, 7, 0x00, 7]) * 2
+    # a remainder of two stays a replicate run (257 - 2 = 0xFF)
+    assert encode_segment(np.full((1, 130), 7, dtype=np.uint8)) == bytes([0x81, 7, 0xFF, 7])
+
+
+def test_dcmtk_style_keeps_two_byte_repeats_inside_literal_runs_except_at_row_end() -> None:
+    plane = np.array([[1, 2, 2, 3, 4, 4]], dtype=np.uint8)
+    assert encode_segment(plane) == bytes([0x00, 1, 0xFF, 2, 0x00, 3, 0xFF, 4])
+    assert encode_segment(plane, min_replicate_run=3) == bytes([3, 1, 2, 2, 3, 0xFF, 4, 0])  # padded
+
+
+@pytest.mark.interop
+@pytest.mark.skipif(shutil.which("dcmcrle") is None, reason="DCMTK dcmcrle not installed")
+@pytest.mark.parametrize("bits,spp", [(8, 1), (16, 1), (8, 3), (16, 3), (32, 1)])
+def test_dcmtk_style_is_byte_identical_to_dcmcrle(tmp_path: Path, bits: int, spp: int) -> None:
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    rng = np.random.default_rng(bits * 10 + spp)
+    fmt = pixel_format(23, 97, spp, bits, signed=False)
+    array = rng.integers(0, 3, size=fmt.shape).astype(fmt.dtype)
+    array.reshape(-1)[::7] = rng.integers(0, 200, size=array.reshape(-1)[::7].shape)
+    array[5:9] = 9  # long runs too
+
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = generate_uid()
+    ds.Rows, ds.Columns, ds.SamplesPerPixel = fmt.rows, fmt.columns, spp
+    ds.BitsAllocated = ds.BitsStored = bits
+    ds.HighBit, ds.PixelRepresentation = bits - 1, 0
+    ds.PhotometricInterpretation = fmt.photometric_interpretation
+    if spp == 3:
+        ds.PlanarConfiguration = 0
+    ds.PixelData = array.tobytes()
+    ds.save_as(tmp_path / "in.dcm", enforce_file_format=True)
+    subprocess.run(["dcmcrle", str(tmp_path / "in.dcm"), str(tmp_path / "out.dcm")], check=True)
+    theirs = next(generate_frames(pydicom.dcmread(tmp_path / "out.dcm").PixelData, number_of_frames=1))
+
+    assert CODEC.encode_frame(array, fmt, min_replicate_run=3) == theirs
+    np.testing.assert_array_equal(CODEC.decode_frame(theirs, fmt), array)
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def _valid_frame() -> tuple[PixelFormat, bytes]:
+    fmt = pixel_format(8, 9, 3, 16, signed=True)
+    array = np.random.default_rng(1).integers(-5, 5, size=fmt.shape).astype(fmt.dtype)
+    return fmt, CODEC.encode_frame(array, fmt)
+
+
+@pytest.mark.parametrize(
+    "mutate,reason",
+    [
+        (lambda b: b[:40], "shorter than its 64-byte header"),
+        (lambda b: struct.pack("<L", 16) + b[4:], "declares 16 segments"),
+        (lambda b: struct.pack("<L", 0) + b[4:], "declares 0 segments"),
+        (lambda b: struct.pack("<L", 5) + b[4:], "expected 6"),
+        (lambda b: b[:4] + struct.pack("<L", 10) + b[8:], "offset 10"),
+        (lambda b: b[:8] + struct.pack("<L", 1 << 30) + b[12:], "outside"),
+        (lambda b: b[:-30], "segment 5"),
+    ],
+)
+def test_malformed_frames_raise_codec_error_naming_the_frame(mutate, reason: str) -> None:
+    fmt, encoded = _valid_frame()
+    with pytest.raises(CodecError, match=reason) as info:
+        CODEC.decode_frame(mutate(encoded), fmt, frame=7)
+    assert info.value.frame == 7
+
+
+def test_segment_that_decodes_short_is_reported_with_its_index() -> None:
+    with pytest.raises(CodecError, match="segment 3 decodes to 3 bytes, expected 10") as info:
+        decode_segment(bytes([0xFE, 9]), 10, frame=2, segment=3)
+    assert info.value.frame == 2
+
+
+def test_literal_run_cut_by_end_of_segment_is_truncation() -> None:
+    with pytest.raises(CodecError, match="truncated"):
+        decode_segment(bytes([9, 1, 2, 3]), 10)
+
+
+def test_trailing_padding_and_noop_headers_are_ignored() -> None:
+    decoded = decode_segment(bytes([0x80, 0xFD, 5, 0x80, 0x00]), 4)
+    assert decoded.tolist() == [5, 5, 5, 5]
+
+
+def test_excess_output_is_cut_to_the_plane_size() -> None:
+    assert decode_segment(bytes([0x81, 1, 0x81, 2]), 130).tolist() == [1] * 128 + [2, 2]
+
+
+def test_header_offsets_must_increase() -> None:
+    header = struct.pack("<16L", 2, 100, 64, *([0] * 13)) + bytes(64)
+    with pytest.raises(CodecError, match="segment 1 offset 64"):
+        parse_header(header)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_fuzzed_frames_decode_or_raise_codec_error(data: st.DataObject) -> None:
+    fmt, encoded = _valid_frame()
+    buffer = bytearray(encoded)
+    for _ in range(data.draw(st.integers(1, 8))):
+        position = data.draw(st.integers(0, len(buffer) - 1))
+        buffer[position] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(buffer)))
+    for candidate in (bytes(buffer), bytes(buffer[:cut])):
+        try:
+            decoded = CODEC.decode_frame(candidate, fmt, frame=3)
+        except CodecError as exc:
+            assert exc.frame == 3
+        else:
+            assert decoded.shape == fmt.shape
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=600), st.integers(1, 300))
+def test_random_bytes_as_a_segment_never_escape_codec_error(raw: bytes, length: int) -> None:
+    try:
+        decoded = decode_segment(raw, length)
+    except CodecError:
+        return
+    assert decoded.shape == (length,)
+
+
+def test_cannot_encode_more_than_fifteen_segments() -> None:
+    fmt = PixelFormat(2, 2, 4, 32, 32, 0, 0, "ARGB")
+    assert not CODEC.can_encode(fmt)
+    with pytest.raises(CodecError):
+        CODEC.encode_frame(np.zeros(fmt.shape, dtype=fmt.dtype), fmt)
+
+
+def test_unknown_options_are_rejected() -> None:
+    fmt = pixel_format(1, 1, 1, 8, signed=False)
+    with pytest.raises(CodecError, match="unknown"):
+        CODEC.encode_frame(np.zeros((1, 1), np.uint8), fmt, quality=3)
+    with pytest.raises(CodecError, match="2 or 3"):
+        CODEC.encode_frame(np.zeros((1, 1), np.uint8), fmt, min_replicate_run=4)
