@@ -176,7 +176,7 @@ def decode_ae_title(data: memoryview, offset: int, what: str) -> str:
     return raw.decode("ascii").strip(" ")
 
 
-def read_pdu_header(data: bytes | memoryview) -> tuple[int, int]:
+def read_pdu_header(data: bytes | bytearray | memoryview) -> tuple[int, int]:
     """PDU-type and PDU-length from the first 6 bytes (caller ensures there are 6)."""
     pdu_type, length = PDU_HEADER.unpack_from(data, 0)
     return int(pdu_type), int(length)
