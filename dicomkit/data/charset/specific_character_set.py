@@ -242,7 +242,7 @@ def _code_extension_terms(resolved: list[Term | None], problem: _Problem) -> lis
             problem(f"{term.name} is repeated in Specific Character Set; ignored")
             continue
         out.append(term)
-    for index, term in enumerate(out):
+    for index, term in enumerate(out if len(out) > 1 else ()):
         if term is not None and not term.extensions:
             extended = TERMS[term.name.replace("ISO_IR", "ISO 2022 IR")]
             problem(f"{term.name} used with code extensions; read as {extended.name}")

@@ -332,6 +332,37 @@ def test_any_bytes_decode_leniently_and_strictly_only_raise_charset_error(
             assert error.offset is not None and 0 <= error.offset < len(raw)
 
 
+ALL_KINDS_OF_VALUES = [
+    None,
+    "ISO_IR 100",
+    "ISO_IR 13",
+    "ISO_IR 192",
+    "GB18030",
+    ["", "ISO 2022 IR 87", "ISO 2022 IR 159"],
+    ["ISO 2022 IR 13", "ISO 2022 IR 87"],
+    ["", "ISO 2022 IR 149"],
+    ["", "ISO 2022 IR 58"],
+    ["ISO 2022 IR 100", "ISO 2022 IR 126", "ISO 2022 IR 144"],
+]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    value=st.sampled_from(ALL_KINDS_OF_VALUES),
+    vr=st.sampled_from(sorted(TEXT_VRS)),
+    text=st.text(st.characters(max_codepoint=0xFFFF) | st.sampled_from("山やｱ홍张αж^=\\\r\n")),
+)
+def test_any_text_either_round_trips_or_raises_encode_error(
+    value: str | list[str] | None, vr: str, text: str
+) -> None:
+    cs = Charset.from_value(value)
+    try:
+        raw = cs.encode(text, vr)
+    except EncodeError:
+        return
+    assert cs.decode(raw, vr, strict=True) == text
+
+
 # ------------------------------------------------------------------------ strict errors
 
 
@@ -410,6 +441,7 @@ def test_lenient_decoding_of_damaged_values_matches_pydicom(
         ("GB 18030", ("GB18030",)),
         ("ISO 2022 GBK", ("GBK",)),
         (["ISO_IR 192", "GB18030"], ("ISO_IR 192",)),
+        (["ISO_IR 100", "GBK"], ("ISO_IR 100",)),
         (["", "ISO 2022 IR 87", "GBK"], ("", "ISO 2022 IR 87")),
         (["", "ISO 2022 IR 87", "ISO 2022 IR 87"], ("", "ISO 2022 IR 87")),
         ("NOT A CHARSET", ()),
