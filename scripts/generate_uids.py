@@ -45,14 +45,29 @@ def _sort_key(uid: str) -> tuple[int, ...]:
     return tuple(int(part) for part in uid.split("."))
 
 
+def pristine_uid_dictionary() -> dict[str, tuple[str, str, str, str, str]]:
+    """pydicom's table as its file states it (importing pydicom's pixel plugins adds rows at run time)."""
+    import ast
+    from pathlib import Path
+
+    import pydicom
+
+    source = Path(pydicom.__file__).with_name("_uid_dict.py").read_text(encoding="utf-8")
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.AnnAssign | ast.Assign):
+            targets = [node.target] if isinstance(node, ast.AnnAssign) else node.targets
+            if any(isinstance(t, ast.Name) and t.id == "UID_dictionary" for t in targets) and node.value:
+                return ast.literal_eval(node.value)  # type: ignore[no-any-return]
+    raise ValueError("UID_dictionary not found in pydicom/_uid_dict.py")
+
+
 def load_facts() -> tuple[str, str, list[UIDFact]]:
     """Read the transcribed Table A-1: (edition, source, rows sorted by UID)."""
     import pydicom
-    from pydicom import _uid_dict
     from pydicom._version import __dicom_version__
 
     facts = []
-    for uid, (name, uid_type, _info, retired_text, keyword) in _uid_dict.UID_dictionary.items():
+    for uid, (name, uid_type, _info, retired_text, keyword) in pristine_uid_dictionary().items():
         if not _UID.match(uid) or len(uid) > 64:
             raise ValueError(f"not a valid UID in the source: {uid!r}")
         if retired_text not in ("", "Retired"):

@@ -114,6 +114,15 @@ def _as_list(value: Any) -> list[Any]:
 _SPACES_INSIGNIFICANT = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI"})
 
 
+def _canonical_pn(value: Any) -> Any:
+    """PS3.5 6.2.1: trailing empty components and component groups may be left out."""
+    if isinstance(value, list):
+        return [_canonical_pn(v) for v in value]
+    if isinstance(value, str):
+        return "=".join(group.rstrip("^ ") for group in value.split("=")).rstrip("=")
+    return value
+
+
 def _strip_all(value: Any) -> Any:
     if isinstance(value, list):
         return [_strip_all(v) for v in value]
@@ -157,10 +166,17 @@ def compare_datasets(
             # does); pydicom keeps its bytes. Equal when our items encode to those bytes.
             their_items = _pydicom_items(elem.value)
             if len(their_items) != len(mine.sequence):
-                problems.append(f"{where} {len(mine.sequence)} items != pydicom's UN bytes' {len(their_items)}")
+                problems.append(
+                    f"{where} {len(mine.sequence)} items != pydicom's UN bytes' {len(their_items)}"
+                )
                 continue
             for index, (a, b) in enumerate(zip(mine.sequence, their_items)):
                 problems.extend(compare_datasets(a, b, f"{where}[{index}].", True))
+            continue
+        if mine.vr == "UL" and elem.VR == "UN" and tag & 0xFFFF == 0:
+            # A private group length in implicit VR: we know it is UL (PS3.5 7.2), pydicom says UN.
+            if int.from_bytes(elem.value, "little") != mine.value:
+                problems.append(f"{where} group length differs")
             continue
         if mine.vr != elem.VR:
             problems.append(f"{where} VR {mine.vr} != pydicom {elem.VR}")
@@ -195,6 +211,8 @@ def compare_datasets(
         except DicomError as exc:
             problems.append(f"{where} we fail to decode: {exc}")
             continue
+        if elem.VR == "PN":
+            their_value, my_value = _canonical_pn(their_value), _canonical_pn(my_value)
         if elem.VR in _SPACES_INSIGNIFICANT:
             # PS3.5 Table 6.2-1: leading/trailing spaces are not significant for these VRs.
             their_value = _strip_all(their_value)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from dicomkit.data.dataset import Dataset
 from dicomkit.data.element import Element
 from dicomkit.data.tag import Tag
-from dicomkit.data.vr import VR_INFO, VR, VRKind
+from dicomkit.data.vr import VR, VR_INFO, VRKind
 
 _ASCII_TEXT = string.ascii_letters + string.digits + " .-_^"
 _CS = string.ascii_uppercase + string.digits + " _"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime
 import enum
 import re
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, MutableMapping, Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
 from dicomkit.data.charset import DEFAULT_CHARSET, Charset
@@ -182,7 +182,7 @@ class Dataset(MutableMapping[int, Element]):
         element = self.get_element(key)
         return default if element is None else element.value
 
-    def get_values(self, key: Key) -> list[Scalar] | list[Dataset]:
+    def get_values(self, key: Key) -> Sequence[Scalar] | list[Dataset]:
         element = self.get_element(key)
         return [] if element is None else element.values
 
@@ -439,7 +439,9 @@ class PrivateBlock:
         return f"PrivateBlock({self.group:04X}, {self.creator!r}, block {self.block:02X})"
 
 
-_STEP = re.compile(r"^(?P<name>[A-Za-z][A-Za-z0-9]*|\(?[0-9A-Fa-f]{4},?[0-9A-Fa-f]{4}\)?)(?:\[(?P<index>-?\d+)\])?$")
+_STEP = re.compile(
+    r"^(?P<name>[A-Za-z][A-Za-z0-9]*|\(?[0-9A-Fa-f]{4},?[0-9A-Fa-f]{4}\)?)(?:\[(?P<index>-?\d+)\])?$"
+)
 
 
 def _parse_path(path: str) -> list[tuple[Tag, int | None]]:
@@ -454,4 +456,3 @@ def _parse_path(path: str) -> list[tuple[Tag, int | None]]:
     if not steps:
         raise ValueError("empty path")
     return steps
-

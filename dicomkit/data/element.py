@@ -14,13 +14,14 @@ Invariants:
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from dicomkit.data.charset import DEFAULT_CHARSET, Charset
 from dicomkit.data.tag import Tag
 from dicomkit.data.value_codec import ElementValue, Scalar, decode_value, encode_value, swap_bytes
-from dicomkit.data.vr import VR_INFO, VR, VRKind
+from dicomkit.data.vr import VR, VR_INFO, VRKind
 from dicomkit.errors import DecodeError, TruncatedError
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ class Element:
         self.little_endian = little_endian
         self.charset = charset
         self.undefined_length = undefined_length
-        if value is _UNDECODED:
+        if isinstance(value, _Undecoded):
             if raw is None:
                 raw = b""
             if self.vr == "SQ":
@@ -125,7 +126,7 @@ class Element:
         self._raw = None
 
     @property
-    def values(self) -> list[Scalar] | list[Dataset]:
+    def values(self) -> Sequence[Scalar] | list[Dataset]:
         """The value as a list: ``[]`` when empty, one item per value otherwise."""
         value = self.value
         if value is None or value == "" or value == b"":
@@ -231,9 +232,12 @@ class Element:
         new.undefined_length = self.undefined_length
         new._raw = self._raw
         value = self._value
-        if isinstance(value, list):
-            value = [item.copy() if hasattr(item, "copy") and not isinstance(item, str) else item for item in value]  # type: ignore[misc]
-        new._value = value
+        if self.vr == "SQ" and isinstance(value, list):
+            new._value = [item.copy() for item in self.sequence]
+        elif isinstance(value, list):
+            new._value = value.copy()
+        else:
+            new._value = value
         return new
 
     def __eq__(self, other: object) -> bool:
@@ -287,7 +291,8 @@ def _normalise(vr: str, value: ElementValue) -> ElementValue:
         if len(value) == 0:
             return "" if kind in (VRKind.TEXT, VRKind.ASCII) else None
         if len(value) == 1:
-            return value[0]  # type: ignore[no-any-return]
+            first = value[0]
+            return first if isinstance(first, str | int | float | bytes) else value
         return value
     if isinstance(value, bytearray | memoryview):
         return bytes(value)

@@ -20,17 +20,18 @@ SQ            ``list[Dataset]`` (handled by the reader)
 from __future__ import annotations
 
 import struct
-
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
 from dicomkit.data.charset import DEFAULT_CHARSET, Charset
 from dicomkit.data.tag import Tag
 from dicomkit.data.values.numbers import format_ds, parse_ds, parse_is
-from dicomkit.data.vr import VR_INFO, VR, VRKind
+from dicomkit.data.vr import VR, VR_INFO, VRKind
 from dicomkit.errors import DecodeError, EncodeError
 
 if TYPE_CHECKING:
     from dicomkit.data.dataset import Dataset
+
 
 __all__ = [
     "ElementValue",
@@ -44,7 +45,9 @@ __all__ = [
 ]
 
 Scalar: TypeAlias = "str | int | float | bytes | Tag"
-ElementValue: TypeAlias = "str | int | float | bytes | Tag | list[str] | list[int] | list[float] | list[Tag] | list[Dataset] | None"  # noqa: E501
+ElementValue: TypeAlias = (
+    "Scalar | list[Scalar] | list[str] | list[int] | list[float] | list[Tag] | list[Dataset] | None"
+)
 
 _KIND = {vr.value: info.kind for vr, info in VR_INFO.items()}
 _MULTI = {vr.value for vr, info in VR_INFO.items() if info.multi_valued}
@@ -63,7 +66,7 @@ def swap_bytes(data: bytes, item_size: int) -> bytes:
     return np.frombuffer(data, dtype=dtype).byteswap().tobytes()
 
 
-def _unpack(vr: str, raw: bytes, little_endian: bool) -> list[int] | list[float]:
+def _unpack(vr: str, raw: bytes, little_endian: bool) -> list[Scalar]:
     info = VR_INFO[VR(vr)]
     size = info.item_size
     count, rest = divmod(len(raw), size)
@@ -111,10 +114,10 @@ def decode_value(
                     return _single_or_list([parse_ds(p) for p in parts if p])
                 return _single_or_list([parse_is(p) for p in parts if p])
             except DecodeError:
-                return parts[0] if len(parts) == 1 else parts
+                return parts[0] if len(parts) == 1 else list[Scalar](parts)
         if len(parts) == 1:
             return parts[0]
-        return parts
+        return list[Scalar](parts)
     if kind is VRKind.NUMBER:
         if not raw:
             return None
@@ -130,19 +133,19 @@ def decode_value(
     raise DecodeError(f"a {vr} value is not decoded from bytes")  # SQ: the reader builds items
 
 
-def _single_or_list(values: list[int] | list[float] | list[Tag]) -> ElementValue:
+def _single_or_list(values: Sequence[Scalar]) -> ElementValue:
     if not values:
         return None
     if len(values) == 1:
         return values[0]
-    return values
+    return list(values)
 
 
 def _as_list(value: ElementValue) -> list[Scalar]:
     if value is None:
         return []
     if isinstance(value, list):
-        return list(value)  # type: ignore[arg-type]
+        return [item for item in value if isinstance(item, str | int | float | bytes)]
     return [value]
 
 
@@ -175,7 +178,7 @@ def encode_value(
         info = VR_INFO[VR(vr)]
         try:
             return struct.pack(f"{'<' if little_endian else '>'}{len(values)}{info.struct_code}", *values)
-        except (struct.error, TypeError) as exc:
+        except (struct.error, TypeError, OverflowError) as exc:
             raise EncodeError(f"{vr} cannot hold {value!r}: {exc}") from None
     if kind is VRKind.TAG:
         halves: list[int] = []
@@ -212,4 +215,3 @@ def _text_of(vr: str, item: Scalar) -> str:
     if vr == "IS" and isinstance(item, float) and item.is_integer():
         return str(int(item))
     raise EncodeError(f"{vr} cannot hold {item!r}")
-

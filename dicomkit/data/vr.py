@@ -14,7 +14,7 @@ from dataclasses import dataclass
 __all__ = ["LONG_LENGTH_VRS", "VALID_VRS", "VR", "VRInfo", "VRKind", "VR_INFO", "vr_info"]
 
 
-class VR(str, enum.Enum):
+class VR(enum.StrEnum):
     """The 34 value representations of PS3.5 Table 6.2-1."""
 
     AE = "AE"
@@ -51,9 +51,6 @@ class VR(str, enum.Enum):
     US = "US"
     UT = "UT"
     UV = "UV"
-
-    def __str__(self) -> str:
-        return self.value
 
     @property
     def info(self) -> VRInfo:

@@ -18,8 +18,9 @@ import struct
 
 from dicomkit.data.charset import DEFAULT_CHARSET, Charset
 from dicomkit.data.dataset import Dataset
-from dicomkit.data.dictionary import lookup, vr_for_tag
+from dicomkit.data.dictionary import lookup
 from dicomkit.data.element import DeferredValue, Element
+from dicomkit.data.private_dictionary import private_vr
 from dicomkit.data.tag import Tag
 from dicomkit.data.vr import LONG_LENGTH_VRS, VALID_VRS
 from dicomkit.errors import (
@@ -164,9 +165,13 @@ class Parser:
             vr = _VR_STR.get(vr_bytes) if vr_bytes else None
             if vr is None:
                 vr = self._implicit_vr(tag, pixel_rep, length)
+                if vr == "UN" and group & 1:
+                    vr = self._private_vr(elements, tag) or vr
 
             if length == UNDEFINED:
-                element, pos = self._undefined(tag, vr, value_pos, end, implicit, little, charset, depth, pixel_rep)
+                element, pos = self._undefined(
+                    tag, vr, value_pos, end, implicit, little, charset, depth, pixel_rep
+                )
             else:
                 if length > end - value_pos:
                     raise TruncatedError(
@@ -177,12 +182,16 @@ class Parser:
                 next_pos = value_pos + length
                 if vr == "SQ" or (vr == "UN" and implicit and self._holds_items(value_pos, length, little)):
                     # An unknown implicit-VR value that starts with an item is a sequence.
-                    items, _ = self._items(value_pos, next_pos, implicit, little, charset, depth, pixel_rep, False)
+                    items, _ = self._items(
+                        value_pos, next_pos, implicit, little, charset, depth, pixel_rep, False
+                    )
                     element = Element(tag, "SQ", items)
-                elif vr == "UN" and not implicit and (known := self._known_vrs(tag)) is not None:
+                elif vr == "UN" and not implicit and (known := self._known_vrs(elements, tag)) is not None:
                     element = self._un_to_known(tag, known, value_pos, next_pos, charset, depth, pixel_rep)
                 elif defer_size is not None and length > defer_size and tag != CHARSET:
-                    element = Element(tag, vr, raw=DeferredValue(src.path or "", value_pos, length), little_endian=little)
+                    element = Element(
+                        tag, vr, raw=DeferredValue(src.path or "", value_pos, length), little_endian=little
+                    )
                     src.skip_to(next_pos)
                 else:
                     raw = src.take(value_pos, length)
@@ -230,16 +239,30 @@ class Parser:
             return "OB" if length == UNDEFINED else "OW"
         return vrs[0]
 
+    @staticmethod
+    def _private_vr(elements: dict[int, Element], tag: int) -> str | None:
+        """VR of a private element from the private dictionary, by its block's creator."""
+        creator_element = elements.get((tag & 0xFFFF0000) | ((tag >> 8) & 0xFF))
+        if creator_element is None:
+            return None
+        raw = creator_element.raw_bytes()
+        value = creator_element.value if raw is None else raw.decode("latin-1")
+        if not isinstance(value, str):
+            return None
+        return private_vr(value.strip(" \x00"), tag)
+
     def _holds_items(self, pos: int, length: int, little: bool) -> bool:
         """Whether a value of unknown VR begins with a sequence item tag."""
         if length < 8 or not self.src.ensure(pos, 8):
             return False
         group, elem, _ = _TAG_LEN[little].unpack_from(self.src.buf, pos - self.src.start)
-        return ((group << 16) | elem) == ITEM
+        return bool(((group << 16) | elem) == ITEM)
 
-    @staticmethod
-    def _known_vrs(tag: int) -> tuple[str, ...] | None:
-        """The dictionary VRs of a tag stored as UN, when the dictionary knows better."""
+    def _known_vrs(self, elements: dict[int, Element], tag: int) -> tuple[str, ...] | None:
+        """The dictionary VRs of a tag stored as UN, when a dictionary knows better."""
+        if tag & 0x10000 and tag & 0xFFFF > 0xFF:
+            private = self._private_vr(elements, tag)
+            return None if private is None or private == "UN" else (private,)
         entry = lookup(tag)
         if entry is None or not entry.vrs or entry.vr == "UN":
             return None
@@ -313,7 +336,9 @@ class Parser:
             if tag == SEQ_DELIM:
                 return pos
             if tag != ITEM:
-                raise DecodeError(f"expected an item in encapsulated pixel data, found {Tag(tag)}", offset=pos)
+                raise DecodeError(
+                    f"expected an item in encapsulated pixel data, found {Tag(tag)}", offset=pos
+                )
             if length == UNDEFINED or length > end - pos - 8:
                 raise TruncatedError(f"fragment length {length} exceeds what remains", offset=pos + 4)
             pos += 8 + length
@@ -361,7 +386,9 @@ class Parser:
                         raise TruncatedError(f"item length {length} exceeds what remains", offset=pos + 4)
                     self.findings.append(f"item at offset {pos} overruns its sequence; cut at the end")
                     length = end - start
-                item, pos = self._dataset(start, start + length, implicit, little, charset, depth + 1, pixel_rep)
+                item, pos = self._dataset(
+                    start, start + length, implicit, little, charset, depth + 1, pixel_rep
+                )
             items.append(item)
 
 

@@ -94,7 +94,10 @@ def _read(src: Source, options: ReadOptions) -> DicomFile:
 def _read_unguarded(src: Source, options: ReadOptions) -> DicomFile:
     result = DicomFile(dataset=Dataset())
     pos = src.start
-    if src.ensure(pos, _PREAMBLE + 4) and src.buf[pos - src.start + _PREAMBLE : pos - src.start + _PREAMBLE + 4] == _MAGIC:
+    if (
+        src.ensure(pos, _PREAMBLE + 4)
+        and src.buf[pos - src.start + _PREAMBLE : pos - src.start + _PREAMBLE + 4] == _MAGIC
+    ):
         result.preamble = src.take(pos, _PREAMBLE)
         pos += _PREAMBLE + 4
     elif src.ensure(pos, 4) and src.buf[pos - src.start : pos - src.start + 4] == _MAGIC:
@@ -157,7 +160,21 @@ def _read_meta(parser: Parser, pos: int) -> tuple[Dataset, int]:
             end += 8 + length
         else:
             vr = src.buf[buf_pos + 4 : buf_pos + 6]
-            if vr in (b"OB", b"OW", b"OF", b"SQ", b"UN", b"UT", b"UC", b"UR", b"OD", b"OL", b"OV", b"SV", b"UV"):
+            if vr in (
+                b"OB",
+                b"OW",
+                b"OF",
+                b"SQ",
+                b"UN",
+                b"UT",
+                b"UC",
+                b"UR",
+                b"OD",
+                b"OL",
+                b"OV",
+                b"SV",
+                b"UV",
+            ):
                 if not src.ensure(end, 12):
                     raise TruncatedError("File Meta element header cut short", offset=end)
                 length = int.from_bytes(src.buf[buf_pos + 8 : buf_pos + 12], "little")
@@ -200,6 +217,6 @@ def _inflate(src: Source, pos: int, options: ReadOptions) -> bytes:
         if out.tell() > options.max_inflated_size:
             raise DicomFormatError("deflated data set inflates beyond the allowed size", offset=pos)
         data = inflater.unconsumed_tail
-        if inflater.eof or not chunk and not data:
+        if inflater.eof or (not chunk and not data):
             break
     return out.getvalue()

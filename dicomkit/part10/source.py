@@ -25,7 +25,9 @@ class Source:
 
     __slots__ = ("buf", "fp", "path", "size", "start")
 
-    def __init__(self, buf: bytes, *, fp: BinaryIO | None = None, path: str | None = None, start: int = 0) -> None:
+    def __init__(
+        self, buf: bytes, *, fp: BinaryIO | None = None, path: str | None = None, start: int = 0
+    ) -> None:
         self.buf = buf
         self.start = start
         self.fp = fp
@@ -68,12 +70,10 @@ class Source:
     def take(self, pos: int, count: int) -> bytes:
         """The ``count`` bytes at ``pos`` (raises TruncatedError if the input is shorter)."""
         buf_pos = pos - self.start
-        if 0 <= buf_pos and pos + count <= self.start + len(self.buf):
+        if buf_pos >= 0 and pos + count <= self.start + len(self.buf):
             return self.buf[buf_pos : buf_pos + count]
         if count > self.remaining(pos):
-            raise TruncatedError(
-                f"value of {count} bytes but only {self.remaining(pos)} remain", offset=pos
-            )
+            raise TruncatedError(f"value of {count} bytes but only {self.remaining(pos)} remain", offset=pos)
         if self.fp is None:
             raise TruncatedError(f"cannot read {count} bytes", offset=pos)
         if count >= _CHUNK or pos < self.start:

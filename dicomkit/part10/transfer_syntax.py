@@ -52,19 +52,47 @@ _KNOWN: dict[str, TransferSyntax] = {
     for ts in (
         TransferSyntax(IMPLICIT_VR_LITTLE_ENDIAN, "Implicit VR Little Endian", implicit_vr=True),
         TransferSyntax(EXPLICIT_VR_LITTLE_ENDIAN, "Explicit VR Little Endian"),
-        _enc(ENCAPSULATED_UNCOMPRESSED_EXPLICIT_VR_LITTLE_ENDIAN, "Encapsulated Uncompressed Explicit VR Little Endian"),
-        TransferSyntax(DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, "Deflated Explicit VR Little Endian", deflated=True),
+        _enc(
+            ENCAPSULATED_UNCOMPRESSED_EXPLICIT_VR_LITTLE_ENDIAN,
+            "Encapsulated Uncompressed Explicit VR Little Endian",
+        ),
+        TransferSyntax(
+            DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, "Deflated Explicit VR Little Endian", deflated=True
+        ),
         TransferSyntax(EXPLICIT_VR_BIG_ENDIAN, "Explicit VR Big Endian", little_endian=False, retired=True),
         _enc("1.2.840.10008.1.2.4.50", "JPEG Baseline (Process 1)", lossy=True),
         _enc("1.2.840.10008.1.2.4.51", "JPEG Extended (Process 2 & 4)", lossy=True),
         _enc("1.2.840.10008.1.2.4.52", "JPEG Extended (Process 3 & 5)", lossy=True, retired=True),
-        _enc("1.2.840.10008.1.2.4.53", "JPEG Spectral Selection, Non-Hierarchical (Process 6 & 8)", lossy=True, retired=True),  # noqa: E501
-        _enc("1.2.840.10008.1.2.4.54", "JPEG Spectral Selection, Non-Hierarchical (Process 7 & 9)", lossy=True, retired=True),  # noqa: E501
-        _enc("1.2.840.10008.1.2.4.55", "JPEG Full Progression, Non-Hierarchical (Process 10 & 12)", lossy=True, retired=True),  # noqa: E501
-        _enc("1.2.840.10008.1.2.4.56", "JPEG Full Progression, Non-Hierarchical (Process 11 & 13)", lossy=True, retired=True),  # noqa: E501
+        _enc(
+            "1.2.840.10008.1.2.4.53",
+            "JPEG Spectral Selection, Non-Hierarchical (Process 6 & 8)",
+            lossy=True,
+            retired=True,
+        ),
+        _enc(
+            "1.2.840.10008.1.2.4.54",
+            "JPEG Spectral Selection, Non-Hierarchical (Process 7 & 9)",
+            lossy=True,
+            retired=True,
+        ),
+        _enc(
+            "1.2.840.10008.1.2.4.55",
+            "JPEG Full Progression, Non-Hierarchical (Process 10 & 12)",
+            lossy=True,
+            retired=True,
+        ),
+        _enc(
+            "1.2.840.10008.1.2.4.56",
+            "JPEG Full Progression, Non-Hierarchical (Process 11 & 13)",
+            lossy=True,
+            retired=True,
+        ),
         _enc("1.2.840.10008.1.2.4.57", "JPEG Lossless, Non-Hierarchical (Process 14)"),
         _enc("1.2.840.10008.1.2.4.58", "JPEG Lossless, Non-Hierarchical (Process 15)", retired=True),
-        _enc("1.2.840.10008.1.2.4.70", "JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14 [Selection Value 1])"),  # noqa: E501
+        _enc(
+            "1.2.840.10008.1.2.4.70",
+            "JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14 [Selection Value 1])",
+        ),
         _enc("1.2.840.10008.1.2.4.80", "JPEG-LS Lossless Image Compression"),
         _enc("1.2.840.10008.1.2.4.81", "JPEG-LS Lossy (Near-Lossless) Image Compression", lossy=True),
         _enc("1.2.840.10008.1.2.4.90", "JPEG 2000 Image Compression (Lossless Only)"),
@@ -76,7 +104,9 @@ _KNOWN: dict[str, TransferSyntax] = {
         _enc("1.2.840.10008.1.2.4.100", "MPEG2 Main Profile / Main Level", lossy=True),
         _enc("1.2.840.10008.1.2.4.101", "MPEG2 Main Profile / High Level", lossy=True),
         _enc("1.2.840.10008.1.2.4.102", "MPEG-4 AVC/H.264 High Profile / Level 4.1", lossy=True),
-        _enc("1.2.840.10008.1.2.4.103", "MPEG-4 AVC/H.264 BD-compatible High Profile / Level 4.1", lossy=True),
+        _enc(
+            "1.2.840.10008.1.2.4.103", "MPEG-4 AVC/H.264 BD-compatible High Profile / Level 4.1", lossy=True
+        ),
         _enc("1.2.840.10008.1.2.4.104", "MPEG-4 AVC/H.264 High Profile / Level 4.2 For 2D Video", lossy=True),
         _enc("1.2.840.10008.1.2.4.105", "MPEG-4 AVC/H.264 High Profile / Level 4.2 For 3D Video", lossy=True),
         _enc("1.2.840.10008.1.2.4.106", "MPEG-4 AVC/H.264 Stereo High Profile / Level 4.2", lossy=True),
@@ -86,7 +116,10 @@ _KNOWN: dict[str, TransferSyntax] = {
         _enc("1.2.840.10008.1.2.4.111", "JPEG XL JPEG Recompression"),
         _enc("1.2.840.10008.1.2.4.112", "JPEG XL", lossy=True),
         _enc("1.2.840.10008.1.2.4.201", "High-Throughput JPEG 2000 Image Compression (Lossless Only)"),
-        _enc("1.2.840.10008.1.2.4.202", "High-Throughput JPEG 2000 with RPCL Options Image Compression (Lossless Only)"),  # noqa: E501
+        _enc(
+            "1.2.840.10008.1.2.4.202",
+            "High-Throughput JPEG 2000 with RPCL Options Image Compression (Lossless Only)",
+        ),
         _enc("1.2.840.10008.1.2.4.203", "High-Throughput JPEG 2000 Image Compression", lossy=True),
         _enc("1.2.840.10008.1.2.5", "RLE Lossless"),
     )

@@ -55,7 +55,9 @@ def _set_length(rng: random.Random, data: bytearray) -> None:
 
 def _set_vr(rng: random.Random, data: bytearray) -> None:
     position = rng.randrange(max(len(data) - 2, 1))
-    data[position : position + 2] = rng.choice([b"SQ", b"UN", b"OB", b"OW", b"UT", b"ZZ", b"\x00\x00", b"AT", b"DS"])
+    data[position : position + 2] = rng.choice(
+        [b"SQ", b"UN", b"OB", b"OW", b"UT", b"ZZ", b"\x00\x00", b"AT", b"DS"]
+    )
 
 
 def _item_tags(rng: random.Random, data: bytearray) -> None:

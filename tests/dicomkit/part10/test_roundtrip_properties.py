@@ -29,7 +29,9 @@ def test_read_of_write_is_identity(ts_uid: str, lengths: SequenceLength, ds: Dat
 
 @settings(max_examples=25, deadline=None)
 @given(ds=datasets())
-def test_part10_file_round_trip_keeps_data_and_meta(ds: Dataset, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_part10_file_round_trip_keeps_data_and_meta(
+    ds: Dataset, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     ds.set("SOPClassUID", "1.2.840.10008.5.1.4.1.1.7")
     ds.set("SOPInstanceUID", "1.2.3.4.5")
     path = tmp_path_factory.mktemp("rt") / "x.dcm"

@@ -20,11 +20,11 @@ import pytest
 from dicomkit.data.dataset import Dataset
 from dicomkit.data.tag import Tag
 from dicomkit.errors import DicomError
+from dicomkit.part10.meta import build_file_meta
 from dicomkit.part10.options import DicomFile, ReadOptions, Validation
 from dicomkit.part10.reader import read_file
 from dicomkit.part10.transfer_syntax import UNCOMPRESSED_SYNTAXES, transfer_syntax
 from dicomkit.part10.writer import SequenceLength, WriteOptions, encode_file
-from dicomkit.part10.meta import build_file_meta
 from tests.corpus import compare_datasets, corpus_files, corpus_ids
 
 LENIENT = ReadOptions(validation=Validation.LENIENT)
@@ -163,7 +163,9 @@ def test_encapsulated_file_keeps_its_fragments_byte_for_byte(path: Path) -> None
         assert theirs.PixelData == mine.PixelData
 
 
-@pytest.mark.parametrize("path", [p for p in corpus_files() if p.name in ("rtplan.dcm", "nested_priv_SQ.dcm")])
+@pytest.mark.parametrize(
+    "path", [p for p in corpus_files() if p.name in ("rtplan.dcm", "nested_priv_SQ.dcm")]
+)
 def test_defined_length_sequences_read_back_equal(path: Path) -> None:
     original = _read_or_skip(path)
     data = _write(original, "1.2.840.10008.1.2.1", WriteOptions(sequence_length=SequenceLength.DEFINED))
