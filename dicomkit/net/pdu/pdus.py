@@ -121,6 +121,14 @@ def _variable_items(
     return application_context, contexts, offsets, user_information
 
 
+def _untested_ae_title(data: memoryview) -> str:
+    """A reserved AE title echo: kept if it is a valid title, else "" (never an error)."""
+    try:
+        return decode_ae_title(data, 0, "reserved AE title")
+    except PDUError:
+        return ""
+
+
 def _associate_parts(
     protocol_version: int, called: str, calling: str, items: list[bytes]
 ) -> list[bytes | memoryview]:
@@ -207,8 +215,8 @@ class AssociateAC:
         reader = _pdu_body(data, cls.pdu_type)
         version, called, calling = _fixed_fields(reader)
         # Reserved in the AC: "not tested to this value when received".
-        called_title = bytes(called).decode("latin-1").strip(" \x00")
-        calling_title = bytes(calling).decode("latin-1").strip(" \x00")
+        called_title = _untested_ae_title(called)
+        calling_title = _untested_ae_title(calling)
         app, raw, offsets, user = _variable_items(reader, ItemType.PRESENTATION_CONTEXT_AC, "A-ASSOCIATE-AC")
         if isinstance(user.user_identity, UserIdentityRQ):
             raise PDUError(
@@ -296,7 +304,11 @@ class PDataTF:
 
     def encode(self) -> bytes:
         for value in self.values:
-            if not 1 <= value.context_id <= 255 or not 0 <= value.control_header <= 255:
+            if (
+                not 1 <= value.context_id <= 255
+                or not value.context_id & 1
+                or not 0 <= value.control_header <= 255
+            ):
                 raise EncodeError(f"invalid PDV header {value.context_id}/{value.control_header}")
         return encode_pdata((value.context_id, value.control_header, value.data) for value in self.values)
 
@@ -315,6 +327,8 @@ class PDataTF:
             stop = pos + 4 + length
             if stop > end:
                 raise invalid(f"PDV item declares {length} bytes, {end - pos - 4} remain", 6 + pos)
+            if not context_id & 1:
+                raise invalid(f"PDV presentation context ID {context_id} is not odd", 6 + pos + 4)
             values.append(PresentationDataValue(context_id, control, body[pos + 6 : stop]))
             pos = stop
         if not values:

@@ -84,7 +84,8 @@ __all__ = [
 ]
 
 # Bound on P-DATA-TF PDUs when we announced no Maximum Length (or 0, "no limit"):
-# AEConfig never does, but a hand-built A-ASSOCIATE-RQ/AC might.
+# AEConfig never does, but a hand-built A-ASSOCIATE-RQ/AC might. Before we have
+# announced anything, P-DATA-TF PDUs get the A-ASSOCIATE bound instead.
 UNANNOUNCED_PDATA_LIMIT: Final = 4 * 1024 * 1024
 _HEADER: Final = 6
 
@@ -220,6 +221,7 @@ class Connection:
         self._dropping = False  # input can no longer be framed, or the transport is closing
         self._connected = False
         self._pending_request: AssociateRQ | None = None
+        self._announced = False  # whether we sent our A-ASSOCIATE-RQ/AC (and Maximum Length)
         self.artim_running = False
         self.associate_rq: AssociateRQ | None = None
         self.associate_ac: AssociateAC | None = None
@@ -339,14 +341,20 @@ class Connection:
             self._pending_request = primitive
             self.associate_rq = primitive
             self.our_max_pdu_length = primitive.user_information.maximum_length or 0
+            self._announced = True
         elif isinstance(primitive, AssociateAC):
             self.associate_ac = primitive
             self.our_max_pdu_length = primitive.user_information.maximum_length or 0
+            self._announced = True
         return self.data_to_send()
 
     # ------------------------------------------------------------------ internals
 
     def _pdata_limit(self) -> int:
+        if not self._announced:
+            # We have announced nothing yet, and no P-DATA-TF is legal before we have:
+            # the smaller associate bound is enough to reach the abort.
+            return self._max_associate
         return self.our_max_pdu_length or UNANNOUNCED_PDATA_LIMIT
 
     def _drop_input(self) -> None:

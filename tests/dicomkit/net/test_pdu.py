@@ -161,6 +161,7 @@ def test_unknown_pdu_type_is_unrecognized_pdu() -> None:
         annotated("04 00 00000005 00000001 01"),  # PDV item-length 1: no control header
         annotated("04 00 00000008 00000009 01 03 00 00"),  # PDV claims more than remains
         annotated("04 00 00000003 000000"),  # PDV header cut short
+        annotated("04 00 00000006 00000002 02 03"),  # even presentation context ID
     ],
     ids=[
         "empty",
@@ -174,6 +175,7 @@ def test_unknown_pdu_type_is_unrecognized_pdu() -> None:
         "pdv-too-short",
         "pdv-overrun",
         "pdv-header-cut",
+        "pdv-even-context-id",
     ],
 )
 def test_malformed_fixed_pdus_are_invalid_parameter_values(raw: bytes) -> None:
