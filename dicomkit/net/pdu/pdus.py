@@ -121,6 +121,11 @@ def _variable_items(
     return application_context, contexts, offsets, user_information
 
 
+def _duplicate_ids(contexts: tuple[PresentationContextRQ, ...] | tuple[PresentationContextAC, ...]) -> bool:
+    """Presentation context IDs identify a context within the association (PS3.8 §7.1.1.13)."""
+    return len({context.context_id for context in contexts}) != len(contexts)
+
+
 def _untested_ae_title(data: memoryview) -> str:
     """A reserved AE title echo: kept if it is a valid title, else "" (never an error)."""
     try:
@@ -158,6 +163,8 @@ class AssociateRQ:
     def encode(self) -> bytes:
         if not self.presentation_contexts:
             raise EncodeError("an A-ASSOCIATE-RQ proposes at least one presentation context")
+        if _duplicate_ids(self.presentation_contexts):
+            raise EncodeError("presentation context IDs are not unique")
         if isinstance(self.user_information.user_identity, UserIdentityAC):
             raise EncodeError("an A-ASSOCIATE-RQ cannot carry a user identity response")
         items = [ApplicationContextItem(self.application_context).encode()]
@@ -179,6 +186,8 @@ class AssociateRQ:
                 abort_reason=AbortReason.UNEXPECTED_PDU_PARAMETER,
             )
         contexts = tuple(PresentationContextRQ.decode(item, at) for item, at in zip(raw, offsets))
+        if _duplicate_ids(contexts):
+            raise invalid("presentation context IDs are not unique", PDU_HEADER.size)
         return cls(called_title, calling_title, contexts, user, app, version)
 
 
@@ -202,6 +211,8 @@ class AssociateAC:
     def encode(self) -> bytes:
         if not self.presentation_contexts:
             raise EncodeError("an A-ASSOCIATE-AC answers at least one presentation context")
+        if _duplicate_ids(self.presentation_contexts):
+            raise EncodeError("presentation context IDs are not unique")
         if isinstance(self.user_information.user_identity, UserIdentityRQ):
             raise EncodeError("an A-ASSOCIATE-AC cannot carry a user identity request")
         items = [ApplicationContextItem(self.application_context).encode()]
@@ -224,6 +235,8 @@ class AssociateAC:
                 abort_reason=AbortReason.UNEXPECTED_PDU_PARAMETER,
             )
         contexts = tuple(PresentationContextAC.decode(item, at) for item, at in zip(raw, offsets))
+        if _duplicate_ids(contexts):
+            raise invalid("presentation context IDs are not unique", PDU_HEADER.size)
         return cls(called_title, calling_title, contexts, user, app, version)
 
     def accepted_transfer_syntax(self, context_id: int) -> str | None:

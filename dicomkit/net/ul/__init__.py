@@ -7,7 +7,23 @@ that frames PDUs from bytes, drives the machine and hands out bytes and events. 
 sockets and no clocks here: ``dicomkit.net.aio`` feeds this package.
 """
 
+from dicomkit.net.ul.actions import CloseTransport, OpenTransport, StartARTIM, StopARTIM
+from dicomkit.net.ul.connection import NEED_DATA, Connection, ConnectionEvent, NeedData, Role
 from dicomkit.net.ul.events import Event, Primitive, ProviderAbort
 from dicomkit.net.ul.states import State
 
-__all__ = ["Event", "Primitive", "ProviderAbort", "State"]
+__all__ = [
+    "NEED_DATA",
+    "CloseTransport",
+    "Connection",
+    "ConnectionEvent",
+    "Event",
+    "NeedData",
+    "OpenTransport",
+    "Primitive",
+    "ProviderAbort",
+    "Role",
+    "StartARTIM",
+    "State",
+    "StopARTIM",
+]

@@ -208,6 +208,14 @@ def test_missing_application_context_is_invalid() -> None:
     assert _reason(raw) == AbortReason.INVALID_PDU_PARAMETER_VALUE
 
 
+def test_duplicate_presentation_context_ids_are_invalid() -> None:
+    second = annotated("20 00 0019 01 000000 30 00 0005 '1.2.3' 40 00 0008 '1.2.3.45'")
+    raw = ASSOCIATE_RQ_BYTES.replace(annotated("50 00 0050"), second + annotated("50 00 0050"))
+    assert _reason(_fix_length(raw)) == AbortReason.INVALID_PDU_PARAMETER_VALUE
+    with pytest.raises(EncodeError):
+        AssociateRQ("A", "B", ASSOCIATE_RQ.presentation_contexts * 2).encode()
+
+
 def test_ac_context_item_inside_rq_is_unexpected_parameter() -> None:
     raw = _with_item(ASSOCIATE_RQ_BYTES, annotated("21 00 0008 01 00 00 00 40 00 0000"))
     assert _reason(raw) == AbortReason.UNEXPECTED_PDU_PARAMETER
