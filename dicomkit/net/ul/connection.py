@@ -240,7 +240,13 @@ class Connection:
     # ------------------------------------------------------------- driver input
 
     def connection_made(self) -> None:
-        """The transport is open: Evt2 for a requestor (in Sta4), Evt5 for an acceptor."""
+        """The transport is open: Evt2 for a requestor (in Sta4), Evt5 for an acceptor.
+
+        A Connection serves one transport connection (PS3.8 §9.1.1: one association per
+        TCP connection); it cannot be opened twice.
+        """
+        if self._connected:
+            raise LocalProtocolError("this connection's transport was already opened")
         self._connected = True
         if self.role is Role.REQUESTOR:
             if self._state is not State.STA4:

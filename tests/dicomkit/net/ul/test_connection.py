@@ -380,6 +380,14 @@ def test_requestor_transport_must_be_requested_first() -> None:
         Connection(Role.REQUESTOR).connection_made()
 
 
+def test_a_connection_serves_one_transport_only() -> None:
+    acceptor = Connection(Role.ACCEPTOR)
+    acceptor.connection_made()
+    acceptor.connection_lost()
+    with pytest.raises(LocalProtocolError):
+        acceptor.connection_made()
+
+
 def test_acceptor_cannot_issue_a_request() -> None:
     acceptor = Connection(Role.ACCEPTOR)
     acceptor.connection_made()
