@@ -27,7 +27,7 @@ from dicomkit.errors import DecodeError, TruncatedError
 if TYPE_CHECKING:
     from dicomkit.data.dataset import Dataset
 
-__all__ = ["DeferredValue", "Element"]
+__all__ = ["DeferredValue", "Element", "raw_element"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +270,26 @@ class Element:
         else:
             shown = repr(self._value)
         return f"Element({self.tag} {self.vr} {shown})"
+
+
+_new_tag = int.__new__
+_new_object = object.__new__
+
+
+def raw_element(tag: int, vr: str, raw: bytes, little_endian: bool, charset: Charset | None) -> Element:
+    """An element holding raw value bytes, built without validation (the readers' hot path).
+
+    The caller guarantees ``0 <= tag <= 0xFFFFFFFF`` and a valid non-sequence VR string.
+    """
+    element: Element = _new_object(Element)
+    element.tag = _new_tag(Tag, tag)
+    element.vr = vr
+    element.little_endian = little_endian
+    element.charset = charset
+    element.undefined_length = False
+    element._raw = raw
+    element._value = _UNDECODED
+    return element
 
 
 def _strip_pad(data: bytes) -> bytes:

@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
+from dicomkit.implementation import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+
 __all__ = [
     "DEFAULT_MAX_PDU_LENGTH",
     "IMPLEMENTATION_CLASS_UID",
@@ -34,8 +36,6 @@ __all__ = [
 DEFAULT_MAX_PDU_LENGTH: Final = 16384
 MAX_ASSOCIATE_PDU_LENGTH: Final = 256 * 1024
 # A UUID-derived UID (PS3.5 §B.2), fixed for this implementation: 2.25.<UUID as integer>.
-IMPLEMENTATION_CLASS_UID: Final = "2.25.177403164221218305834658346633425413905"
-IMPLEMENTATION_VERSION_NAME: Final = "DICOMKIT_0.1.0"
 
 _AE_CHARS: Final = frozenset(chr(c) for c in range(0x20, 0x7F)) - {"\\"}
 

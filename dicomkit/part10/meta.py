@@ -7,16 +7,11 @@ implementation's class UID and version name.
 
 from __future__ import annotations
 
-from dicomkit import __version__
 from dicomkit.data.dataset import Dataset
 from dicomkit.errors import EncodeError
+from dicomkit.implementation import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 
 __all__ = ["IMPLEMENTATION_CLASS_UID", "IMPLEMENTATION_VERSION_NAME", "build_file_meta"]
-
-#: Identifies dicomkit as the writer (a 2.25 UUID-derived UID, fixed for the product).
-IMPLEMENTATION_CLASS_UID = "2.25.248161530216804773292879967638956446330"
-#: At most 16 characters (SH).
-IMPLEMENTATION_VERSION_NAME = f"DICOMKIT_{__version__}"[:16]
 
 _SOP_CLASS = 0x00080016
 _SOP_INSTANCE = 0x00080018

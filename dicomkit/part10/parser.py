@@ -19,7 +19,7 @@ import struct
 from dicomkit.data.charset import DEFAULT_CHARSET, Charset
 from dicomkit.data.dataset import Dataset
 from dicomkit.data.dictionary import lookup
-from dicomkit.data.element import DeferredValue, Element
+from dicomkit.data.element import DeferredValue, Element, raw_element
 from dicomkit.data.private_dictionary import private_vr
 from dicomkit.data.tag import Tag
 from dicomkit.data.vr import LONG_LENGTH_VRS, VALID_VRS
@@ -106,58 +106,67 @@ class Parser:
         elements = dataset._elements  # the parser appends in file order, sortedness checked below
         last_tag = -1
         in_order = True
+        buf = src.buf
+        buf_start = src.start
+        buf_end = buf_start + len(buf)
         while pos < end:
-            if not src.ensure(pos, 8):
-                if top and end >= src.size and pos == src.size:
-                    break
-                raise TruncatedError("element header cut short", offset=pos)
-            buf_pos = pos - src.start
+            if pos + 12 > buf_end:
+                # Refill (rare): fewer than 12 bytes are buffered from here.
+                if not src.ensure(pos, min(12, max(end - pos, 8))) and not src.ensure(pos, 8):
+                    if top and end >= src.size and pos == src.size:
+                        break
+                    raise TruncatedError("element header cut short", offset=pos)
+                buf = src.buf
+                buf_start = src.start
+                buf_end = buf_start + len(buf)
+            buf_pos = pos - buf_start
             if implicit:
-                group, elem, length = header.unpack_from(src.buf, buf_pos)
+                group, elem, length = header.unpack_from(buf, buf_pos)
                 tag = (group << 16) | elem
                 vr_bytes = b""
                 value_pos = pos + 8
             else:
-                group, elem, vr_bytes, length = header.unpack_from(src.buf, buf_pos)
+                group, elem, vr_bytes, length = header.unpack_from(buf, buf_pos)
                 tag = (group << 16) | elem
                 value_pos = pos + 8
                 if group == 0xFFFE:
                     # Item tags carry no VR, even in explicit VR (PS3.5 §7.5).
-                    length = u32.unpack_from(src.buf, buf_pos + 4)[0]
+                    length = u32.unpack_from(buf, buf_pos + 4)[0]
                 elif vr_bytes in _LONG_VR_BYTES:
-                    if not src.ensure(pos, 12):
+                    if pos + 12 > buf_end:
                         raise TruncatedError("element header cut short", offset=pos, tag=tag)
-                    length = u32.unpack_from(src.buf, pos - src.start + 8)[0]
+                    length = u32.unpack_from(buf, buf_pos + 8)[0]
                     value_pos = pos + 12
                 elif vr_bytes not in _VALID_VR_BYTES:
                     if not lenient:
                         raise InvalidVRError(f"invalid VR {vr_bytes!r}", offset=pos + 4, tag=tag)
                     if not (b"AA" <= vr_bytes <= b"ZZ"):
                         # A writer switched to implicit VR here; read this element so.
-                        group, elem, length = implicit_header.unpack_from(src.buf, buf_pos)
+                        group, elem, length = implicit_header.unpack_from(buf, buf_pos)
                         vr_bytes = b""
                         self.findings.append(f"implicit VR element {Tag(tag)} in explicit VR data set")
                     else:
                         self.findings.append(f"unknown VR {vr_bytes!r} at {Tag(tag)} read as UN")
                         vr_bytes = b"UN"
 
-            if tag == ITEM_DELIM:
-                if until_item_delim:
-                    return dataset, value_pos
-                if lenient:
-                    self.findings.append(f"stray item delimiter at offset {pos}")
-                    pos = value_pos
-                    continue
-                raise DecodeError("item delimiter outside an undefined-length item", offset=pos, tag=tag)
-            if tag == SEQ_DELIM or tag == ITEM:
-                if top and lenient:
-                    self.findings.append(f"stray {Tag(tag)} at offset {pos}")
-                    pos = value_pos + (0 if length == UNDEFINED else length)
-                    continue
-                if not top and tag == SEQ_DELIM and until_item_delim and lenient:
-                    # Item without its delimiter: the sequence ended.
-                    return dataset, pos
-                raise DecodeError(f"unexpected {Tag(tag)} in a data set", offset=pos, tag=tag)
+            if group == 0xFFFE:
+                if tag == ITEM_DELIM:
+                    if until_item_delim:
+                        return dataset, value_pos
+                    if lenient:
+                        self.findings.append(f"stray item delimiter at offset {pos}")
+                        pos = value_pos
+                        continue
+                    raise DecodeError("item delimiter outside an undefined-length item", offset=pos, tag=tag)
+                if tag == SEQ_DELIM or tag == ITEM:
+                    if top and lenient:
+                        self.findings.append(f"stray {Tag(tag)} at offset {pos}")
+                        pos = value_pos + (0 if length == UNDEFINED else length)
+                        continue
+                    if not top and tag == SEQ_DELIM and until_item_delim and lenient:
+                        # Item without its delimiter: the sequence ended.
+                        return dataset, pos
+                    raise DecodeError(f"unexpected {Tag(tag)} in a data set", offset=pos, tag=tag)
 
             if stop_before is not None and tag >= stop_before:
                 return dataset, pos
@@ -194,8 +203,11 @@ class Parser:
                     )
                     src.skip_to(next_pos)
                 else:
-                    raw = src.take(value_pos, length)
-                    element = Element(tag, vr, raw=raw, little_endian=little, charset=charset)
+                    if next_pos <= buf_end:
+                        raw = buf[value_pos - buf_start : next_pos - buf_start]
+                    else:
+                        raw = src.take(value_pos, length)
+                    element = raw_element(tag, vr, raw, little, charset)
                     if tag == CHARSET:
                         charset = self._charset(raw, value_pos)
                     elif tag == PIXEL_REPRESENTATION and length >= 2:
