@@ -1,25 +1,22 @@
 """Typed helpers for the values of string and binary VRs (PS3.5 §6.2).
 
-- :mod:`.datetime`: DA, TM, DT values and query ranges (PS3.4 C.2.2.2.5)
+- :mod:`.datetime`: DA, TM, DT values
+- :mod:`.ranges`: their query ranges (PS3.4 C.2.2.2.5)
 - :mod:`.person_name`: PN component groups and components (PS3.5 §6.2.1)
 - :mod:`.numbers`: DS, IS, AS, and the binary VRs including AT
 - :mod:`.strings`: per-VR validation of string values for strict writers
 """
 
 from dicomkit.data.values.datetime import (
-    DateRange,
-    DateTimeRange,
     DicomDate,
     DicomDateTime,
     DicomTime,
     Precision,
-    TimeRange,
     format_da,
     format_dt,
     format_tm,
     parse_da,
     parse_dt,
-    parse_range,
     parse_tm,
 )
 from dicomkit.data.values.numbers import (
@@ -41,6 +38,7 @@ from dicomkit.data.values.numbers import (
     unpack_tags,
 )
 from dicomkit.data.values.person_name import ComponentGroup, PersonName
+from dicomkit.data.values.ranges import DateRange, DateTimeRange, TimeRange, parse_range
 from dicomkit.data.values.strings import validate_value
 
 __all__ = [

@@ -17,9 +17,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from dicomkit.data.values.datetime import DicomDate, DicomDateTime, DicomTime, parse_range
+from dicomkit.data.values.datetime import DicomDate, DicomDateTime, DicomTime
 from dicomkit.data.values.numbers import IS_MAX, IS_MIN, parse_ds, parse_is
 from dicomkit.data.values.person_name import PersonName
+from dicomkit.data.values.ranges import parse_range
 from dicomkit.data.vr import VR, vr_info
 from dicomkit.errors import DecodeError
 

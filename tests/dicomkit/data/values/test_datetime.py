@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dicomkit.data.values.datetime import (
+from dicomkit.data.values import (
     DateRange,
     DateTimeRange,
     DicomDate,
