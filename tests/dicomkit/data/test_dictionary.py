@@ -3,10 +3,7 @@ groups, group lengths and private creators, and pydicom's dictionary as an oracl
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pydicom.datadict
 import pytest
@@ -25,6 +22,7 @@ from dicomkit.data.dictionary import (
 from dicomkit.data.tag import Tag
 from dicomkit.data.vr import VALID_VRS
 from dicomkit.errors import DicomError, DictionaryError
+from tests.scripts_loader import load_script
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -268,20 +266,8 @@ def test_repeaters_agree_with_pydicom(mask: str) -> None:
 # ----------------------------------------------------------------- generated and fresh
 
 
-def _load_script(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"_script_{name}", REPO / "scripts" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[spec.name]
-    return module
-
-
 def test_committed_modules_are_what_the_generator_writes() -> None:
-    generator = _load_script("generate_dictionary")
+    generator = load_script("generate_dictionary")
     edition, source, exact, repeaters = generator.load_facts()
     expected_dictionary = generator.render_dictionary(edition, source, exact, repeaters)
     expected_tags = generator.render_tags(edition, source, exact)
@@ -302,5 +288,5 @@ def test_committed_modules_are_what_the_generator_writes() -> None:
     ],
 )
 def test_generator_turns_the_standard_notation_into_masks(text: str, mask: int, value: int) -> None:
-    generator = _load_script("generate_dictionary")
+    generator = load_script("generate_dictionary")
     assert generator.parse_mask(text) == (mask, value)

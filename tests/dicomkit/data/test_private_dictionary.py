@@ -3,16 +3,14 @@ group ranges, and every row of pydicom's private dictionary as an oracle."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from pydicom._private_dict import private_dictionaries
 
 from dicomkit.data.private_dictionary import PrivateEntry, private_entry, private_vr
+from tests.scripts_loader import load_script
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -134,20 +132,8 @@ def test_every_pydicom_private_element_has_pydicoms_vr() -> None:
     assert mismatches == []
 
 
-def _load_script(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"_script_{name}", REPO / "scripts" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[spec.name]
-    return module
-
-
 def test_committed_module_is_what_the_generator_writes() -> None:
-    generator = _load_script("generate_private_dictionary")
+    generator = load_script("generate_private_dictionary")
     if not generator.DCMTK_PATH.is_file():
         pytest.skip("DCMTK's private.dic is not installed")
     assert generator.main(["--check"]) == 0

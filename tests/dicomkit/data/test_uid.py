@@ -3,11 +3,8 @@ registry checked against the standard and against pydicom's transcription."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import uuid
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from hypothesis import given
@@ -28,6 +25,7 @@ from dicomkit.data.uid import (
     validate_uid,
 )
 from dicomkit.errors import DicomError, DictionaryError, InvalidUIDError
+from tests.scripts_loader import load_script
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -222,7 +220,7 @@ def test_every_constant_maps_back_to_its_keyword() -> None:
 
 def _pydicom_uids() -> dict[str, tuple[str, str, str, str, str]]:
     """pydicom's table as its file states it (its pixel plugins add rows when imported)."""
-    return _load_script("generate_uids").pristine_uid_dictionary()  # type: ignore[no-any-return]
+    return load_script("generate_uids").pristine_uid_dictionary()  # type: ignore[no-any-return]
 
 
 def test_registry_agrees_with_pydicom() -> None:
@@ -313,20 +311,8 @@ def test_non_patient_objects_are_opt_in() -> None:
 # ----------------------------------------------------------------- generated and fresh
 
 
-def _load_script(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"_script_{name}", REPO / "scripts" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[spec.name]
-    return module
-
-
 def test_committed_modules_are_what_the_generator_writes() -> None:
-    generator = _load_script("generate_uids")
+    generator = load_script("generate_uids")
     edition, source, facts = generator.load_facts()
     assert (REPO / "dicomkit/data/_uids.py").read_text() == generator.render_registry(edition, source, facts)
     assert (REPO / "dicomkit/data/uids.py").read_text() == generator.render_constants(edition, source, facts)
