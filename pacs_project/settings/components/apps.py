@@ -22,6 +22,7 @@ THIRD_PARTY_APPS = [
 PACS_APPS: list[str] = [
     # Registers the project's system checks (pacs_project.checks).
     "pacs_project.apps.PacsProjectConfig",
+    "apps.dicom_net",
 ]
 
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + PACS_APPS

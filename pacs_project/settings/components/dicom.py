@@ -1,28 +1,89 @@
-"""DICOM network identity of this archive: AE title and DIMSE listening address.
+"""DICOM network identity and DIMSE server options: AE title, address, TLS, limits, timeouts.
 
-Consumed by ``apps.dicom_net`` (the DIMSE server). The defaults suit a single machine; a
-scale-out deployment runs several DIMSE processes on the same port (SO_REUSEPORT) or behind
-a TCP load balancer, all with the same AE title.
+Consumed by ``apps.dicom_net`` (the DIMSE server, ``manage.py run_dicom_server``), which
+reads them through its one typed accessor (``apps.dicom_net.conf.dicom_settings``) and
+builds dicomkit's frozen ``AEConfig`` from them in one place. Values are parsed here and
+validated by the system checks ``dicom_net.E001``.. (AE titles, port, TLS files, limits),
+so that ``manage.py check`` names every problem at once.
+
+The defaults suit a single machine; a scale-out deployment runs several DIMSE processes on
+the same port (``PACS_DICOM_WORKERS``, SO_REUSEPORT) or behind a TCP load balancer, all
+with the same AE title.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from pacs_project.settings.env import Env, env_int, env_str
+from dicomkit.net.config import DEFAULT_MAX_PDU_LENGTH
+from pacs_project.settings.components.paths import resolve_path
+from pacs_project.settings.env import Env, env_int, env_list, env_str
+
+
+@dataclass(frozen=True, slots=True)
+class DicomTimeouts:
+    """Seconds; None (configured as 0) waits forever. Mirrors ``dicomkit.net.config.Timeouts``."""
+
+    artim: int = 30
+    acse: int = 30
+    dimse: int | None = 30
+    network: int | None = 60
 
 
 @dataclass(frozen=True, slots=True)
 class DicomNetworkSettings:
-    ae_title: str
-    host: str
-    port: int
+    """The ``PACS_DICOM`` setting.
+
+    ``tls_cert``/``tls_key`` switch the DIMSE port to TLS (both or neither); ``tls_ca``
+    additionally requires and verifies client certificates against that CA bundle.
+    ``allowed_calling_ae_titles`` empty accepts any calling AE title.
+    """
+
+    ae_title: str = "PACS"
+    host: str = "127.0.0.1"
+    port: int = 11112
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_ca: Path | None = None
+    max_associations: int = 10
+    max_pdu_length: int = DEFAULT_MAX_PDU_LENGTH
+    allowed_calling_ae_titles: tuple[str, ...] = ()
+    timeouts: DicomTimeouts = DicomTimeouts()
+    workers: int = 1
+    shutdown_grace: int = 10
+
+
+def _optional_path(env: Env, name: str) -> Path | None:
+    raw = env_str(env, name)
+    return resolve_path(raw) if raw else None
+
+
+def _optional_seconds(env: Env, name: str, default: int) -> int | None:
+    value = env_int(env, name, default=default)
+    return None if value == 0 else value
 
 
 def dicom_network(env: Env) -> DicomNetworkSettings:
-    """``PACS_DICOM_AE_TITLE`` (default ``PACS``), ``PACS_DICOM_HOST``, ``PACS_DICOM_PORT`` (11112)."""
+    """``PACS_DICOM_*`` variables (docs/configuration.md lists them with their defaults)."""
+    defaults = DicomNetworkSettings()
+    timeouts = DicomTimeouts()
     return DicomNetworkSettings(
-        ae_title=env_str(env, "PACS_DICOM_AE_TITLE", default="PACS"),
-        host=env_str(env, "PACS_DICOM_HOST", default="127.0.0.1"),
-        port=env_int(env, "PACS_DICOM_PORT", default=11112),
+        ae_title=env_str(env, "PACS_DICOM_AE_TITLE", default=defaults.ae_title),
+        host=env_str(env, "PACS_DICOM_HOST", default=defaults.host),
+        port=env_int(env, "PACS_DICOM_PORT", default=defaults.port),
+        tls_cert=_optional_path(env, "PACS_DICOM_TLS_CERT"),
+        tls_key=_optional_path(env, "PACS_DICOM_TLS_KEY"),
+        tls_ca=_optional_path(env, "PACS_DICOM_TLS_CA"),
+        max_associations=env_int(env, "PACS_DICOM_MAX_ASSOCIATIONS", default=defaults.max_associations),
+        max_pdu_length=env_int(env, "PACS_DICOM_MAX_PDU_LENGTH", default=defaults.max_pdu_length),
+        allowed_calling_ae_titles=tuple(env_list(env, "PACS_DICOM_ALLOWED_CALLING_AE_TITLES", default=[])),
+        timeouts=DicomTimeouts(
+            artim=env_int(env, "PACS_DICOM_ARTIM_TIMEOUT", default=timeouts.artim),
+            acse=env_int(env, "PACS_DICOM_ACSE_TIMEOUT", default=timeouts.acse),
+            dimse=_optional_seconds(env, "PACS_DICOM_DIMSE_TIMEOUT", default=30),
+            network=_optional_seconds(env, "PACS_DICOM_NETWORK_TIMEOUT", default=60),
+        ),
+        workers=env_int(env, "PACS_DICOM_WORKERS", default=defaults.workers),
+        shutdown_grace=env_int(env, "PACS_DICOM_SHUTDOWN_GRACE", default=defaults.shutdown_grace),
     )

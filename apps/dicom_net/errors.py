@@ -1,0 +1,22 @@
+"""Errors of the ``dicom_net`` app; the management command turns them into one-line messages.
+
+Domain errors of the handlers (archive, worklist) become DIMSE statuses in ``handlers.py``;
+the errors here concern configuring and running the server itself.
+"""
+
+from __future__ import annotations
+
+
+class DicomNetError(Exception):
+    """Base of this app's errors."""
+
+
+class ServerConfigError(DicomNetError):
+    """The server cannot be configured as asked (bad flag or setting, unreadable TLS file).
+
+    Carries every problem found, so one run names them all.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
