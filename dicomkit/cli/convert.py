@@ -2,13 +2,16 @@
 
 Between the native syntaxes (PS3.5 Annex A: Implicit VR Little Endian, Explicit VR
 Little Endian, Deflated Explicit VR Little Endian, Explicit VR Big Endian) the data set
-is re-encoded element by element; File Meta is rebuilt for the new syntax (PS3.10
-§7.1). Pixel data encapsulated in a compressed syntax can be kept (same syntax) but not
-yet decoded or encoded: that needs the codecs, and is refused with a clear error.
+is re-encoded element by element. To or from a compressed syntax the pixel data is
+decoded and encoded again by ``dicomkit.codecs.transcode``, which also updates the
+Image Pixel Module and, for a lossy step, Lossy Image Compression and the SOP Instance
+UID (PS3.3 C.7.6.1.1.5). File Meta is rebuilt for the new syntax (PS3.10 §7.1).
 
 SYNTAX is a UID or a PS3.6 Table A-1 keyword or name, in any case and spacing
-(``ExplicitVRBigEndian``, ``"explicit vr big endian"``, ``1.2.840.10008.1.2.2``), or one
-of the short forms ``implicit``, ``explicit``, ``big``, ``deflated``.
+(``ExplicitVRBigEndian``, ``"explicit vr big endian"``, ``1.2.840.10008.1.2.2``,
+``JPEG2000Lossless``, ``RLELossless``), or one of the short forms ``implicit``,
+``explicit``, ``big``, ``deflated``. Codec options are given as ``-o NAME=VALUE``
+(``-o quality=85``, ``-o near=3``, ``-o reversible=true``).
 
 The input is read strictly unless ``--lenient`` is given; what lenient reading had to
 recover from is printed as warnings. The output is encoded in memory before the file is
@@ -25,7 +28,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from dicomkit.data.dataset import Dataset
-from dicomkit.errors import DicomError, UnsupportedTransferSyntaxError
+from dicomkit.errors import DicomError
 
 if TYPE_CHECKING:
     from dicomkit.cli.main import Subparsers
@@ -45,7 +48,7 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "convert",
         help="rewrite a DICOM file in another transfer syntax",
-        description="Rewrite a DICOM file in another (uncompressed) transfer syntax.",
+        description="Rewrite a DICOM file in another transfer syntax, compressed or not.",
     )
     parser.add_argument("input", metavar="IN", help="the DICOM file to read")
     parser.add_argument("output", metavar="OUT", help="the file to write (may be IN)")
@@ -55,8 +58,27 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         required=True,
         type=_syntax_argument,
         metavar="SYNTAX",
-        help="UID or keyword, e.g. ExplicitVRBigEndian, ImplicitVRLittleEndian, "
-        "ExplicitVRLittleEndian, DeflatedExplicitVRLittleEndian",
+        help="UID or keyword, e.g. ExplicitVRLittleEndian, ExplicitVRBigEndian, "
+        "RLELossless, JPEGLSLossless, JPEG2000Lossless, JPEGBaseline8Bit",
+    )
+    parser.add_argument(
+        "-o",
+        "--option",
+        action="append",
+        default=[],
+        type=_option_argument,
+        metavar="NAME=VALUE",
+        help="an encoding option of the target codec (repeatable), e.g. quality=85, near=2, "
+        "reversible=true, psnr=60",
+    )
+    parser.add_argument(
+        "--offset-table",
+        choices=("basic", "extended", "none"),
+        default="basic",
+        help="offset table of compressed output (default: basic)",
+    )
+    parser.add_argument(
+        "--ybr-to-rgb", action="store_true", help="store decoded YCbCr colour (e.g. from JPEG) as RGB"
     )
     parser.add_argument(
         "--lenient", action="store_true", help="accept malformed input where the intent is clear"
@@ -97,12 +119,31 @@ def _syntax_argument(text: str) -> str:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(
             f"{exc}; give a UID or a keyword such as ExplicitVRLittleEndian, ImplicitVRLittleEndian, "
-            "ExplicitVRBigEndian or DeflatedExplicitVRLittleEndian"
+            "ExplicitVRBigEndian, DeflatedExplicitVRLittleEndian, RLELossless or JPEG2000Lossless"
         ) from None
+
+
+def _option_argument(text: str) -> tuple[str, object]:
+    name, sep, raw = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    value: object = raw
+    lowered = raw.strip().lower()
+    if lowered in ("true", "false"):
+        value = lowered == "true"
+    else:
+        for kind in (int, float):
+            try:
+                value = kind(raw)
+                break
+            except ValueError:
+                continue
+    return name.strip(), value
 
 
 def run(args: argparse.Namespace) -> int:
     from dicomkit.cli.main import read_input
+    from dicomkit.codecs.transcode import transcode
     from dicomkit.part10.options import ReadOptions, Validation
     from dicomkit.part10.transfer_syntax import transfer_syntax
     from dicomkit.part10.writer import write_file
@@ -114,19 +155,25 @@ def run(args: argparse.Namespace) -> int:
     for finding in dicom_file.findings:
         print(f"warning: {args.input}: {finding}", file=sys.stderr)
     source = transfer_syntax(dicom_file.transfer_syntax)
-    if target.uid != source.uid:
-        if target.encapsulated:
-            raise UnsupportedTransferSyntaxError(
-                f"converting to {target.name} ({target.uid}) is not supported yet: needs the codec"
+    dataset = dicom_file.dataset
+    options = dict(args.option)
+    needs_codec = target.encapsulated or _has_encapsulated_values(dataset)
+    if (target.uid != source.uid and needs_codec) or options or args.ybr_to_rgb:
+        try:
+            dataset = transcode(
+                dataset,
+                source.uid,
+                target.uid,
+                offset_table=args.offset_table,
+                ybr_to_rgb=args.ybr_to_rgb,
+                **options,
             )
-        if _has_encapsulated_values(dicom_file.dataset):
-            raise UnsupportedTransferSyntaxError(
-                f"converting from {source.name} ({source.uid}) is not supported yet: "
-                "needs the codec to decode the pixel data"
-            )
+        except DicomError as exc:
+            exc.add_note(f"{args.input}: {source.name} -> {target.name}")
+            raise
     buffer = io.BytesIO()
     try:
-        write_file(buffer, dicom_file.dataset, transfer_syntax_uid=target.uid, meta=dicom_file.meta)
+        write_file(buffer, dataset, transfer_syntax_uid=target.uid, meta=dicom_file.meta)
     except DicomError as exc:
         exc.add_note(args.input)
         raise
