@@ -14,6 +14,7 @@ messages in and out of P-DATA-TF PDUs, data sets streaming through sinks. Sits a
 from dicomkit.net.dimse.assemble import DataSink, FileSink, MemorySink, Message, MessageAssembler, SinkFactory
 from dicomkit.net.dimse.commands import (
     MAX_COMMAND_LENGTH,
+    MESSAGE_TYPES,
     VERIFICATION_SOP_CLASS,
     CCancelRQ,
     CEchoRQ,
@@ -51,6 +52,7 @@ from dicomkit.net.dimse.status import StatusCategory, is_final, status_category,
 
 __all__ = [
     "MAX_COMMAND_LENGTH",
+    "MESSAGE_TYPES",
     "VERIFICATION_SOP_CLASS",
     "CCancelRQ",
     "CEchoRQ",

@@ -376,6 +376,8 @@ class CommandMessage:
             if value is None:
                 if attribute in cls.required:
                     raise _bad(f"{name} without {keyword(element)}")
+                if attribute != "priority":  # an absent priority is MEDIUM (0000)
+                    kwargs[attribute] = None  # absent on the wire, even where a default exists
                 continue
             kwargs[attribute] = value
         if cls.fixed_data_set is None:
