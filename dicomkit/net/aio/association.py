@@ -1,0 +1,419 @@
+"""One association on asyncio: the transport driver of a sans-IO Connection (PS3.8 §9.1).
+
+Part of ``dicomkit.net.aio``, below ``server`` and ``client``. :class:`AssociationProtocol`
+is the single ``asyncio.Protocol`` per TCP (or TLS) connection. It owns what the pure
+layers do not: the socket (TCP_NODELAY set on it), the ARTIM timer, the idle-network
+watchdog, write backpressure (``drain``) and read backpressure (``pause_reading``)::
+
+    socket --data_received--> Connection.receive_data --next_event--> directives: ARTIM, close
+                                                                  \\-> P-DATA -> MessageAssembler
+                                                                  \\-> other primitives
+    inbox (deque) <-- Message | A-ASSOCIATE/RELEASE/ABORT primitive | LocalAbort | TransportClosed
+    receive(timeout) <-- the server's per-association task or the client's Association
+
+Invariants:
+
+- Bytes are read only through ``Connection.receive_data``, which checks every declared
+  PDU length before keeping a body: no read is sized by the peer.
+- Bytes produced by the Connection are written before any directive that follows them
+  is carried out, so an A-ABORT or A-ASSOCIATE-RJ always precedes the close.
+- No task, future or timer is created per PDU; a future exists only while someone
+  waits in ``receive`` or ``drain``.
+- When the inbox holds ``_PAUSE_AT`` items, reading pauses until it is drained: a peer
+  that sends faster than the handlers answer is throttled by TCP, not by memory.
+
+:func:`raise_for` is the one place where an unexpected inbound item becomes an
+exception (AssociationRejected, AssociationAborted, a timeout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Final, NoReturn
+
+from dicomkit.errors import (
+    AssociationAborted,
+    AssociationRejected,
+    DicomError,
+    DicomTimeoutError,
+    LocalProtocolError,
+    NetworkTimeout,
+)
+from dicomkit.net.aio.timers import IdleWatchdog, Timer
+from dicomkit.net.config import Timeouts
+from dicomkit.net.dimse.assemble import Message, MessageAssembler
+from dicomkit.net.dimse.commands import CCancelRQ
+from dicomkit.net.dimse.fragment import fragment_message
+from dicomkit.net.pdu import (
+    AbortPDU,
+    AbortReason,
+    AbortSource,
+    AssociateAC,
+    AssociateRJ,
+    AssociateRQ,
+    PDataTF,
+    ReleaseRP,
+    ReleaseRQ,
+)
+from dicomkit.net.ul import (
+    NEED_DATA,
+    CloseTransport,
+    Connection,
+    NeedData,
+    OpenTransport,
+    Primitive,
+    ProviderAbort,
+    StartARTIM,
+    StopARTIM,
+)
+
+__all__ = [
+    "AssociationProtocol",
+    "Inbound",
+    "LocalAbort",
+    "TransportClosed",
+    "raise_for",
+]
+
+logger = logging.getLogger(__name__)
+
+_PAUSE_AT: Final = 8  # inbox items before reading pauses
+_RESUME_AT: Final = 2
+
+
+@dataclass(frozen=True, slots=True)
+class TransportClosed:
+    """The transport connection is closed: nothing more will arrive."""
+
+
+@dataclass(frozen=True, slots=True)
+class LocalAbort:
+    """We aborted the association ourselves (idle timeout, shutdown, bad DIMSE message)."""
+
+    detail: str
+    timeout: bool = False
+
+
+Inbound = (
+    Message
+    | AssociateRQ
+    | AssociateAC
+    | AssociateRJ
+    | ReleaseRQ
+    | ReleaseRP
+    | AbortPDU
+    | ProviderAbort
+    | LocalAbort
+    | TransportClosed
+)
+
+_CLOSED: Final = TransportClosed()
+
+
+def raise_for(item: Inbound, *, expected: str) -> NoReturn:
+    """Raise the error an inbound item means to someone waiting for ``expected``.
+
+    The one mapping from the UL's outcomes to dicomkit errors:
+    A-ASSOCIATE-RJ -> AssociationRejected; A-ABORT, A-P-ABORT, a closed transport or an
+    unexpected primitive -> AssociationAborted; our own idle abort -> NetworkTimeout.
+    """
+    if isinstance(item, AssociateRJ):
+        raise AssociationRejected(int(item.result), int(item.source), int(item.reason))
+    if isinstance(item, AbortPDU):
+        raise AssociationAborted(int(item.source), int(item.reason), f"A-ABORT while waiting for {expected}")
+    if isinstance(item, ProviderAbort):
+        source = int(AbortSource.SERVICE_PROVIDER)
+        raise AssociationAborted(source, int(item.reason), item.detail or "A-P-ABORT")
+    if isinstance(item, LocalAbort):
+        if item.timeout:
+            raise NetworkTimeout(item.detail)
+        raise AssociationAborted(int(AbortSource.SERVICE_USER), 0, item.detail)
+    if isinstance(item, TransportClosed):
+        raise AssociationAborted(detail=f"connection closed while waiting for {expected}")
+    raise AssociationAborted(detail=f"unexpected {type(item).__name__} while waiting for {expected}")
+
+
+def _set_nodelay(transport: asyncio.BaseTransport) -> None:
+    # Without TCP_NODELAY each small PDU waits ~40 ms for the peer's delayed ACK.
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        with contextlib.suppress(OSError):  # the peer may already be gone
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class AssociationProtocol(asyncio.Protocol):
+    """Drives one :class:`Connection` over one transport; see the module docstring.
+
+    Args:
+        connection: the sans-IO Upper Layer, requestor or acceptor.
+        timeouts: ``artim`` and ``network`` are applied here.
+        assembler: reassembles P-DATA into DIMSE messages (a MessageAssembler).
+        on_made: called once the transport is up (the server starts its task there).
+        on_cancel: called with the Message ID a C-CANCEL-RQ names, as soon as it
+            arrives (the request it cancels is still being handled); C-CANCEL-RQs are
+            then not queued.
+    """
+
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        timeouts: Timeouts,
+        assembler: MessageAssembler | None = None,
+        on_made: Callable[[AssociationProtocol], None] | None = None,
+        on_cancel: Callable[[int], None] | None = None,
+    ) -> None:
+        self.connection = connection
+        self.timeouts = timeouts
+        self.transport: asyncio.Transport | None = None
+        self.peer: tuple[str, int] = ("", 0)
+        self.tls = False
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.accepted_context_ids: frozenset[int] = frozenset()
+        self._assembler = assembler if assembler is not None else MessageAssembler()
+        self._on_made = on_made
+        self._on_cancel = on_cancel
+        self._loop = asyncio.get_running_loop()
+        self._artim = Timer(self._loop, timeouts.artim, self._artim_expired)
+        self._watchdog: IdleWatchdog | None = None
+        self._inbox: deque[Inbound] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._closed: asyncio.Future[None] = self._loop.create_future()
+        self._write_paused = False
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self._read_paused = False
+        self._local_abort: LocalAbort | None = None
+
+    # --------------------------------------------------------- asyncio callbacks
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        _set_nodelay(transport)
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple) and len(peer) >= 2:
+            self.peer = (str(peer[0]), int(peer[1]))
+        self.tls = transport.get_extra_info("sslcontext") is not None
+        if self.timeouts.network is not None:
+            self._watchdog = IdleWatchdog(self._loop, self.timeouts.network, self._idle_expired)
+            self._watchdog.start()
+        self.connection.connection_made()
+        self._process()
+        if self._on_made is not None:
+            self._on_made(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.bytes_in += len(data)
+        if self._watchdog is not None:
+            self._watchdog.touch()
+        self.connection.receive_data(data)
+        self._process()
+
+    def eof_received(self) -> bool | None:
+        return None  # close our side too; connection_lost follows
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._artim.stop()
+        if self._watchdog is not None:
+            self._watchdog.stop()
+        self.connection.connection_lost()
+        self._process()
+        self._assembler_abort()
+        self._push(_CLOSED)
+        if not self._closed.done():
+            self._closed.set_result(None)
+        if self._drain_waiter is not None and not self._drain_waiter.done():
+            self._drain_waiter.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        if self._drain_waiter is not None and not self._drain_waiter.done():
+            self._drain_waiter.set_result(None)
+
+    # ------------------------------------------------------------------ input
+
+    def _process(self) -> None:
+        """Carry out what the Connection asks, in order, until it needs data."""
+        connection = self.connection
+        while True:
+            event = connection.next_event()
+            if event is NEED_DATA:
+                break
+            data = connection.data_to_send()
+            if data:
+                self._write(data)
+            if isinstance(event, PDataTF):
+                self._pdata(event)
+            elif isinstance(event, StartARTIM):
+                self._artim.start()
+            elif isinstance(event, StopARTIM):
+                self._artim.stop()
+            elif isinstance(event, CloseTransport):
+                self._close_transport()
+            elif not isinstance(event, (OpenTransport, NeedData)):
+                self._push(event)  # A-ASSOCIATE, A-RELEASE, A-ABORT, A-P-ABORT primitives
+        data = connection.data_to_send()
+        if data:
+            self._write(data)
+
+    def _pdata(self, pdata: PDataTF) -> None:
+        for value in pdata.values:
+            if value.context_id not in self.accepted_context_ids:
+                self.abort(f"P-DATA on presentation context {value.context_id}, which is not accepted")
+                return
+            try:
+                message = self._assembler.feed(value)
+            except DicomError as error:
+                self.abort(f"invalid DIMSE message: {error}")
+                return
+            if message is None:
+                continue
+            if self._on_cancel is not None and isinstance(message.command, CCancelRQ):
+                self._on_cancel(message.command.message_id_being_responded_to)
+                continue
+            self._push(message)
+
+    def _push(self, item: Inbound) -> None:
+        self._inbox.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        transport = self.transport
+        if len(self._inbox) >= _PAUSE_AT and not self._read_paused and transport is not None:
+            self._read_paused = True
+            transport.pause_reading()
+
+    async def receive(
+        self, timeout: float | None = None, error: type[DicomTimeoutError] = NetworkTimeout
+    ) -> Inbound:
+        """The next inbound item; ``error`` is raised if none arrives within ``timeout``."""
+        if not self._inbox:
+            waiter = self._loop.create_future()
+            self._waiter = waiter
+            handle = None
+            if timeout is not None:
+                handle = self._loop.call_later(timeout, _expire, waiter)
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+                if handle is not None:
+                    handle.cancel()
+            if not self._inbox:
+                raise error(f"nothing received within {timeout} s")
+        item = self._inbox.popleft()
+        if self._read_paused and len(self._inbox) <= _RESUME_AT and self.transport is not None:
+            self._read_paused = False
+            self.transport.resume_reading()
+        return item
+
+    # ----------------------------------------------------------------- output
+
+    def send(self, primitive: Primitive) -> None:
+        """Issue a primitive and write its bytes now.
+
+        Raises:
+            LocalProtocolError: the association's state does not allow it.
+        """
+        data = self.connection.send(primitive)
+        if data:
+            self._write(data)
+        self._process()
+
+    async def send_message(self, context_id: int, command: bytes, dataset: bytes | None = None) -> None:
+        """Send one DIMSE message, fragmented to the peer's maximum PDU length."""
+        await self.send_pdus(
+            fragment_message(context_id, command, dataset, self.connection.peer_max_pdu_length)
+        )
+
+    async def send_pdus(self, pdus: Iterable[PDataTF]) -> None:
+        """Send P-DATA-TF PDUs, waiting whenever the transport's write buffer is full."""
+        for pdu in pdus:
+            self.send(pdu)
+            if self._write_paused:
+                await self.drain()
+
+    async def drain(self) -> None:
+        """Wait until the transport's write buffer is below its high-water mark."""
+        if not self._write_paused or self._closed.done():
+            return
+        self._drain_waiter = self._loop.create_future()
+        try:
+            await self._drain_waiter
+        finally:
+            self._drain_waiter = None
+        if self._closed.done() and self._local_abort is None:
+            raise AssociationAborted(detail="connection lost while sending")
+
+    def abort(self, detail: str = "aborted by the local user", *, timeout: bool = False) -> None:
+        """Send an A-ABORT (if the state allows one) and close the transport at once.
+
+        A waiting ``receive`` gets a :class:`LocalAbort` first, so the reason is known.
+        """
+        if self._local_abort is not None or self._closed.done():
+            return
+        self._local_abort = LocalAbort(detail, timeout)
+        self._push(self._local_abort)
+        with contextlib.suppress(LocalProtocolError):  # Sta1, Sta13: nothing to abort, just close
+            self.send(AbortPDU(AbortSource.SERVICE_USER, AbortReason.REASON_NOT_SPECIFIED))
+        self._close_transport()
+
+    async def wait_closed(self) -> None:
+        await asyncio.shield(self._closed)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.done()
+
+    # -------------------------------------------------------------- internals
+
+    def _write(self, data: bytes) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        self.bytes_out += len(data)
+        transport.write(data)
+
+    def _close_transport(self) -> None:
+        self._artim.stop()
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+    def _artim_expired(self) -> None:
+        self.connection.timer_expired()
+        self._process()
+
+    def _idle_expired(self) -> None:
+        if logger.isEnabledFor(logging.INFO):
+            logger.info("aborting idle association", extra={"peer": self.peer})
+        self.abort(f"no activity for {self.timeouts.network} s", timeout=True)
+
+    def pause_idle_watch(self) -> None:
+        """A request is being handled: the association is busy, not idle."""
+        if self._watchdog is not None:
+            self._watchdog.pause()
+
+    def resume_idle_watch(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.resume()
+
+    def _assembler_abort(self) -> None:
+        try:
+            self._assembler.abort()
+        except DicomError:  # a sink that cannot clean up must not break the close
+            logger.exception("DIMSE assembler failed to abort")
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
