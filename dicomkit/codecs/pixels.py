@@ -344,7 +344,7 @@ def _layout(samples: PixelArray, photometric: str | None) -> tuple[int, int, str
     if samples.ndim == 2:
         return 1, 1, photometric or "MONOCHROME2"
     if samples.ndim == 3 and single is None:
-        single = samples.shape[2] not in (3, 4)
+        single = samples.shape[2] != 3
     if samples.ndim == 3:
         if single:
             return 1, samples.shape[0], photometric or "MONOCHROME2"
