@@ -1,0 +1,233 @@
+"""Our requestor against our acceptor on loopback: association set-up, release, abort,
+rejection reasons and the requestor's timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+
+import pytest
+
+from dicomkit.errors import (
+    AcseTimeout,
+    AssociationAborted,
+    AssociationRejected,
+    DimseTimeout,
+    LocalProtocolError,
+)
+from dicomkit.net.aio import VERIFICATION_CONTEXT, Outcome, associate, echo_sync, open_association
+from dicomkit.net.config import RequestedContext
+from dicomkit.net.services import EchoRequest, VerificationService
+from tests.dicomkit.net.aio.servers import (
+    CT_IMAGE_STORAGE,
+    EXPLICIT_LE,
+    IMPLICIT_LE,
+    Observer,
+    fast_timeouts,
+    run,
+    scp_ae,
+    scu_ae,
+    serving,
+)
+
+
+def test_echo_returns_success_and_release_closes_both_sides() -> None:
+    async def scenario() -> None:
+        observer = Observer()
+        async with serving(observer=observer) as server:
+            async with associate("127.0.0.1", server.port, scu_ae(), "SCP", [VERIFICATION_CONTEXT]) as assoc:
+                assert await assoc.echo() == 0x0000
+                assert await assoc.echo() == 0x0000
+                assert server.active_associations == 1
+            assert assoc.protocol.closed
+            assert await observer.outcomes() == [Outcome.RELEASED]
+            assert server.active_associations == 0
+
+    run(scenario())
+
+
+def test_transfer_syntax_is_negotiated_in_the_acceptors_preference_order() -> None:
+    async def scenario() -> None:
+        async with serving() as server:
+            offered = [RequestedContext(VERIFICATION_CONTEXT.abstract_syntax, (EXPLICIT_LE, IMPLICIT_LE))]
+            async with associate("127.0.0.1", server.port, scu_ae(), "SCP", offered) as assoc:
+                (context,) = assoc.contexts
+                assert context.transfer_syntax == IMPLICIT_LE
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("called", "scp_options", "expected"),
+    [
+        ("OTHER", {}, (1, 1, 7)),  # called AE title not recognized
+        ("SCP", {"allowed_calling_ae_titles": frozenset({"FRIEND"})}, (1, 1, 3)),  # calling AE title
+    ],
+)
+def test_rejection_reasons_reach_the_requestor(
+    called: str, scp_options: dict[str, object], expected: tuple[int, int, int]
+) -> None:
+    async def scenario() -> None:
+        observer = Observer()
+        async with serving(scp_ae(**scp_options), observer=observer) as server:
+            with pytest.raises(AssociationRejected) as info:
+                async with associate("127.0.0.1", server.port, scu_ae(), called, [VERIFICATION_CONTEXT]):
+                    pass
+            assert (info.value.result, info.value.source, info.value.reason) == expected
+            assert await observer.outcomes() == [Outcome.REJECTED]
+
+    run(scenario())
+
+
+def test_association_beyond_the_limit_is_rejected_transient_by_the_provider() -> None:
+    async def scenario() -> None:
+        async with serving(scp_ae(max_associations=1)) as server:
+            async with associate("127.0.0.1", server.port, scu_ae(), "SCP", [VERIFICATION_CONTEXT]) as first:
+                with pytest.raises(AssociationRejected) as info:
+                    async with associate("127.0.0.1", server.port, scu_ae(), "SCP", [VERIFICATION_CONTEXT]):
+                        pass
+                assert (info.value.result, info.value.source, info.value.reason) == (2, 3, 2)
+                assert await first.echo() == 0
+                assert server.active_associations == 1
+            # once the first is gone, a new one is accepted again
+            async with associate("127.0.0.1", server.port, scu_ae(), "SCP", [VERIFICATION_CONTEXT]) as again:
+                assert await again.echo() == 0
+
+    run(scenario())
+
+
+def test_unsupported_abstract_syntax_leaves_no_usable_context() -> None:
+    async def scenario() -> None:
+        async with serving() as server:
+            contexts = [RequestedContext(CT_IMAGE_STORAGE, (EXPLICIT_LE,))]
+            async with associate("127.0.0.1", server.port, scu_ae(), "SCP", contexts) as assoc:
+                assert assoc.contexts == ()
+                with pytest.raises(LocalProtocolError):
+                    await assoc.echo()
+
+    run(scenario())
+
+
+def test_abort_by_the_requestor_is_seen_by_the_acceptor() -> None:
+    async def scenario() -> None:
+        observer = Observer()
+        async with serving(observer=observer) as server:
+            assoc = await open_association("127.0.0.1", server.port, scu_ae(), "SCP", [VERIFICATION_CONTEXT])
+            assert await assoc.echo() == 0
+            assoc.abort()
+            await assoc.wait_closed()
+            assert await observer.outcomes() == [Outcome.ABORTED_BY_PEER]
+
+    run(scenario())
+
+
+def test_exception_in_the_block_aborts_instead_of_releasing() -> None:
+    async def scenario() -> None:
+        observer = Observer()
+        async with serving(observer=observer) as server:
+            with pytest.raises(ZeroDivisionError):
+                async with associate("127.0.0.1", server.port, scu_ae(), "SCP", [VERIFICATION_CONTEXT]):
+                    1 / 0  # noqa: B018
+            assert await observer.outcomes() == [Outcome.ABORTED_BY_PEER]
+
+    run(scenario())
+
+
+def test_acse_timeout_when_the_peer_never_answers_the_request() -> None:
+    async def scenario() -> None:
+        with socket.create_server(("127.0.0.1", 0)) as listener:  # accepts (backlog), never answers
+            port = listener.getsockname()[1]
+            timeouts = fast_timeouts(acse=0.2)
+            with pytest.raises(AcseTimeout):
+                await open_association(
+                    "127.0.0.1", port, scu_ae(), "SCP", [VERIFICATION_CONTEXT], timeouts=timeouts
+                )
+
+    run(scenario())
+
+
+class _Gate:
+    """A C-ECHO handler that answers only once ``opened`` is set."""
+
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+        self.opened = asyncio.Event()
+
+    async def on_echo(self, request: EchoRequest) -> int:
+        self.entered.set()
+        await self.opened.wait()
+        return 0
+
+
+def test_dimse_timeout_when_the_response_is_late() -> None:
+    async def scenario() -> None:
+        gate = _Gate()
+        async with serving(services=[VerificationService(gate)]) as server:
+            timeouts = fast_timeouts(dimse=0.2)
+            async with associate(
+                "127.0.0.1", server.port, scu_ae(), "SCP", [VERIFICATION_CONTEXT], timeouts=timeouts
+            ) as assoc:
+                with pytest.raises(DimseTimeout):
+                    await assoc.echo()
+                gate.opened.set()
+                # the late response is still delivered on the association
+                response = await assoc.receive(timeout=5)
+                assert response.command.status == 0  # type: ignore[union-attr]
+
+    run(scenario())
+
+
+def test_idle_association_is_aborted_by_the_servers_network_timeout() -> None:
+    async def scenario() -> None:
+        observer = Observer()
+        async with serving(scp_ae(timeouts=fast_timeouts(network=0.2)), observer=observer) as server:
+            assoc = await open_association("127.0.0.1", server.port, scu_ae(), "SCP", [VERIFICATION_CONTEXT])
+            with pytest.raises(AssociationAborted):
+                await assoc.receive(timeout=10)
+            assert await observer.outcomes() == [Outcome.ABORTED_LOCALLY]
+            assert "no activity" in observer.ends()[0].detail
+
+    run(scenario())
+
+
+def test_a_slow_handler_is_not_idleness() -> None:
+    async def scenario() -> None:
+        gate = _Gate()
+        ae = scp_ae(timeouts=fast_timeouts(network=0.1))
+        async with serving(ae, services=[VerificationService(gate)]) as server:
+            assoc = await open_association("127.0.0.1", server.port, scu_ae(), "SCP", [VERIFICATION_CONTEXT])
+            echo = asyncio.ensure_future(assoc.echo())
+            await gate.entered.wait()
+            # several network timeouts pass while the handler works
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(echo), 0.35)
+            gate.opened.set()
+            assert await echo == 0
+            await assoc.release()
+
+    run(scenario())
+
+
+def test_echo_sync_wrapper() -> None:
+    ready = threading.Event()
+    port: list[int] = []
+    done = threading.Event()
+
+    def serve() -> None:
+        async def main() -> None:
+            async with serving() as server:
+                port.append(server.port)
+                ready.set()
+                await asyncio.get_running_loop().run_in_executor(None, done.wait)
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    try:
+        assert ready.wait(10)
+        assert echo_sync("127.0.0.1", port[0], scu_ae(), "SCP", repeat=3) == [0, 0, 0]
+    finally:
+        done.set()
+        thread.join(10)
