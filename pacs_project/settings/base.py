@@ -104,6 +104,7 @@ CELERY_TIMEZONE = "UTC"
 
 # --- files -----------------------------------------------------------------------------------
 PACS_STORAGE_ROOT = storage.storage_root(ENV, var_dir=VAR_DIR)
+PACS_ARCHIVE = storage.archive_settings(ENV)
 STATIC_URL = "static/"
 STATIC_ROOT = storage.static_root(ENV, var_dir=VAR_DIR)
 

@@ -23,6 +23,7 @@ PACS_APPS: list[str] = [
     # Registers the project's system checks (pacs_project.checks).
     "pacs_project.apps.PacsProjectConfig",
     "apps.dicom_net",
+    "apps.archive",
 ]
 
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + PACS_APPS

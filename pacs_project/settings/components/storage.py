@@ -1,15 +1,64 @@
-"""Where files go: the archive's local storage root and collected static files.
+"""Where files go, and how the archive stores what it receives.
 
 ``PACS_STORAGE_ROOT`` is the root of the local-filesystem storage tier (default ``var/storage``).
 Object storage tiers (S3, Azure Blob) are configured by the archive app on top of this.
+
+The archive's ingest policies (``PACS_ARCHIVE``, read by ``apps.archive.conf``):
+
+- ``PACS_STORAGE_KEY_LAYOUT``: ``uids`` (default) stores an instance at
+  ``{StudyInstanceUID}/{SeriesInstanceUID}/{SOPInstanceUID}.dcm``; ``date`` prefixes the
+  study date (``YYYY/MM/DD/...``, the date received when the study has none), which keeps a
+  day's studies together for tier migration.
+- ``PACS_DUPLICATE_POLICY``: what a second copy of a stored SOP Instance UID does:
+  ``keep_first`` (default: the stored copy stays, the sender gets Success so it does not
+  retry forever), ``replace`` (the new copy replaces the old one) or ``reject`` (refused
+  with C-STORE status 0111H, Duplicate SOP Instance).
+- ``PACS_PATIENT_CONFLICT_POLICY``: an instance whose Patient ID (+ Issuer) is known but
+  whose name, birth date or sex differ: ``flag`` (default: the patient keeps its values, is
+  marked as in conflict and the differing value is recorded for review), ``keep`` (ignored)
+  or ``update`` (the newest values win).
+- ``PACS_REQUIRE_PATIENT_ID``: refuse instances without a Patient ID (default off: each
+  study without one gets a patient of its own).
 """
 
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
+
+from django.core.exceptions import ImproperlyConfigured
 
 from pacs_project.settings.components.paths import resolve_path
-from pacs_project.settings.env import Env, env_str
+from pacs_project.settings.env import Env, env_bool, env_str
+
+
+class KeyLayout(enum.StrEnum):
+    UIDS = "uids"
+    DATE = "date"
+
+
+class DuplicatePolicy(enum.StrEnum):
+    KEEP_FIRST = "keep_first"
+    REPLACE = "replace"
+    REJECT = "reject"
+
+
+class PatientConflictPolicy(enum.StrEnum):
+    FLAG = "flag"
+    KEEP = "keep"
+    UPDATE = "update"
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveSettings:
+    """The ``PACS_ARCHIVE`` setting (the storage root itself is ``PACS_STORAGE_ROOT``)."""
+
+    key_layout: KeyLayout = KeyLayout.UIDS
+    duplicate_policy: DuplicatePolicy = DuplicatePolicy.KEEP_FIRST
+    patient_conflict_policy: PatientConflictPolicy = PatientConflictPolicy.FLAG
+    require_patient_id: bool = False
 
 
 def storage_root(env: Env, *, var_dir: Path) -> Path:
@@ -20,3 +69,29 @@ def storage_root(env: Env, *, var_dir: Path) -> Path:
 def static_root(env: Env, *, var_dir: Path) -> Path:
     """Target of ``collectstatic`` (``DJANGO_STATIC_ROOT``, default ``var/static``)."""
     return resolve_path(env_str(env, "DJANGO_STATIC_ROOT", default=str(var_dir / "static")))
+
+
+_E = TypeVar("_E", bound=enum.StrEnum)
+
+
+def _choice(env: Env, name: str, kind: type[_E], default: _E) -> _E:
+    raw = env_str(env, name, default=default.value).lower()
+    try:
+        return kind(raw)
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise ImproperlyConfigured(f"{name} must be one of {allowed}, got {raw!r}") from None
+
+
+def archive_settings(env: Env) -> ArchiveSettings:
+    """``PACS_STORAGE_KEY_LAYOUT``, ``PACS_DUPLICATE_POLICY``, ``PACS_PATIENT_CONFLICT_POLICY``,
+    ``PACS_REQUIRE_PATIENT_ID`` (see the module docstring for their meaning and defaults)."""
+    defaults = ArchiveSettings()
+    return ArchiveSettings(
+        key_layout=_choice(env, "PACS_STORAGE_KEY_LAYOUT", KeyLayout, defaults.key_layout),
+        duplicate_policy=_choice(env, "PACS_DUPLICATE_POLICY", DuplicatePolicy, defaults.duplicate_policy),
+        patient_conflict_policy=_choice(
+            env, "PACS_PATIENT_CONFLICT_POLICY", PatientConflictPolicy, defaults.patient_conflict_policy
+        ),
+        require_patient_id=env_bool(env, "PACS_REQUIRE_PATIENT_ID", default=defaults.require_patient_id),
+    )

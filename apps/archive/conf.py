@@ -1,0 +1,64 @@
+"""The one typed accessor for this app's settings, and the storage backend built from them.
+
+``settings.PACS_ARCHIVE`` (an :class:`ArchiveSettings`, see
+``pacs_project/settings/components/storage.py``) holds the ingest policies and
+``settings.PACS_STORAGE_ROOT`` the root of the local tier. Tests override either with the
+``settings`` fixture (``dataclasses.replace`` for the former).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from apps.archive.storage.backend import LocalFileBackend, StorageBackend
+from pacs_project.settings.components.storage import (
+    ArchiveSettings,
+    DuplicatePolicy,
+    KeyLayout,
+    PatientConflictPolicy,
+)
+
+__all__ = [
+    "ArchiveSettings",
+    "DuplicatePolicy",
+    "KeyLayout",
+    "PatientConflictPolicy",
+    "archive_settings",
+    "storage_backend",
+    "storage_backend_named",
+    "storage_root",
+]
+
+
+def archive_settings() -> ArchiveSettings:
+    """``settings.PACS_ARCHIVE``, checked to be what ``pacs_project.settings`` builds."""
+    value = getattr(settings, "PACS_ARCHIVE", None)
+    if not isinstance(value, ArchiveSettings):
+        raise ImproperlyConfigured(
+            f"settings.PACS_ARCHIVE must be an ArchiveSettings, got {type(value).__name__}"
+        )
+    return value
+
+
+def storage_root() -> Path:
+    """``settings.PACS_STORAGE_ROOT`` as a Path."""
+    return Path(settings.PACS_STORAGE_ROOT)
+
+
+def storage_backend() -> StorageBackend:
+    """The backend new instances are stored in (today: the local filesystem tier)."""
+    return LocalFileBackend(storage_root())
+
+
+def storage_backend_named(name: str) -> StorageBackend:
+    """The backend a stored location names (``StorageLocation.backend``).
+
+    Raises:
+        ImproperlyConfigured: no backend of that name is configured.
+    """
+    if name == LocalFileBackend.name:
+        return LocalFileBackend(storage_root())
+    raise ImproperlyConfigured(f"no storage backend named {name!r} is configured")

@@ -1,0 +1,357 @@
+"""The index half of ingest: duplicate policy, atomic store of the file, rows in one transaction.
+
+Called by ``services.ingest`` once a staged file is complete, parsed and validated. One
+database transaction, in this order:
+
+1. lock the instance row of the same SOP Instance UID, if any, and apply
+   ``PACS_DUPLICATE_POLICY`` (keep_first: answer with the stored copy; reject: refuse with
+   0111H; replace: remove the stored row, its file goes after commit);
+2. find or create patient, study and series, locking patient then study (the order every
+   writer uses);
+3. insert the instance (a concurrent store of the same SOP Instance UID blocks here on the
+   unique index and retries from 1 after the other commits);
+4. ``store`` the staged file under its key (fsync, atomic no-clobber link, fsync of the
+   directory) and insert its location;
+5. recompute the derived attributes of series, study and patient.
+
+If anything fails after 4, the stored file is removed again before the error propagates.
+A crash between 4 and the commit leaves a file without rows, which ``verify_storage``
+reports; there is never a row without its file. ``instance_stored`` is sent after commit.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, OperationalError, transaction
+from django.utils import timezone
+
+from apps.archive.conf import ArchiveSettings, DuplicatePolicy, PatientConflictPolicy
+from apps.archive.errors import IngestError, KeyExistsError, Refusal, StorageError
+from apps.archive.models import Instance, Patient, PatientConflict, Series, StorageLocation, Study
+from apps.archive.person_names import person_name_search_key
+from apps.archive.services.derived import patient_refresh_derived, study_refresh_derived
+from apps.archive.services.header import InstanceHeader
+from apps.archive.services.patient import ConflictContext, patient_flag_conflict, patient_get_or_create
+from apps.archive.services.study import files_delete_on_commit
+from apps.archive.signals import instance_stored
+from apps.archive.storage import StagingFile, StorageBackend, alternate_key, instance_key
+
+__all__ = ["IngestOutcome", "IngestResult", "StoredFile", "instance_index"]
+
+logger = logging.getLogger(__name__)
+
+_MAX_ATTEMPTS = 3
+_MAX_KEY_ATTEMPTS = 5
+
+
+class IngestOutcome(enum.Enum):
+    STORED = "stored"
+    REPLACED = "replaced"  # PACS_DUPLICATE_POLICY=replace and a copy was stored before
+    DUPLICATE = "duplicate"  # PACS_DUPLICATE_POLICY=keep_first: the stored copy stays
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What became of one instance; ``status`` is the C-STORE status to answer with."""
+
+    outcome: IngestOutcome
+    sop_instance_uid: str
+    sop_class_uid: str
+    study_instance_uid: str
+    series_instance_uid: str
+    instance_id: int
+    backend: str
+    key: str
+    size_bytes: int
+    checksum_sha256: str
+    transfer_syntax_uid: str
+    status: int = 0x0000
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """Facts of the staged file, computed while it was written."""
+
+    size_bytes: int
+    checksum_sha256: str
+    transfer_syntax_uid: str
+
+
+class _StoredKey:
+    """The key the staged file got, once it got one (to undo the store on failure)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self) -> None:
+        self.key: str | None = None
+
+
+def instance_index(
+    *,
+    header: InstanceHeader,
+    staged: StagingFile,
+    stored: StoredFile,
+    backend: StorageBackend,
+    config: ArchiveSettings,
+    source_ae: str,
+    actor: object = None,
+) -> IngestResult:
+    """Apply the duplicate policy, store the staged file and write the index rows.
+
+    Raises:
+        IngestError: refused (duplicate under ``reject``, UID conflicts) or failed.
+    """
+    for attempt in range(1, _MAX_ATTEMPTS + 1):
+        holder = _StoredKey()
+        try:
+            return _index_once(header, staged, stored, backend, config, source_ae, actor, holder)
+        except (IntegrityError, OperationalError) as exc:
+            # A concurrent store of the same instance (unique index) or a deadlock between
+            # two replacements: retry while nothing was stored yet.
+            if holder.key is not None:
+                _unstore(backend, holder.key)
+                raise IngestError(Refusal.PROCESSING_FAILURE, "Index update failed") from exc
+            if attempt == _MAX_ATTEMPTS:
+                raise IngestError(Refusal.PROCESSING_FAILURE, "Index update failed repeatedly") from exc
+        except BaseException:
+            if holder.key is not None:
+                _unstore(backend, holder.key)
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _unstore(backend: StorageBackend, key: str) -> None:
+    try:
+        backend.delete(key)
+    except (OSError, StorageError):
+        logger.error("could not remove a file stored by a failed ingest", extra={"key": key})
+
+
+def _index_once(
+    header: InstanceHeader,
+    staged: StagingFile,
+    stored: StoredFile,
+    backend: StorageBackend,
+    config: ArchiveSettings,
+    source_ae: str,
+    actor: object,
+    holder: _StoredKey,
+) -> IngestResult:
+    received_at = timezone.now()
+    context = ConflictContext(header.study_instance_uid, header.sop_instance_uid, source_ae)
+    with transaction.atomic():
+        existing = (
+            Instance.objects.select_for_update().filter(sop_instance_uid=header.sop_instance_uid).first()
+        )
+        replaced: tuple[Series, list[tuple[str, str]]] | None = None
+        if existing is not None:
+            if config.duplicate_policy is DuplicatePolicy.REJECT:
+                raise IngestError(Refusal.DUPLICATE, "SOP Instance is already stored")
+            if config.duplicate_policy is DuplicatePolicy.KEEP_FIRST:
+                return _duplicate_result(existing)
+            replaced = _remove_for_replacement(existing)
+        study = _patient_and_study(header, context, config.patient_conflict_policy)
+        series = _series_get_or_create(header, study)
+        instance = Instance.objects.create(
+            series=series,
+            sop_instance_uid=header.sop_instance_uid,
+            sop_class_uid=header.sop_class_uid,
+            **header.instance,
+        )
+        key = instance_key(
+            layout=config.key_layout,
+            study_instance_uid=header.study_instance_uid,
+            series_instance_uid=header.series_instance_uid,
+            sop_instance_uid=header.sop_instance_uid,
+            study_date=study.study_date,
+            received=received_at.date(),
+        )
+        _store(backend, staged, key, holder)
+        assert holder.key is not None
+        StorageLocation.objects.create(
+            instance=instance,
+            backend=backend.name,
+            key=holder.key,
+            size_bytes=stored.size_bytes,
+            checksum_sha256=stored.checksum_sha256,
+            transfer_syntax_uid=stored.transfer_syntax_uid,
+            received_at=received_at,
+            source_ae=source_ae[:16],
+        )
+        study_refresh_derived(study_id=study.pk, series_ids=[series.pk])
+        if replaced is not None:
+            old_series, old_locations = replaced
+            _prune(old_series, keep_study_id=study.pk)
+            files_delete_on_commit(old_locations)
+        patient_refresh_derived(patient_id=study.patient_id)
+        _signal_on_commit(header, instance.pk, study.patient_id, source_ae, replaced is not None, actor)
+    return IngestResult(
+        outcome=IngestOutcome.REPLACED if replaced is not None else IngestOutcome.STORED,
+        sop_instance_uid=header.sop_instance_uid,
+        sop_class_uid=header.sop_class_uid,
+        study_instance_uid=header.study_instance_uid,
+        series_instance_uid=header.series_instance_uid,
+        instance_id=instance.pk,
+        backend=backend.name,
+        key=holder.key,
+        size_bytes=stored.size_bytes,
+        checksum_sha256=stored.checksum_sha256,
+        transfer_syntax_uid=stored.transfer_syntax_uid,
+    )
+
+
+def _duplicate_result(existing: Instance) -> IngestResult:
+    series = Series.objects.select_related("study").get(pk=existing.series_id)
+    location = StorageLocation.objects.filter(instance=existing).first()
+    return IngestResult(
+        outcome=IngestOutcome.DUPLICATE,
+        sop_instance_uid=existing.sop_instance_uid,
+        sop_class_uid=existing.sop_class_uid,
+        study_instance_uid=series.study.study_instance_uid,
+        series_instance_uid=series.series_instance_uid,
+        instance_id=existing.pk,
+        backend=location.backend if location else "",
+        key=location.key if location else "",
+        size_bytes=location.size_bytes if location else 0,
+        checksum_sha256=location.checksum_sha256 if location else "",
+        transfer_syntax_uid=location.transfer_syntax_uid if location else "",
+    )
+
+
+def _lock_patient_and_study(patient_id: int, study_id: int) -> None:
+    Patient.objects.select_for_update().filter(pk=patient_id).first()
+    Study.objects.select_for_update().filter(pk=study_id).first()
+
+
+def _remove_for_replacement(existing: Instance) -> tuple[Series, list[tuple[str, str]]]:
+    """Delete the stored copy's rows (its file goes after commit); returns its series and file."""
+    old_series = Series.objects.select_related("study").get(pk=existing.series_id)
+    _lock_patient_and_study(old_series.study.patient_id, old_series.study_id)
+    locations = list(StorageLocation.objects.filter(instance=existing).values_list("backend", "key"))
+    existing.delete()
+    return old_series, locations
+
+
+def _prune(old_series: Series, *, keep_study_id: int) -> None:
+    """After a replacement moved an instance: drop emptied series/study, refresh the rest."""
+    old_study = old_series.study
+    if not Instance.objects.filter(series_id=old_series.pk).exists():
+        Series.objects.filter(pk=old_series.pk).delete()
+    if old_study.pk == keep_study_id:
+        study_refresh_derived(study_id=old_study.pk, series_ids=[old_series.pk])
+        return
+    if Series.objects.filter(study_id=old_study.pk).exists():
+        study_refresh_derived(study_id=old_study.pk, series_ids=[old_series.pk])
+    else:
+        Study.objects.filter(pk=old_study.pk).delete()
+    patient_refresh_derived(patient_id=old_study.patient_id)
+
+
+def _study_fields(header: InstanceHeader) -> dict[str, object]:
+    fields = dict(header.study)
+    fields["referring_physician_name_search"] = person_name_search_key(
+        str(fields.get("referring_physician_name") or "")
+    )
+    return fields
+
+
+def _fill_blanks(row: Study | Series, fields: dict[str, object]) -> None:
+    """Later instances complete what the first one left empty; they never overwrite."""
+    changed = [
+        name for name, value in fields.items() if value not in ("", None) and getattr(row, name) in ("", None)
+    ]
+    for name in changed:
+        setattr(row, name, fields[name])
+    if changed:
+        row.save(update_fields=[*changed, "updated_at"])
+
+
+def _patient_and_study(
+    header: InstanceHeader, context: ConflictContext, policy: PatientConflictPolicy
+) -> Study:
+    """The study of the instance, created as needed, with it and its patient locked."""
+    uid = header.study_instance_uid
+    known = Study.objects.filter(study_instance_uid=uid).values_list("patient_id", flat=True).first()
+    patient_created = False
+    if known is not None and not header.patient.patient_id:
+        # No Patient ID: the instance joins its study's patient.
+        patient = Patient.objects.select_for_update().get(pk=known)
+    else:
+        patient, patient_created = patient_get_or_create(
+            demographics=header.patient, context=context, policy=policy
+        )
+    fields = _study_fields(header)
+    study = Study.objects.select_for_update().filter(study_instance_uid=uid).first()
+    if study is None:
+        try:
+            with transaction.atomic():
+                study = Study.objects.create(study_instance_uid=uid, patient=patient, **fields)
+        except IntegrityError:
+            study = Study.objects.select_for_update().get(study_instance_uid=uid)
+    else:
+        _fill_blanks(study, fields)
+    if study.patient_id != patient.pk:
+        owner = Patient.objects.select_for_update().get(pk=study.patient_id)
+        if patient_created:
+            patient.delete()  # made for this study, which another patient already holds
+        if header.patient.patient_id and policy is PatientConflictPolicy.FLAG:
+            patient_flag_conflict(
+                patient=owner,
+                attribute=PatientConflict.Attribute.PATIENT_ID,
+                stored_value=owner.patient_id,
+                incoming_value=header.patient.patient_id,
+                context=context,
+            )
+    return study
+
+
+def _series_get_or_create(header: InstanceHeader, study: Study) -> Series:
+    """The series (the study row is locked, so no other writer creates it meanwhile)."""
+    series = Series.objects.filter(series_instance_uid=header.series_instance_uid).first()
+    if series is None:
+        return Series.objects.create(
+            series_instance_uid=header.series_instance_uid, study=study, **header.series
+        )
+    if series.study_id != study.pk:
+        raise IngestError(Refusal.UID_CONFLICT, "Series Instance UID belongs to another study")
+    _fill_blanks(series, dict(header.series))
+    return series
+
+
+def _store(backend: StorageBackend, staged: StagingFile, key: str, holder: _StoredKey) -> None:
+    candidate = key
+    for _ in range(_MAX_KEY_ATTEMPTS):
+        try:
+            backend.store(staged, candidate)
+        except KeyExistsError:
+            # The old file of a replaced instance, or one left by a crash: never overwrite.
+            candidate = alternate_key(key)
+            continue
+        except OSError as exc:
+            raise IngestError(Refusal.OUT_OF_RESOURCES, f"Cannot write to storage: {exc.strerror}") from exc
+        holder.key = candidate
+        return
+    raise IngestError(Refusal.PROCESSING_FAILURE, "No free storage key")  # pragma: no cover
+
+
+def _signal_on_commit(
+    header: InstanceHeader, instance_id: int, patient_pk: int, source_ae: str, replaced: bool, actor: object
+) -> None:
+    def send() -> None:
+        instance_stored.send(
+            sender=Instance,
+            instance_id=instance_id,
+            sop_instance_uid=header.sop_instance_uid,
+            sop_class_uid=header.sop_class_uid,
+            series_instance_uid=header.series_instance_uid,
+            study_instance_uid=header.study_instance_uid,
+            patient_pk=patient_pk,
+            source_ae=source_ae,
+            replaced=replaced,
+            actor=actor,
+        )
+
+    transaction.on_commit(send)

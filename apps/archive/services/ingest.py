@@ -1,0 +1,420 @@
+"""Ingest: the one way an instance enters the archive (DIMSE C-STORE, STOW-RS, import).
+
+::
+
+    source ──stream──> staging file (on the archive volume, SHA-256 while writing)
+                        │ parse once (dicomkit, values deferred, lenient)
+                        │ validate: UIDs present and valid, as the request said, TS as negotiated
+                        │ no File Meta? prepend one (the stored file is always PS3.10)
+                        ▼
+              services.indexing: duplicate policy, fsync + atomic link, rows in one transaction
+                        ▼
+              IngestResult (status 0000H)        or IngestError (reason, status, comment)
+
+Two entry points:
+
+- :func:`instance_ingest` takes a path or a binary stream holding a PS3.10 file (or a
+  raw data set) and returns when the instance is stored and indexed.
+- :func:`ingest_session` is for the DIMSE Storage SCP: it returns an :class:`IngestSink`
+  that the data set's P-DATA fragments are written into as they arrive (``write``), then
+  ``close()`` and ``commit()``; ``abort()`` when the association ends early. The sink starts
+  the file with a File Meta Information header built from the C-STORE request.
+
+Whatever fails, the staging file is removed: a refusal or error leaves no file and no row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from types import TracebackType
+from typing import BinaryIO
+
+from apps.archive.conf import ArchiveSettings, archive_settings, storage_backend
+from apps.archive.errors import IngestError, Refusal
+from apps.archive.services.header import InstanceHeader, header_from_dataset
+from apps.archive.services.indexing import IngestOutcome, IngestResult, StoredFile, instance_index
+from apps.archive.storage import StagingFile, StorageBackend
+from dicomkit.data import tags
+from dicomkit.data.dataset import Dataset
+from dicomkit.data.uid import is_valid_uid
+from dicomkit.data.vr import VALID_VRS
+from dicomkit.errors import DicomError
+from dicomkit.part10.meta import build_file_meta
+from dicomkit.part10.options import DicomFile, ReadOptions, Validation
+from dicomkit.part10.reader import read_file
+from dicomkit.part10.transfer_syntax import EXPLICIT_VR_LITTLE_ENDIAN, transfer_syntax
+from dicomkit.part10.writer import WriteOptions, encode_file
+
+__all__ = ["IngestOutcome", "IngestResult", "IngestSink", "ingest_session", "instance_ingest"]
+
+_CHUNK = 1 << 20
+# One parse of the whole structure; values above 4 KiB (pixel data) stay in the file.
+_READ_OPTIONS = ReadOptions(defer_size=4096, validation=Validation.LENIENT)
+_VR_BYTES = frozenset(vr.encode() for vr in VALID_VRS)
+
+Source = str | os.PathLike[str] | BinaryIO
+
+
+@dataclass(frozen=True, slots=True)
+class _Expected:
+    sop_instance_uid: str | None = None
+    sop_class_uid: str | None = None
+    transfer_syntax: str | None = None
+    dataset_offset: int | None = None  # where the data set starts (known for DIMSE sinks)
+
+
+class _HashingWriter:
+    """Writes to a staging file, counting and hashing what goes in."""
+
+    __slots__ = ("sha256", "size", "staged")
+
+    def __init__(self, staged: StagingFile) -> None:
+        self.staged = staged
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.staged.write(data)
+        self.sha256.update(data)
+        self.size += len(data)
+
+
+def _out_of_resources(exc: OSError) -> IngestError:
+    return IngestError(Refusal.OUT_OF_RESOURCES, f"Cannot write to storage: {exc.strerror or exc}")
+
+
+def _new_staging(backend: StorageBackend) -> StagingFile:
+    try:
+        return backend.create_staging_file()
+    except OSError as exc:
+        raise _out_of_resources(exc) from exc
+
+
+# --------------------------------------------------------------------------------- entry 1
+
+
+def instance_ingest(
+    *,
+    source: Source,
+    expected_sop_instance_uid: str | None = None,
+    expected_sop_class_uid: str | None = None,
+    expected_transfer_syntax: str | None = None,
+    source_ae: str | None = None,
+    actor: object = None,
+) -> IngestResult:
+    """Store and index the instance in ``source`` (a path or a readable binary stream).
+
+    Raises:
+        IngestError: refused or failed; ``error.status`` is the C-STORE status.
+    """
+    backend = storage_backend()
+    staged = _new_staging(backend)
+    try:
+        writer = _HashingWriter(staged)
+        _copy(source, writer)
+        expected = _Expected(expected_sop_instance_uid, expected_sop_class_uid, expected_transfer_syntax)
+        return _complete(backend, writer, expected, source_ae or "", actor)
+    finally:
+        staged.discard()
+
+
+def _copy(source: Source, writer: _HashingWriter) -> None:
+    if isinstance(source, str | os.PathLike):
+        try:
+            stream: BinaryIO = open(source, "rb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise IngestError(Refusal.PROCESSING_FAILURE, f"Cannot read the file: {exc.strerror}") from exc
+        with stream:
+            _copy_stream(stream, writer)
+    else:
+        _copy_stream(source, writer)
+
+
+def _copy_stream(stream: BinaryIO, writer: _HashingWriter) -> None:
+    while True:
+        try:
+            chunk = stream.read(_CHUNK)
+        except OSError as exc:
+            raise IngestError(Refusal.PROCESSING_FAILURE, f"Cannot read the source: {exc.strerror}") from exc
+        if not chunk:
+            return
+        try:
+            writer.write(chunk)
+        except OSError as exc:
+            raise _out_of_resources(exc) from exc
+
+
+# --------------------------------------------------------------------------------- entry 2
+
+
+class IngestSink:
+    """Receives one C-STORE data set as it arrives and stores it on :meth:`commit`.
+
+    Duck-type compatible with a DIMSE data sink: ``write(bytes | memoryview)``, ``close()``,
+    ``abort()``. A write failure (disk full) does not raise: the rest of the data set is
+    still accepted (and dropped) so the association stays in step, and ``commit`` raises
+    the refusal. Use as a context manager to abort on any exception.
+    """
+
+    def __init__(
+        self,
+        *,
+        backend: StorageBackend,
+        staged: StagingFile | None,
+        expected: _Expected,
+        source_ae: str,
+        actor: object,
+        failure: IngestError | None = None,
+    ) -> None:
+        self._backend = backend
+        self._staged = staged
+        self._writer = _HashingWriter(staged) if staged is not None else None
+        self._expected = expected
+        self._source_ae = source_ae
+        self._actor = actor
+        self._failure = failure
+        self._finished = False
+
+    @property
+    def bytes_received(self) -> int:
+        """Data set bytes written so far (without our File Meta header)."""
+        if self._writer is None:
+            return 0
+        return self._writer.size - (self._expected.dataset_offset or 0)
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._finished or self._failure is not None or self._writer is None:
+            return
+        try:
+            self._writer.write(data)
+        except OSError as exc:
+            self._failure = _out_of_resources(exc)
+            self._discard()
+
+    def close(self) -> None:
+        """End of the data set (the last fragment was written)."""
+        if self._staged is not None and not self._staged.closed and self._failure is None:
+            try:
+                self._staged.file.flush()
+            except OSError as exc:
+                self._failure = _out_of_resources(exc)
+                self._discard()
+
+    def abort(self) -> None:
+        """Drop what was received (association aborted or released mid-transfer)."""
+        self._finished = True
+        self._discard()
+
+    def commit(self) -> IngestResult:
+        """Store and index the received instance.
+
+        Raises:
+            IngestError: refused or failed (the sink is cleaned up either way).
+        """
+        if self._finished:
+            raise IngestError(Refusal.PROCESSING_FAILURE, "Data set was aborted or already committed")
+        self.close()
+        self._finished = True
+        try:
+            if self._failure is not None:
+                raise self._failure
+            assert self._writer is not None
+            return _complete(self._backend, self._writer, self._expected, self._source_ae, self._actor)
+        finally:
+            self._discard()
+
+    def _discard(self) -> None:
+        if self._staged is not None:
+            self._staged.discard()
+
+    def __enter__(self) -> IngestSink:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if not self._finished:
+            self.abort()
+
+
+def ingest_session(
+    *,
+    sop_class_uid: str,
+    sop_instance_uid: str,
+    transfer_syntax: str,
+    source_ae: str | None = None,
+    actor: object = None,
+) -> IngestSink:
+    """A sink for one C-STORE data set (Affected SOP Class/Instance UID and the negotiated
+    transfer syntax of its presentation context)."""
+    backend = storage_backend()
+    expected = _Expected(sop_instance_uid, sop_class_uid, transfer_syntax)
+    ae = source_ae or ""
+    for value, what, tag in (
+        (sop_class_uid, "Affected SOP Class UID", tags.AffectedSOPClassUID),
+        (sop_instance_uid, "Affected SOP Instance UID", tags.AffectedSOPInstanceUID),
+        (transfer_syntax, "Transfer Syntax UID", None),
+    ):
+        if not is_valid_uid(value):
+            failure = IngestError(Refusal.INVALID_UID, f"{what} is not a valid UID", offending_tag=tag)
+            return IngestSink(
+                backend=backend, staged=None, expected=expected, source_ae=ae, actor=actor, failure=failure
+            )
+    try:
+        staged = backend.create_staging_file()
+    except OSError as exc:
+        return IngestSink(
+            backend=backend,
+            staged=None,
+            expected=expected,
+            source_ae=ae,
+            actor=actor,
+            failure=_out_of_resources(exc),
+        )
+    header = _part10_header(sop_class_uid, sop_instance_uid, transfer_syntax, ae)
+    sink = IngestSink(
+        backend=backend,
+        staged=staged,
+        expected=_Expected(sop_instance_uid, sop_class_uid, transfer_syntax, dataset_offset=len(header)),
+        source_ae=ae,
+        actor=actor,
+    )
+    sink.write(header)
+    return sink
+
+
+def _part10_header(sop_class_uid: str, sop_instance_uid: str, ts_uid: str, source_ae: str) -> bytes:
+    """Preamble, ``DICM`` and File Meta Information (PS3.10 7.1) for a received data set."""
+    identity = Dataset()
+    identity.set(tags.SOPClassUID, sop_class_uid, "UI")
+    identity.set(tags.SOPInstanceUID, sop_instance_uid, "UI")
+    try:
+        meta = build_file_meta(identity, ts_uid, source_ae_title=source_ae or None)
+        return encode_file(Dataset(), meta, EXPLICIT_VR_LITTLE_ENDIAN, WriteOptions())
+    except DicomError:
+        # An AE title that cannot be encoded is left out rather than failing the store.
+        meta = build_file_meta(identity, ts_uid)
+        return encode_file(Dataset(), meta, EXPLICIT_VR_LITTLE_ENDIAN, WriteOptions())
+
+
+# ------------------------------------------------------------------------------- shared
+
+
+def _complete(
+    backend: StorageBackend, writer: _HashingWriter, expected: _Expected, source_ae: str, actor: object
+) -> IngestResult:
+    """Parse, validate, complete the File Meta if needed, then index (see the module diagram)."""
+    staged = writer.staged
+    try:
+        staged.file.flush()
+    except OSError as exc:
+        raise _out_of_resources(exc) from exc
+    dicom_file = _parse(staged, expected)
+    header = header_from_dataset(dicom_file.dataset)
+    config = archive_settings()
+    _validate(header, dicom_file, expected, config)
+    if not len(dicom_file.meta):
+        writer = _with_file_meta(backend, writer, header, dicom_file.transfer_syntax, source_ae)
+    try:
+        writer.staged.sync()
+    except OSError as exc:
+        raise _out_of_resources(exc) from exc
+    stored = StoredFile(writer.size, writer.sha256.hexdigest(), dicom_file.transfer_syntax)
+    try:
+        return instance_index(
+            header=header,
+            staged=writer.staged,
+            stored=stored,
+            backend=backend,
+            config=config,
+            source_ae=source_ae,
+            actor=actor,
+        )
+    finally:
+        if writer.staged is not staged:
+            writer.staged.discard()
+
+
+def _parse(staged: StagingFile, expected: _Expected) -> DicomFile:
+    if expected.dataset_offset is not None:
+        _check_encoding(staged, expected)
+    try:
+        return read_file(staged.path, _READ_OPTIONS)
+    except DicomError as exc:
+        raise IngestError(Refusal.MALFORMED, f"Not a readable DICOM data set: {exc}") from exc
+    except OSError as exc:
+        raise IngestError(Refusal.PROCESSING_FAILURE, f"Cannot read the staged file: {exc}") from exc
+
+
+def _check_encoding(staged: StagingFile, expected: _Expected) -> None:
+    """The received data set is encoded as its presentation context's transfer syntax says."""
+    assert expected.dataset_offset is not None and expected.transfer_syntax is not None
+    with open(staged.path, "rb") as fp:
+        fp.seek(expected.dataset_offset)
+        head = fp.read(8)
+    if not head:
+        raise IngestError(Refusal.MALFORMED, "Empty data set")
+    ts = transfer_syntax(expected.transfer_syntax)
+    if ts.deflated or not ts.little_endian or len(head) < 8:
+        return
+    looks_explicit = head[4:6] in _VR_BYTES
+    if looks_explicit == ts.implicit_vr:
+        kind = "explicit" if looks_explicit else "implicit"
+        raise IngestError(Refusal.TRANSFER_SYNTAX_MISMATCH, f"Data set is {kind} VR, not as negotiated")
+
+
+_REQUIRED_UIDS = (
+    (tags.SOPClassUID, "SOP Class UID", "sop_class_uid"),
+    (tags.SOPInstanceUID, "SOP Instance UID", "sop_instance_uid"),
+    (tags.StudyInstanceUID, "Study Instance UID", "study_instance_uid"),
+    (tags.SeriesInstanceUID, "Series Instance UID", "series_instance_uid"),
+)
+
+
+def _validate(
+    header: InstanceHeader, dicom_file: DicomFile, expected: _Expected, config: ArchiveSettings
+) -> None:
+    for tag, name, field in _REQUIRED_UIDS:
+        value = getattr(header, field)
+        if not value:
+            raise IngestError(Refusal.MISSING_ATTRIBUTE, f"{name} {tag} is missing", offending_tag=tag)
+        if not is_valid_uid(value):
+            raise IngestError(Refusal.INVALID_UID, f"{name} is not a valid UID", offending_tag=tag)
+    if expected.sop_instance_uid is not None and header.sop_instance_uid != expected.sop_instance_uid:
+        raise IngestError(
+            Refusal.SOP_INSTANCE_MISMATCH,
+            "SOP Instance UID differs from the request's",
+            offending_tag=tags.SOPInstanceUID,
+        )
+    if expected.sop_class_uid is not None and header.sop_class_uid != expected.sop_class_uid:
+        raise IngestError(
+            Refusal.SOP_CLASS_MISMATCH,
+            "SOP Class UID differs from the request's",
+            offending_tag=tags.SOPClassUID,
+        )
+    if expected.transfer_syntax is not None and dicom_file.transfer_syntax != expected.transfer_syntax:
+        raise IngestError(Refusal.TRANSFER_SYNTAX_MISMATCH, "Transfer syntax is not the one negotiated")
+    if config.require_patient_id and not header.patient.patient_id:
+        raise IngestError(Refusal.PATIENT_ID_REQUIRED, "Patient ID is required", offending_tag=tags.PatientID)
+
+
+def _with_file_meta(
+    backend: StorageBackend, writer: _HashingWriter, header: InstanceHeader, ts_uid: str, source_ae: str
+) -> _HashingWriter:
+    """A new staging file: File Meta Information, then the raw data set as received."""
+    prefix = _part10_header(header.sop_class_uid, header.sop_instance_uid, ts_uid, source_ae)
+    staged = _new_staging(backend)
+    completed = _HashingWriter(staged)
+    try:
+        completed.write(prefix)
+        with open(writer.staged.path, "rb") as original:
+            _copy_stream(original, completed)
+    except OSError as exc:
+        staged.discard()
+        raise _out_of_resources(exc) from exc
+    except BaseException:
+        staged.discard()
+        raise
+    return completed

@@ -1,0 +1,130 @@
+"""Crash safety and integrity: stale staging files, and index vs. storage consistency.
+
+- :func:`staging_cleanup` removes staging files whose writer is gone (crashed mid-ingest).
+  It runs at start-up (``ArchiveConfig.ready``) and is safe next to live ingests: a staging
+  file is ``flock``-ed by its writer for as long as it is in use.
+- :func:`storage_verify` (``manage.py verify_storage``) reports the three ways index and
+  storage can disagree: rows whose file is missing, files no row knows (left by a crash
+  after the file was stored but before its rows committed, or after rows were deleted but
+  before the file was), and files whose SHA-256 or size differ from the row's.
+
+Files younger than ``grace_seconds`` are not reported as unknown: an ingest running right
+now stores its file a moment before its transaction commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from apps.archive.conf import storage_backend, storage_backend_named
+from apps.archive.errors import StorageError
+from apps.archive.models import StorageLocation
+
+__all__ = ["IntegrityReport", "LocationProblem", "staging_cleanup", "storage_verify"]
+
+logger = logging.getLogger(__name__)
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class LocationProblem:
+    sop_instance_uid: str
+    backend: str
+    key: str
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class IntegrityReport:
+    checked_rows: int = 0
+    checked_files: int = 0
+    missing_files: list[LocationProblem] = field(default_factory=list)
+    unknown_files: list[str] = field(default_factory=list)
+    checksum_mismatches: list[LocationProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing_files or self.unknown_files or self.checksum_mismatches)
+
+
+def staging_cleanup(*, min_age_seconds: float = 0.0) -> list[str]:
+    """Remove abandoned staging files of the storage backend; returns their names."""
+    removed = storage_backend().remove_stale_staging(min_age_seconds=min_age_seconds)
+    if removed:
+        logger.warning("removed stale staging files", extra={"count": len(removed)})
+    return removed
+
+
+def _file_sha256(backend_name: str, key: str) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with storage_backend_named(backend_name).open(key) as stream:
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _locations() -> Iterator[tuple[str, str, str, int, str]]:
+    return (
+        StorageLocation.objects.order_by("pk")
+        .values_list("instance__sop_instance_uid", "backend", "key", "size_bytes", "checksum_sha256")
+        .iterator(chunk_size=2000)
+    )
+
+
+def storage_verify(
+    *,
+    checksums: bool = True,
+    grace_seconds: float = 60.0,
+    progress: Callable[[int], None] | None = None,
+) -> IntegrityReport:
+    """Compare the index with the storage (see the module docstring).
+
+    ``checksums=False`` checks presence and size only (fast). ``progress`` is called with
+    the number of rows checked so far, every 100 rows.
+    """
+    report = IntegrityReport()
+    known: set[tuple[str, str]] = set()
+    for sop_uid, backend_name, key, size, checksum in _locations():
+        known.add((backend_name, key))
+        report.checked_rows += 1
+        if progress is not None and report.checked_rows % 100 == 0:
+            progress(report.checked_rows)
+        backend = storage_backend_named(backend_name)
+        try:
+            if not backend.exists(key):
+                report.missing_files.append(LocationProblem(sop_uid, backend_name, key))
+                continue
+            if checksums:
+                actual, actual_size = _file_sha256(backend_name, key)
+                if actual != checksum or actual_size != size:
+                    detail = f"sha256 {actual}, {actual_size} bytes; index: sha256 {checksum}, {size} bytes"
+                    report.checksum_mismatches.append(LocationProblem(sop_uid, backend_name, key, detail))
+            elif backend.size(key) != size:
+                detail = f"{backend.size(key)} bytes; index: {size} bytes"
+                report.checksum_mismatches.append(LocationProblem(sop_uid, backend_name, key, detail))
+        except (OSError, StorageError) as exc:
+            report.missing_files.append(LocationProblem(sop_uid, backend_name, key, str(exc)))
+    backend = storage_backend()
+    now = time.time()
+    for key in backend.iter_keys():
+        report.checked_files += 1
+        if (backend.name, key) in known:
+            continue
+        try:
+            if now - backend.modified_at(key) < grace_seconds:
+                continue
+        except FileNotFoundError:
+            continue  # removed while we were walking
+        except (OSError, StorageError):
+            pass  # e.g. a name no key can have: unknown all the more
+        if StorageLocation.objects.filter(backend=backend.name, key=key).exists():
+            continue  # stored while we were walking
+        report.unknown_files.append(key)
+    return report
