@@ -17,7 +17,9 @@ which the association is aborted):
     * all fragments of a message carry the presentation context ID of its first one, and
       a message is complete before the next one starts (no interleaving);
     * a command fragment never arrives while a data set is incomplete.
-On any error the pending sink is aborted before the exception leaves ``feed``.
+On any error the pending sink is aborted before the exception leaves ``feed``. A local
+failure of the sink (``OSError``: disk full) is not the peer's: the rest of that data
+set is read and dropped and the message is returned with ``sink_error`` set.
 """
 
 from __future__ import annotations
@@ -131,6 +133,11 @@ class Message:
     context_id: int
     command: DimseMessage
     dataset: DataSink | None
+    #: Set when the data set was announced but could not be kept: the sink factory,
+    #: a write or the close failed locally (disk full, ...). The rest of the data set
+    #: was read and dropped, ``dataset`` is None, and the association stays usable, so
+    #: the SCP can answer with a failure status (e.g. A700 out of resources).
+    sink_error: OSError | None = None
 
 
 def _memory_sink(context_id: int, command: DimseMessage) -> DataSink:
@@ -146,6 +153,7 @@ class MessageAssembler:
         "_max_command_length",
         "_parts",
         "_sink",
+        "_sink_error",
         "_sink_factory",
         "_size",
     )
@@ -163,6 +171,7 @@ class MessageAssembler:
         self._size = 0
         self._command: DimseMessage | None = None  # set while its data set arrives
         self._sink: DataSink | None = None
+        self._sink_error: OSError | None = None
 
     @property
     def in_progress(self) -> bool:
@@ -197,6 +206,7 @@ class MessageAssembler:
         self._size = 0
         self._command = None
         self._sink = None
+        self._sink_error = None
 
     def _feed_command(self, pdv: PresentationDataValue) -> Message | None:
         context_id = pdv.context_id
@@ -224,7 +234,10 @@ class MessageAssembler:
             self._reset()
             return Message(context_id, command, None)
         self._command = command
-        self._sink = self._sink_factory(context_id, command)
+        try:
+            self._sink = self._sink_factory(context_id, command)
+        except OSError as exc:
+            self._sink_error = exc
         return None
 
     def _feed_data(self, pdv: PresentationDataValue, command: DimseMessage) -> Message | None:
@@ -238,11 +251,27 @@ class MessageAssembler:
                 f"data set fragment on presentation context {pdv.context_id} within a message "
                 f"on context {context_id}"
             )
+        assert context_id is not None  # set together with _command
         sink = self._sink
-        assert sink is not None and context_id is not None  # set together with _command
-        sink.write(pdv.data)
+        if sink is not None:
+            try:
+                sink.write(pdv.data)
+                if pdv.is_last:
+                    sink.close()
+            except OSError as exc:
+                self._drop_sink(exc)
+                sink = None
         if not pdv.is_last:
             return None
-        sink.close()
+        error = self._sink_error
         self._reset()
-        return Message(context_id, command, sink)
+        return Message(context_id, command, sink, error)
+
+    def _drop_sink(self, error: OSError) -> None:
+        """A local failure of the sink: abort it, read the rest of the data set into nothing."""
+        sink = self._sink
+        self._sink = None
+        self._sink_error = error
+        if sink is not None:
+            with contextlib.suppress(OSError):
+                sink.abort()

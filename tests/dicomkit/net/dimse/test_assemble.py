@@ -277,3 +277,56 @@ def test_a_file_sink_on_a_callers_file_only_flushes_it() -> None:
     sink.close()
     sink.abort()  # the caller owns it: nothing to do
     assert not buffer.closed and buffer.getvalue() == b"abc"
+
+
+# ------------------------------------------------------------- local sink failures
+
+
+class FailingSink(RecordingSink):
+    """A sink whose disk fills up after ``room`` writes (or on close when room is None)."""
+
+    def __init__(self, room: int | None) -> None:
+        super().__init__()
+        self.room = room
+
+    def write(self, data: bytes | memoryview) -> None:
+        if self.room is not None and len(self.writes) >= self.room:
+            raise OSError(28, "No space left on device")
+        super().write(data)
+
+    def close(self) -> None:
+        if self.room is None:
+            raise OSError(28, "No space left on device")
+        super().close()
+
+
+@pytest.mark.parametrize("room", [0, 2, None], ids=["first-write", "third-write", "close"])
+def test_a_full_disk_drops_the_data_set_but_keeps_the_association(room: int | None) -> None:
+    sinks: list[FailingSink] = []
+
+    def factory(context_id: int, command: DimseMessage) -> FailingSink:
+        sinks.append(FailingSink(room))
+        return sinks[-1]
+
+    assembler = MessageAssembler(sink_factory=factory)
+    (message,) = feed_all(assembler, received(1, STORE, bytes(20_000), 4096))
+    assert message.command == STORE and message.dataset is None
+    assert isinstance(message.sink_error, OSError) and message.sink_error.errno == 28
+    assert sinks[0].aborted == 1 and sinks[0].closed == 0
+    # the next message on the association is unaffected
+    assert feed_all(assembler, received(1, CEchoRQ(2), None, 4096)) == [Message(1, CEchoRQ(2), None)]
+
+
+def test_a_sink_factory_that_cannot_create_its_file_is_a_sink_error(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-dir" / "incoming.part"
+    assembler = MessageAssembler(sink_factory=lambda context_id, command: FileSink(missing))
+    (message,) = feed_all(assembler, received(1, STORE, bytes(100), 4096))
+    assert message.dataset is None and isinstance(message.sink_error, FileNotFoundError)
+
+
+def test_protocol_errors_still_win_over_a_dropped_data_set() -> None:
+    assembler = MessageAssembler(sink_factory=lambda context_id, command: FailingSink(0))
+    assembler.feed(pdv(1, 0x03, _STORE))
+    assembler.feed(pdv(1, 0x00, b"ab"))
+    with pytest.raises(RemoteProtocolError, match="context 3"):
+        assembler.feed(pdv(3, 0x02, b"cd"))
