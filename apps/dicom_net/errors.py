@@ -20,3 +20,7 @@ class ServerConfigError(DicomNetError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+
+
+class ServerStartError(DicomNetError):
+    """The server could not start listening (address in use, permission denied)."""

@@ -12,12 +12,14 @@ from django.db import models
 
 
 class AssociationOutcome(models.TextChoices):
-    """How an association ended, from our side's point of view (PS3.8 §7)."""
+    """How an association ended (PS3.8 §7.2-7.4), as dicomkit's server reports it."""
 
     RELEASED = "released", "released"
     REJECTED = "rejected", "rejected"
-    ABORTED = "aborted", "aborted"
-    FAILED = "failed", "failed (timeout or connection lost)"
+    ABORTED_BY_PEER = "aborted-by-peer", "aborted by the peer (A-ABORT)"
+    ABORTED_LOCALLY = "aborted-locally", "aborted by us (idle, shutdown, protocol error)"
+    PROVIDER_ABORT = "provider-abort", "provider abort (invalid PDU, connection lost)"
+    CLOSED = "closed", "closed before an association request"
 
 
 class AssociationLog(models.Model):
@@ -34,6 +36,7 @@ class AssociationLog(models.Model):
     # [{"id": 1, "abstract_syntax": "1.2.840.10008.1.1",
     #   "transfer_syntax": "1.2.840.10008.1.2", "result": "acceptance"}, ...]
     contexts = models.JSONField("negotiated contexts", default=list, blank=True)
+    messages = models.PositiveIntegerField("DIMSE messages", default=0)
     bytes_received = models.PositiveBigIntegerField(default=0)
     bytes_sent = models.PositiveBigIntegerField(default=0)
     server_pid = models.PositiveIntegerField("server process", null=True, blank=True)

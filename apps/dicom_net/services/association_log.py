@@ -1,7 +1,9 @@
 """Writing the association log (``AssociationLog``), and doing it off the event loop.
 
 :func:`association_log_record` is the plain synchronous service. :class:`AssociationLogWriter`
-is what the asyncio server's observer hook calls: it hands each entry to a dedicated thread
+is the asyncio server's observer hook (``DicomServer(observer=writer.observe)``): for each
+ended association it turns dicomkit's frozen ``AssociationRecord`` into an
+:class:`AssociationLogEntry` and hands it to a dedicated thread
 (with its own database connection) and returns at once, so a slow or unavailable database
 never blocks the loop or an association. A failed write is logged and dropped; so is an
 entry beyond ``max_pending`` (a bound on memory while the database is down). ``drain()``
@@ -12,14 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import close_old_connections, connections
 
 from apps.dicom_net.models import AssociationLog, AssociationOutcome
+from dicomkit.net.aio.server import AssociationRecord, Outcome, Phase
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +46,55 @@ class AssociationLogEntry:
     tls: bool = False
     detail: str = ""
     contexts: tuple[Mapping[str, object], ...] = field(default=())
+    messages: int = 0
     bytes_received: int = 0
     bytes_sent: int = 0
     server_pid: int | None = None
+
+
+_OUTCOMES: dict[Outcome, AssociationOutcome] = {
+    Outcome.RELEASED: AssociationOutcome.RELEASED,
+    Outcome.REJECTED: AssociationOutcome.REJECTED,
+    Outcome.ABORTED_BY_PEER: AssociationOutcome.ABORTED_BY_PEER,
+    Outcome.ABORTED_LOCALLY: AssociationOutcome.ABORTED_LOCALLY,
+    Outcome.PROVIDER_ABORT: AssociationOutcome.PROVIDER_ABORT,
+    Outcome.CLOSED: AssociationOutcome.CLOSED,
+}
+
+
+def association_log_entry(record: AssociationRecord, *, server_pid: int) -> AssociationLogEntry | None:
+    """The log entry for an ended association; None for other phases and for bare probes.
+
+    A connection closed without sending a byte (a load balancer's health check, a port
+    scan, our own readiness poll) is not an association and would flood the log.
+    """
+    if record.phase is not Phase.ENDED or record.outcome is None:
+        return None
+    if record.outcome is Outcome.CLOSED and record.bytes_in == 0:
+        return None
+    return AssociationLogEntry(
+        started_at=datetime.fromtimestamp(record.started_at, tz=UTC),
+        duration=timedelta(seconds=record.duration),
+        calling_ae_title=record.calling_ae_title,
+        called_ae_title=record.called_ae_title,
+        peer_host=record.peer_host,
+        peer_port=record.peer_port,
+        outcome=_OUTCOMES[record.outcome],
+        tls=record.tls,
+        detail=record.detail,
+        contexts=tuple(
+            {
+                "id": context.context_id,
+                "abstract_syntax": context.abstract_syntax,
+                "transfer_syntax": context.transfer_syntax,
+            }
+            for context in record.contexts
+        ),
+        messages=record.messages,
+        bytes_received=record.bytes_in,
+        bytes_sent=record.bytes_out,
+        server_pid=server_pid,
+    )
 
 
 def association_log_record(*, entry: AssociationLogEntry) -> AssociationLog:
@@ -60,6 +110,7 @@ def association_log_record(*, entry: AssociationLogEntry) -> AssociationLog:
         outcome=entry.outcome,
         detail=entry.detail[:_TEXT_LENGTH],
         contexts=[dict(context) for context in entry.contexts],
+        messages=entry.messages,
         bytes_received=entry.bytes_received,
         bytes_sent=entry.bytes_sent,
         server_pid=entry.server_pid,
@@ -90,6 +141,30 @@ class AssociationLogWriter:
         self._pending: set[asyncio.Future[None]] = set()
         self._max_pending = max_pending
         self.dropped = 0
+
+    def observe(self, record: AssociationRecord) -> None:
+        """dicomkit's observer hook: runs on the event loop, queues ended associations."""
+        entry = association_log_entry(record, server_pid=os.getpid())
+        if entry is None:
+            return
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                "association ended",
+                extra={
+                    "calling_ae_title": entry.calling_ae_title,
+                    "called_ae_title": entry.called_ae_title,
+                    "peer": f"{entry.peer_host}:{entry.peer_port}",
+                    "outcome": entry.outcome.value,
+                    "detail": entry.detail,
+                    "messages": entry.messages,
+                    "bytes_in": entry.bytes_received,
+                    "bytes_out": entry.bytes_sent,
+                    "duration_ms": round(entry.duration.total_seconds() * 1000, 1),
+                    "tls": entry.tls,
+                    "pid": entry.server_pid,
+                },
+            )
+        self.submit(entry)
 
     def submit(self, entry: AssociationLogEntry) -> None:
         """Queues ``entry`` for writing; call from the event loop."""

@@ -1,10 +1,32 @@
-"""Fixtures of the dicom_net tests."""
+"""Fixtures of the dicom_net tests: log capture, and ``run_dicom_server`` as a real subprocess.
+
+:func:`dicom_server` starts ``manage.py run_dicom_server`` on a free port against the test
+database (as ``live_celery_worker`` in tests/conftest.py does), so its association log rows
+are visible to ``transactional_db`` tests. The server's JSON log lines are read by a thread
+as they come; tests wait for a line (an event) with a bounded deadline instead of sleeping.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+START_TIMEOUT = 60.0
+
+LogLine = dict[str, Any]
 
 
 @pytest.fixture
@@ -15,3 +37,147 @@ def caplog_apps(
     monkeypatch.setattr(logging.getLogger("apps"), "propagate", True)
     caplog.set_level(logging.INFO, logger="apps")
     return caplog
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class DicomServerProcess:
+    """A running ``run_dicom_server``; its stderr JSON lines are collected in :attr:`lines`."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], port: int) -> None:
+        self.port = port
+        self.lines: list[LogLine] = []
+        self.other_output: list[str] = []
+        self._changed = threading.Condition()
+        self.process = subprocess.Popen(
+            argv, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
+            try:
+                line = json.loads(raw)
+            except json.JSONDecodeError:
+                line = None
+            with self._changed:
+                if isinstance(line, dict):
+                    self.lines.append(line)
+                else:
+                    self.other_output.append(raw)
+                self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    def messages(self, msg: str) -> list[LogLine]:
+        with self._changed:
+            return [line for line in self.lines if line.get("msg") == msg]
+
+    def wait_for(self, predicate: Callable[[], bool], *, timeout: float, what: str) -> None:
+        """Waits until ``predicate()`` holds (re-checked on every new log line)."""
+        with self._changed:
+            ok = self._changed.wait_for(lambda: predicate() or not self._reader.is_alive(), timeout=timeout)
+        if not (ok and predicate()):
+            raise AssertionError(f"timed out waiting for {what}; output:\n{self.output()}")
+
+    def wait_listening(self, count: int = 1) -> list[int]:
+        """Waits for ``count`` "listening" lines; the PIDs of the serving processes."""
+        self.wait_for(
+            lambda: len(self.messages("dicom server listening")) >= count,
+            timeout=START_TIMEOUT,
+            what=f"{count} listening server process(es)",
+        )
+        return [line["pid"] for line in self.messages("dicom server listening")]
+
+    def terminate_and_wait(self, timeout: float) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+    def output(self) -> str:
+        with self._changed:
+            return "".join(self.other_output) + "\n".join(json.dumps(line) for line in self.lines)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._reader.join(timeout=10)
+
+
+def _test_database_url() -> str:
+    """``DATABASE_URL`` re-pointed at the database pytest-django created for this session."""
+    from django.db import connection
+
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path="/" + str(connection.settings_dict["NAME"])))
+
+
+StartServer = Callable[..., DicomServerProcess]
+
+
+@pytest.fixture
+def dicom_server(transactional_db: None) -> Iterator[StartServer]:
+    """Starts ``run_dicom_server [*flags]`` on a free port with ``PACS_*`` overrides in ``env``."""
+    started: list[DicomServerProcess] = []
+
+    def start(*flags: str, env: dict[str, str] | None = None, port: int | None = None) -> DicomServerProcess:
+        port = port or free_port()
+        environment = {
+            **os.environ,
+            "DATABASE_URL": _test_database_url(),
+            "DJANGO_SETTINGS_MODULE": "pacs_project.settings",
+            "DJANGO_SECRET_KEY": "dicom-net-tests-" + "x" * 40,
+            "PACS_LOG_LEVEL": "INFO",
+            "PACS_DICOM_SHUTDOWN_GRACE": "5",
+            **(env or {}),
+        }
+        argv = [sys.executable, "manage.py", "run_dicom_server", "--port", str(port), *flags]
+        server = DicomServerProcess(argv, environment, port)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def echoscu_argv(
+    port: int, *, calling: str = "ECHOSCU", called: str = "PACS", extra: tuple[str, ...] = ()
+) -> list[str]:
+    return [
+        "echoscu", "-aet", calling, "-aec", called, "-to", "20", "-ta", "20", "-td", "20", *extra,
+        "127.0.0.1", str(port),
+    ]  # fmt: skip
+
+
+Echo = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+@pytest.fixture
+def echoscu() -> Echo:
+    """Runs DCMTK's echoscu (``echoscu(port, calling=, called=, extra=)``) and returns its result."""
+    if not Path("/usr/bin/echoscu").exists():
+        pytest.skip("DCMTK echoscu is not installed (scripts/test.sh installs it)")
+
+    def run(port: int, **options: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            echoscu_argv(port, **options), capture_output=True, text=True, timeout=60, check=False
+        )
+
+    return run
+
+
+@pytest.fixture
+def echoscu_command() -> Callable[..., list[str]]:
+    """The echoscu argv, for tests that start several at once."""
+    return echoscu_argv

@@ -35,7 +35,7 @@ def rows() -> list[AssociationLog]:
             [
                 ("CT_SCANNER", "PACS", "10.0.0.5", AssociationOutcome.RELEASED),
                 ("STRANGER", "PACS", "10.9.9.9", AssociationOutcome.REJECTED),
-                ("VIEWER", "OTHER_AE", "10.0.0.7", AssociationOutcome.ABORTED),
+                ("VIEWER", "OTHER_AE", "10.0.0.7", AssociationOutcome.ABORTED_BY_PEER),
             ]
         )
     ]

@@ -12,8 +12,11 @@ from apps.dicom_net.models import AssociationLog, AssociationOutcome
 from apps.dicom_net.services.association_log import (
     AssociationLogEntry,
     AssociationLogWriter,
+    association_log_entry,
     association_log_record,
 )
+from dicomkit.net.acse import NegotiatedContext
+from dicomkit.net.aio.server import AssociationRecord, Outcome, Phase
 
 STARTED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -104,3 +107,61 @@ def test_writer_drops_entries_beyond_its_backlog_bound(caplog_apps: pytest.LogCa
         writer.close()
     assert writer.dropped == 1
     assert list(AssociationLog.objects.values_list("calling_ae_title", flat=True)) == ["KEPT"]
+
+
+def _record(**changes: object) -> AssociationRecord:
+    values: dict[str, object] = {
+        "phase": Phase.ENDED,
+        "association_id": 7,
+        "peer_host": "10.1.2.3",
+        "peer_port": 50123,
+        "tls": True,
+        "started_at": STARTED.timestamp(),
+        "calling_ae_title": "CT1",
+        "called_ae_title": "PACS",
+        "contexts": (NegotiatedContext(1, "1.2.840.10008.1.1", "1.2.840.10008.1.2"),),
+        "outcome": Outcome.RELEASED,
+        "detail": "",
+        "messages": 3,
+        "bytes_in": 1000,
+        "bytes_out": 400,
+        "duration": 1.5,
+    }
+    values.update(changes)
+    return AssociationRecord(**values)  # type: ignore[arg-type]
+
+
+def test_entry_carries_the_record_of_an_ended_association() -> None:
+    entry = association_log_entry(_record(), server_pid=99)
+    assert entry == AssociationLogEntry(
+        started_at=STARTED,
+        duration=timedelta(seconds=1.5),
+        calling_ae_title="CT1",
+        called_ae_title="PACS",
+        peer_host="10.1.2.3",
+        peer_port=50123,
+        outcome=AssociationOutcome.RELEASED,
+        tls=True,
+        contexts=({"id": 1, "abstract_syntax": "1.2.840.10008.1.1", "transfer_syntax": "1.2.840.10008.1.2"},),
+        messages=3,
+        bytes_received=1000,
+        bytes_sent=400,
+        server_pid=99,
+    )
+
+
+@pytest.mark.parametrize("outcome", list(Outcome), ids=lambda outcome: outcome.name)
+def test_every_dicomkit_outcome_has_a_log_outcome(outcome: Outcome) -> None:
+    entry = association_log_entry(_record(outcome=outcome, bytes_in=10), server_pid=1)
+    assert entry is not None
+    assert entry.outcome.value == outcome.value
+
+
+@pytest.mark.parametrize("phase", [Phase.STARTED, Phase.NEGOTIATED])
+def test_only_ended_associations_are_logged(phase: Phase) -> None:
+    assert association_log_entry(_record(phase=phase, outcome=None), server_pid=1) is None
+
+
+def test_a_connection_closed_without_a_byte_is_not_logged_but_one_with_garbage_is() -> None:
+    assert association_log_entry(_record(outcome=Outcome.CLOSED, bytes_in=0), server_pid=1) is None
+    assert association_log_entry(_record(outcome=Outcome.CLOSED, bytes_in=5), server_pid=1) is not None

@@ -1,0 +1,143 @@
+"""Running the DIMSE server: one process in-process, or N supervised worker processes.
+
+:func:`dicom_server_serve` is what ``run_dicom_server`` calls. It builds the TLS context
+once, logs the structured start-up line, and either serves in this process
+(:func:`dicom_server_run`) or hands over to the supervisor in ``services.workers``, whose
+forked workers run :func:`dicom_server_worker` on the same port with SO_REUSEPORT.
+
+In each serving process dicomkit's :class:`~dicomkit.net.aio.server.DicomServer` (PS3.8
+association acceptor) runs on asyncio; SIGTERM or SIGINT starts a graceful shutdown:
+stop accepting, let messages in flight finish for the grace period, abort what is left,
+then wait for the association log writes. Exit status 0 after a clean shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import ssl
+from concurrent.futures import ThreadPoolExecutor
+
+from apps.dicom_net.errors import ServerStartError
+from apps.dicom_net.handlers import service_handlers
+from apps.dicom_net.services.association_log import AssociationLogWriter
+from apps.dicom_net.services.server_config import ServerConfig, server_ssl_context_build
+from apps.dicom_net.services.workers import dicom_server_supervise
+from dicomkit.net.aio.server import DicomServer
+
+logger = logging.getLogger(__name__)
+
+# How long shutdown waits for association log rows still being written, past the grace.
+LOG_DRAIN_MARGIN = 5.0
+# Threads for blocking handler work (Responder.run_blocking: ORM, storage).
+MAX_HANDLER_THREADS = 32
+
+
+async def _serve(config: ServerConfig, ssl_context: ssl.SSLContext | None, *, reuse_port: bool) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    received: list[signal.Signals] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        received.append(sig)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal, sig)
+    writer = AssociationLogWriter()
+    executor = ThreadPoolExecutor(
+        max_workers=min(MAX_HANDLER_THREADS, config.ae.max_associations), thread_name_prefix="dimse-handler"
+    )
+    server = DicomServer(
+        config.ae,
+        service_handlers(),
+        host=config.host,
+        port=config.port,
+        ssl_context=ssl_context,
+        reuse_port=reuse_port,
+        observer=writer.observe,
+        executor=executor,
+    )
+    try:
+        try:
+            await server.start()
+        except OSError as exc:
+            raise ServerStartError(
+                f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
+            ) from exc
+        logger.info(
+            "dicom server listening",
+            extra={
+                "ae_title": config.ae.ae_title,
+                "host": config.host,
+                "port": server.port,
+                "pid": os.getpid(),
+            },
+        )
+        await stop.wait()
+        logger.info(
+            "dicom server stopping",
+            extra={
+                "signal": received[0].name if received else None,
+                "grace": config.shutdown_grace,
+                "active_associations": server.active_associations,
+                "pid": os.getpid(),
+            },
+        )
+        await server.shutdown(config.shutdown_grace)
+    finally:
+        await writer.drain(timeout=config.shutdown_grace + LOG_DRAIN_MARGIN)
+        writer.close()
+        executor.shutdown(wait=False, cancel_futures=True)
+    logger.info("dicom server stopped", extra={"pid": os.getpid()})
+
+
+def dicom_server_run(
+    config: ServerConfig, ssl_context: ssl.SSLContext | None, *, reuse_port: bool = False
+) -> int:
+    """Serves in this process until SIGTERM/SIGINT; the exit status.
+
+    Raises:
+        ServerStartError: the address could not be bound.
+    """
+    asyncio.run(_serve(config, ssl_context, reuse_port=reuse_port))
+    return 0
+
+
+def dicom_server_worker(config: ServerConfig, ssl_context: ssl.SSLContext | None) -> int:
+    """Body of one forked worker: serve on the shared port; a start failure is exit status 1."""
+    try:
+        return dicom_server_run(config, ssl_context, reuse_port=True)
+    except ServerStartError as exc:
+        logger.error("dicom worker could not start", extra={"error": str(exc), "pid": os.getpid()})
+        return 1
+
+
+def dicom_server_serve(*, config: ServerConfig) -> int:
+    """Runs the DIMSE server as configured (one process, or ``config.workers`` of them).
+
+    Raises:
+        ServerConfigError: the TLS files cannot be loaded.
+        ServerStartError: (single process) the address could not be bound.
+    """
+    ssl_context = server_ssl_context_build(config.tls) if config.tls is not None else None
+    logger.info(
+        "dicom server starting",
+        extra={
+            "ae_title": config.ae.ae_title,
+            "host": config.host,
+            "port": config.port,
+            "tls": config.tls is not None,
+            "client_certificates": config.tls is not None and config.tls.ca is not None,
+            "workers": config.workers,
+            "max_associations": config.ae.max_associations,
+            "max_pdu_length": config.ae.max_pdu_length,
+            "allowed_calling_ae_titles": sorted(config.ae.allowed_calling_ae_titles or ()),
+            "pid": os.getpid(),
+        },
+    )
+    if config.workers == 1:
+        return dicom_server_run(config, ssl_context)
+    return dicom_server_supervise(config=config, ssl_context=ssl_context, main=dicom_server_worker)

@@ -1,0 +1,72 @@
+"""``run_dicom_server --workers N``: N processes answer on one port; the parent supervises them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+
+from apps.dicom_net.models import AssociationLog
+
+EXIT_TIMEOUT = 30.0
+BATCH = 6
+MAX_BATCHES = 10
+
+
+def _echo_batch(server, echoscu_command, sent: int) -> int:
+    """Runs BATCH echoscu at once; waits until the server has logged every association so far."""
+    peers = [
+        subprocess.Popen(echoscu_command(server.port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(BATCH)
+    ]
+    assert [peer.wait(timeout=60) for peer in peers] == [0] * BATCH
+    sent += BATCH
+    server.wait_for(
+        lambda: len(server.messages("association ended")) >= sent,
+        timeout=30,
+        what=f"{sent} ended associations",
+    )
+    return sent
+
+
+def test_two_workers_share_the_port_and_both_answer(dicom_server, echoscu_command) -> None:
+    server = dicom_server("--workers", "2")
+    pids = server.wait_listening(count=2)
+    assert len(set(pids)) == 2
+    assert server.process.pid not in pids
+
+    # SO_REUSEPORT spreads connections by a hash of the peer's port: a few batches of
+    # concurrent associations reach both workers (each batch missing one: 2**-6).
+    sent = 0
+    answered: set[int] = set()
+    for _ in range(MAX_BATCHES):
+        sent = _echo_batch(server, echoscu_command, sent)
+        answered = {line["pid"] for line in server.messages("association ended")}
+        if answered == set(pids):
+            break
+    assert answered == set(pids)
+
+    assert server.terminate_and_wait(EXIT_TIMEOUT) == 0
+    assert set(AssociationLog.objects.values_list("server_pid", flat=True)) == set(pids)
+    assert AssociationLog.objects.count() == sent
+    assert len(server.messages("dicom server stopped")) == 3  # two workers and the parent
+
+
+def test_a_crashed_worker_is_replaced_and_the_exit_status_reports_it(dicom_server, echoscu) -> None:
+    server = dicom_server("--workers", "2")
+    first, second = server.wait_listening(count=2)
+
+    os.kill(first, signal.SIGKILL)
+    server.wait_for(
+        lambda: len(server.messages("dicom server listening")) == 3, timeout=60, what="a replacement worker"
+    )
+    (crash,) = server.messages("dicom worker exited unexpectedly, restarting")
+    assert crash["worker_pid"] == first
+    assert crash["exitcode"] == -signal.SIGKILL
+    replacement = server.messages("dicom server listening")[-1]["pid"]
+    assert replacement not in (first, second)
+
+    assert echoscu(server.port).returncode == 0
+    assert server.terminate_and_wait(EXIT_TIMEOUT) == 1
+    stopped = server.messages("dicom server stopped")
+    assert {line["pid"] for line in stopped if "clean" not in line} == {second, replacement}
