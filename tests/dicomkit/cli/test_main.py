@@ -85,7 +85,12 @@ def test_every_cli_module_with_add_parser_and_run_is_a_subcommand() -> None:
 
 
 def _minimal_args(name: str) -> list[str]:
-    return {"dump": ["dump", "x.dcm"], "convert": ["convert", "a", "b", "-t", "explicit"]}.get(name, [name])
+    return {
+        "dump": ["dump", "x.dcm"],
+        "convert": ["convert", "a", "b", "-t", "explicit"],
+        "render": ["render", "a", "b"],
+        "echo": ["echo", "localhost", "104"],
+    }.get(name, [name])
 
 
 def test_version(run_cli: RunCli) -> None:
