@@ -67,7 +67,11 @@ def write_ct(
     """Write a CT file at ``path`` (folders created); returns its data set."""
     dataset = make_ct(**overrides)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_file(path, dataset, transfer_syntax_uid=transfer_syntax)
+    # File Meta falls back on these when a test removes the data set's SOP UIDs.
+    meta = Dataset()
+    meta.set(0x00020002, uids.CTImageStorage, "UI")
+    meta.set(0x00020003, generate_uid(), "UI")
+    write_file(path, dataset, transfer_syntax_uid=transfer_syntax, meta=meta)
     return dataset
 
 

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 
 from apps.archive.models import Instance, Patient, PatientConflict, Series, StorageLocation, Study
+from apps.archive.person_names import person_name_search_key
 from apps.archive.services.study import instance_delete, patient_delete, series_delete, study_delete
 
 
@@ -48,14 +49,17 @@ class PatientAdmin(_ReadOnlyIndexAdmin):
         "has_identity_conflict",
     )
     list_filter = ("has_identity_conflict", "patient_sex")
-    search_fields = ("=patient_id", "patient_name_search")
+    search_fields = ("=patient_id",)
+    search_help_text = "Patient ID (exact) or the start of the name (any case, accents ignored)"
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Patient], search_term: str
     ) -> tuple[QuerySet[Patient], bool]:
-        from apps.archive.person_names import person_name_search_key
-
-        return super().get_search_results(request, queryset, person_name_search_key(search_term))
+        by_id, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if not search_term.strip():
+            return by_id, may_have_duplicates
+        key = person_name_search_key(search_term.strip())
+        return by_id | queryset.filter(patient_name_search__startswith=key), may_have_duplicates
 
     def delete_model(self, request: HttpRequest, obj: Patient) -> None:
         patient_delete(patient=obj, actor=request.user)

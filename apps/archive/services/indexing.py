@@ -25,7 +25,7 @@ import enum
 import logging
 from dataclasses import dataclass
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from apps.archive.conf import ArchiveSettings, DuplicatePolicy, PatientConflictPolicy
@@ -116,6 +116,10 @@ def instance_index(
                 raise IngestError(Refusal.PROCESSING_FAILURE, "Index update failed") from exc
             if attempt == _MAX_ATTEMPTS:
                 raise IngestError(Refusal.PROCESSING_FAILURE, "Index update failed repeatedly") from exc
+        except DatabaseError as exc:
+            if holder.key is not None:
+                _unstore(backend, holder.key)
+            raise IngestError(Refusal.PROCESSING_FAILURE, "Index update failed") from exc
         except BaseException:
             if holder.key is not None:
                 _unstore(backend, holder.key)

@@ -1,0 +1,135 @@
+"""The streaming entry for the DIMSE Storage SCP: fragments in, stored instance or refusal out."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.archive.errors import IngestError, Refusal
+from apps.archive.models import Instance
+from apps.archive.services.ingest import IngestOutcome, ingest_session
+from dicomkit.data import uids
+from dicomkit.part10.reader import read_file
+from tests.apps.archive.conftest import staging_files, stored_files
+from tests.builders import encode_ct, make_ct
+
+pytestmark = pytest.mark.django_db
+
+
+def _session(ds, ts=uids.ExplicitVRLittleEndian, **overrides):
+    arguments = {
+        "sop_class_uid": ds.get_str("SOPClassUID"),
+        "sop_instance_uid": ds.get_str("SOPInstanceUID"),
+        "transfer_syntax": ts,
+        "source_ae": "STORESCU",
+    }
+    arguments.update(overrides)
+    return ingest_session(**arguments)
+
+
+def _feed(sink, data: bytes, fragment: int = 100) -> None:
+    view = memoryview(data)
+    for start in range(0, len(data), fragment):
+        sink.write(view[start : start + fragment])
+    sink.close()
+
+
+@pytest.mark.parametrize(
+    "ts", [uids.ExplicitVRLittleEndian, uids.ImplicitVRLittleEndian, uids.ExplicitVRBigEndian]
+)
+def test_fragments_become_a_part10_file_in_the_negotiated_syntax(storage_root, ts) -> None:
+    ds = make_ct()
+    data = encode_ct(ds, ts)
+    sink = _session(ds, ts)
+    _feed(sink, data)
+    result = sink.commit()
+
+    assert result.outcome is IngestOutcome.STORED and result.status == 0x0000
+    stored = read_file(storage_root / result.key)
+    assert stored.transfer_syntax == ts
+    assert stored.meta.get_str(0x00020002) == uids.CTImageStorage
+    assert stored.meta.get_str(0x00020016) == "STORESCU"  # Source AE Title
+    assert stored.dataset.get_str("PatientName") == "Doe^John"
+    assert (storage_root / result.key).read_bytes().endswith(data)  # the data set as received
+    assert Instance.objects.filter(sop_instance_uid=ds.get_str("SOPInstanceUID")).exists()
+    assert staging_files(storage_root) == []
+
+
+def test_sop_instance_uid_other_than_the_requests_is_refused(storage_root) -> None:
+    ds = make_ct()
+    sink = _session(ds, sop_instance_uid="1.2.3.4.5")
+    _feed(sink, encode_ct(ds))
+    with pytest.raises(IngestError) as refused:
+        sink.commit()
+    assert refused.value.reason is Refusal.SOP_INSTANCE_MISMATCH
+    assert refused.value.status == 0xA900
+    assert len(refused.value.error_comment) <= 64
+    assert stored_files(storage_root) == [] and staging_files(storage_root) == []
+    assert not Instance.objects.exists()
+
+
+def test_sop_class_other_than_the_requests_is_refused(storage_root) -> None:
+    ds = make_ct()
+    sink = _session(ds, sop_class_uid=uids.MRImageStorage)
+    _feed(sink, encode_ct(ds))
+    with pytest.raises(IngestError) as refused:
+        sink.commit()
+    assert refused.value.reason is Refusal.SOP_CLASS_MISMATCH and refused.value.status == 0xA900
+
+
+def test_data_set_not_in_the_negotiated_transfer_syntax_is_refused(storage_root) -> None:
+    ds = make_ct()
+    sink = _session(ds, uids.ImplicitVRLittleEndian)
+    _feed(sink, encode_ct(ds, uids.ExplicitVRLittleEndian))
+    with pytest.raises(IngestError) as refused:
+        sink.commit()
+    assert refused.value.reason is Refusal.TRANSFER_SYNTAX_MISMATCH and refused.value.status == 0xC000
+    assert stored_files(storage_root) == [] and staging_files(storage_root) == []
+
+
+def test_invalid_affected_sop_instance_uid_refuses_without_writing(storage_root) -> None:
+    ds = make_ct()
+    sink = _session(ds, sop_instance_uid="../../etc/passwd")
+    _feed(sink, encode_ct(ds))
+    with pytest.raises(IngestError) as refused:
+        sink.commit()
+    assert refused.value.reason is Refusal.INVALID_UID
+    assert refused.value.offending_tag == 0x00001000
+    assert list(storage_root.rglob("*")) == []
+
+
+def test_truncated_data_set_is_refused_as_not_understood(storage_root) -> None:
+    ds = make_ct()
+    sink = _session(ds)
+    _feed(sink, encode_ct(ds)[:-10])
+    with pytest.raises(IngestError) as refused:
+        sink.commit()
+    assert refused.value.reason is Refusal.MALFORMED and refused.value.status == 0xC000
+    assert stored_files(storage_root) == [] and staging_files(storage_root) == []
+
+
+def test_abort_mid_transfer_leaves_nothing(storage_root) -> None:
+    ds = make_ct()
+    sink = _session(ds)
+    sink.write(encode_ct(ds)[:50])
+    assert len(staging_files(storage_root)) == 1
+    sink.abort()
+    assert staging_files(storage_root) == [] and stored_files(storage_root) == []
+    with pytest.raises(IngestError):
+        sink.commit()
+
+
+def test_leaving_the_context_without_commit_aborts(storage_root) -> None:
+    ds = make_ct()
+    with pytest.raises(RuntimeError), _session(ds) as sink:
+        sink.write(encode_ct(ds)[:50])
+        raise RuntimeError("association aborted")
+    assert staging_files(storage_root) == []
+
+
+def test_bytes_received_counts_the_data_set_only(storage_root) -> None:
+    ds = make_ct()
+    data = encode_ct(ds)
+    with _session(ds) as sink:
+        _feed(sink, data, fragment=7)
+        assert sink.bytes_received == len(data)
+        sink.commit()

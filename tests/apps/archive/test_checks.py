@@ -1,0 +1,63 @@
+"""System checks archive.E001/E002 and the PACS_ARCHIVE settings component."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from apps.archive.checks import check_archive_settings, check_storage_root
+from pacs_project.settings.components.storage import (
+    ArchiveSettings,
+    DuplicatePolicy,
+    KeyLayout,
+    PatientConflictPolicy,
+    archive_settings,
+)
+
+
+def test_writable_storage_root_passes_and_is_created(settings, tmp_path) -> None:
+    settings.PACS_STORAGE_ROOT = tmp_path / "new" / "storage"
+    assert check_storage_root(None) == []
+    assert (tmp_path / "new" / "storage").is_dir()
+
+
+def test_storage_root_that_is_a_file_fails_e001(settings, tmp_path) -> None:
+    (tmp_path / "file").write_text("x")
+    settings.PACS_STORAGE_ROOT = tmp_path / "file"
+    [error] = check_storage_root(None)
+    assert error.id == "archive.E001"
+
+
+def test_archive_settings_of_the_wrong_type_fail_e002(settings) -> None:
+    settings.PACS_ARCHIVE = {"duplicate_policy": "reject"}
+    [error] = check_archive_settings(None)
+    assert error.id == "archive.E002"
+
+
+def test_defaults() -> None:
+    assert archive_settings({}) == ArchiveSettings(
+        key_layout=KeyLayout.UIDS,
+        duplicate_policy=DuplicatePolicy.KEEP_FIRST,
+        patient_conflict_policy=PatientConflictPolicy.FLAG,
+        require_patient_id=False,
+    )
+
+
+def test_variables_are_read() -> None:
+    env = {
+        "PACS_STORAGE_KEY_LAYOUT": "date",
+        "PACS_DUPLICATE_POLICY": "REJECT",
+        "PACS_PATIENT_CONFLICT_POLICY": "update",
+        "PACS_REQUIRE_PATIENT_ID": "yes",
+    }
+    assert archive_settings(env) == ArchiveSettings(
+        KeyLayout.DATE, DuplicatePolicy.REJECT, PatientConflictPolicy.UPDATE, require_patient_id=True
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["PACS_STORAGE_KEY_LAYOUT", "PACS_DUPLICATE_POLICY", "PACS_PATIENT_CONFLICT_POLICY"]
+)
+def test_unknown_values_fail_loudly(name) -> None:
+    with pytest.raises(ImproperlyConfigured, match=name):
+        archive_settings({name: "sometimes"})
