@@ -5,7 +5,7 @@
 #   bash scripts/test.sh tests/apps -x -q     # a subset, pytest options
 #   bash scripts/test.sh -n 2                 # in parallel (pytest-xdist, one test DB per worker)
 #
-# Installs what is missing first (postgresql, redis-server and dcmtk from Debian, the pinned
+# Installs what is missing first (postgresql, redis-server, dcmtk and orthanc from Debian, the pinned
 # test requirements into .venv), starts both servers on free loopback ports in a temporary
 # directory, exports DATABASE_URL and REDIS_URL for the run, and stops them on exit, whether
 # the tests pass, fail or are interrupted.
@@ -15,7 +15,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$PACS_ROOT"
 
-ensure_debian_packages postgresql redis-server dcmtk
+ensure_debian_packages postgresql redis-server dcmtk orthanc
 ensure_venv requirements/test.txt
 
 # Under /tmp, not $TMPDIR: as root, PostgreSQL runs as the postgres user, which must be able to
