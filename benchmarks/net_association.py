@@ -1,0 +1,387 @@
+"""Association latency, C-ECHO rate and memory per association: our SCP vs DCMTK and pynetdicom.
+
+Three servers run as separate processes on free loopback ports, each with
+``TCP_NODELAY=1`` in its environment (DCMTK needs it, or each small response waits for
+a delayed ACK): our :class:`~dicomkit.net.aio.DicomServer` serving Verification
+(``tests/interop/dicomkit_server.py``), DCMTK's ``storescp``, and a pynetdicom AE
+serving Verification (this module, ``python -m benchmarks.net_association
+pynetdicom-scp``). All announce a maximum PDU length of 16 KiB.
+
+One client drives all three, so the servers are compared with the same costs on the
+client's side: dicomkit's asyncio requestor, in this process.
+
+* ``association``: ``open_association`` (TCP connect, A-ASSOCIATE-RQ/AC) then
+  ``release`` (A-RELEASE-RQ/RP, close), timed per association.
+* ``C-ECHO``: C-ECHO-RQ/RSP round trips on one association; the rate is the number of
+  echoes divided by their total time.
+* ``echoscu --repeat N``: DCMTK's own SCU, for the rate as the issue measured it: the
+  time of ``--repeat N`` minus that of ``--repeat 1`` (process start, association)
+  over N - 1 echoes.
+* Memory: 200 associations opened to our server and held open (each after one C-ECHO);
+  our server's VmRSS before and with them, and its VmHWM (peak) from /proc.
+
+Goals (the issue): association latency within 2x of DCMTK's, C-ECHO rate at least 10x
+pynetdicom's (3,000/s or more), under 1 MiB of server memory per idle association.
+
+Run: ``python -m benchmarks net_association [--repeat N]``; N scales the number of
+associations (50 N) and echoes (300 N) per server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks import Comparison, Report, Timing
+from dicomkit.net.aio import VERIFICATION_CONTEXT, Association, open_association
+from dicomkit.net.config import AEConfig, Timeouts
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+VERIFICATION = "1.2.840.10008.1.1"
+MAX_PDU = 16384
+HELD_ASSOCIATIONS = 200
+CLIENT = AEConfig("BENCH_SCU", timeouts=Timeouts(acse=30, dimse=30, network=None))
+
+
+@dataclass
+class Server:
+    """One SCP process on loopback."""
+
+    name: str
+    called_ae_title: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+    def status_kib(self, field_name: str) -> int:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith(f"{field_name}:"):
+                return int(line.split()[1])
+        raise RuntimeError(f"no {field_name} for {self.name}")
+
+
+@dataclass
+class Figures:
+    """What was measured against one server."""
+
+    association: Timing
+    echo: Timing
+    echo_rate: float
+    echoscu_rate: float | None = None
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------ server processes
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "TCP_NODELAY": "1"}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_listening(process: subprocess.Popen[bytes]) -> int:
+    """The port a child announced with ``LISTENING <port>`` on its first line."""
+    assert process.stdout is not None
+    line = process.stdout.readline().decode()
+    if not line.startswith("LISTENING "):
+        raise RuntimeError(f"{process.args!r} did not start: {line!r}")
+    return int(line.split()[1])
+
+
+def _wait_port(port: int, process: subprocess.Popen[bytes]) -> None:
+    for _ in range(750):
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=0.02)
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _spawn_ours(spawn: Callable[[list[str]], subprocess.Popen[bytes]]) -> Server:
+    args = [sys.executable, "-m", "tests.interop.dicomkit_server", "--max-pdu", str(MAX_PDU)]
+    process = spawn([*args, "--max-associations", str(HELD_ASSOCIATIONS + 50)])
+    return Server("dicomkit", "DICOMKIT", _wait_listening(process), process)
+
+
+@contextlib.contextmanager
+def _fresh_server() -> Iterator[Server]:
+    """Our server in a process of its own, untouched by the other measurements."""
+    process: subprocess.Popen[bytes] | None = None
+
+    def spawn(args: list[str]) -> subprocess.Popen[bytes]:
+        nonlocal process
+        process = subprocess.Popen(args, cwd=REPO_ROOT, env=_env(), stdout=subprocess.PIPE)
+        return process
+
+    try:
+        yield _spawn_ours(spawn)
+    finally:
+        if process is not None:
+            _stop(process)
+
+
+@contextlib.contextmanager
+def _servers(workdir: Path) -> Iterator[list[Server]]:
+    started: list[subprocess.Popen[bytes]] = []
+
+    def spawn(args: list[str]) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            args, cwd=REPO_ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
+        started.append(process)
+        return process
+
+    try:
+        servers = [_spawn_ours(spawn)]
+        storescp = shutil.which("storescp")
+        if storescp is not None:
+            port = _free_port()
+            process = spawn(
+                [storescp, "-aet", "STORESCP", "-pdu", str(MAX_PDU), "-od", str(workdir), str(port)]
+            )
+            _wait_port(port, process)
+            servers.append(Server("DCMTK storescp", "STORESCP", port, process))
+        pynetdicom = spawn([sys.executable, "-m", "benchmarks.net_association", "pynetdicom-scp"])
+        servers.append(Server("pynetdicom", "PYNETDICOM", _wait_listening(pynetdicom), pynetdicom))
+        yield servers
+    finally:
+        for process in started:
+            _stop(process)
+
+
+def serve_pynetdicom() -> None:
+    """A pynetdicom Verification SCP (the peer), until terminated."""
+    from pynetdicom import AE
+
+    ae = AE(ae_title="PYNETDICOM")
+    ae.add_supported_context(VERIFICATION)
+    ae.maximum_pdu_size = MAX_PDU
+    server = ae.start_server(("127.0.0.1", 0), block=False)
+    assert server is not None
+    print(f"LISTENING {server.server_address[1]}", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        signal.pause()  # SIGTERM ends the process
+    server.shutdown()
+
+
+# ----------------------------------------------------------------------- measuring
+
+
+async def _open(server: Server) -> Association:
+    return await open_association(
+        "127.0.0.1", server.port, CLIENT, server.called_ae_title, [VERIFICATION_CONTEXT]
+    )
+
+
+async def _associations(server: Server, count: int) -> Timing:
+    samples = []
+    for index in range(count + 5):  # five untimed, to warm both sides up
+        start = time.perf_counter()
+        association = await _open(server)
+        await association.release()
+        if index >= 5:
+            samples.append(time.perf_counter() - start)
+    return Timing(tuple(samples))
+
+
+async def _echoes(server: Server, count: int) -> tuple[Timing, float]:
+    association = await _open(server)
+    try:
+        for _ in range(50):
+            assert await association.echo() == 0
+        samples = []
+        begin = time.perf_counter()
+        for _ in range(count):
+            start = time.perf_counter()
+            status = await association.echo()
+            samples.append(time.perf_counter() - start)
+            assert status == 0
+        total = time.perf_counter() - begin
+    finally:
+        await association.release()
+    return Timing(tuple(samples)), count / total
+
+
+def _echoscu_rate(server: Server, count: int) -> float | None:
+    binary = shutil.which("echoscu")
+    if binary is None:
+        return None
+
+    def run(repeat: int) -> float:
+        args = [
+            binary,
+            "-aec",
+            server.called_ae_title,
+            "--repeat",
+            str(repeat),
+            "127.0.0.1",
+            str(server.port),
+        ]
+        start = time.perf_counter()
+        subprocess.run(args, env=_env(), check=True, capture_output=True, timeout=300)
+        return time.perf_counter() - start
+
+    one = min(run(1) for _ in range(3))
+    many = run(count + 1)
+    return count / max(many - one, 1e-9)
+
+
+async def _held(server: Server) -> dict[str, float]:
+    """Our server's memory before and with HELD_ASSOCIATIONS idle associations.
+
+    "Before" is taken after one association with one C-ECHO, so that what is loaded or
+    allocated once per process (imports, caches) is not counted per association.
+    """
+    warm = await _open(server)
+    await warm.echo()
+    await warm.release()
+    before = server.status_kib("VmRSS")
+    held: list[Association] = []
+    try:
+        for _ in range(HELD_ASSOCIATIONS // 20):
+            batch = await asyncio.gather(*(_open(server) for _ in range(20)))
+            held.extend(batch)
+        await asyncio.gather(*(association.echo() for association in held))
+        with_them = server.status_kib("VmRSS")
+        peak = server.status_kib("VmHWM")
+    finally:
+        await asyncio.gather(*(association.release() for association in held), return_exceptions=True)
+    return {
+        "rss_before_kib": before,
+        "rss_with_kib": with_them,
+        "peak_rss_kib": peak,
+        "per_association_kib": (with_them - before) / HELD_ASSOCIATIONS,
+        "rss_after_release_kib": server.status_kib("VmRSS"),
+    }
+
+
+async def _measure(servers: list[Server], associations: int, echoes: int) -> dict[str, Figures]:
+    figures = {}
+    for server in servers:
+        latency = await _associations(server, associations)
+        echo, rate = await _echoes(server, echoes)
+        figures[server.name] = Figures(latency, echo, rate)
+    return figures
+
+
+# -------------------------------------------------------------------------- report
+
+
+class NetReport(Report):
+    """A Report whose table shows latencies and rates instead of MB/s."""
+
+    def markdown(self) -> str:
+        lines = [
+            f"# {self.title}",
+            "",
+            f"Peer: {self.peer}. Goal: {self.goal}.",
+            "",
+            "| peer | operation | ours median ms | ours p95 ms | peer median ms | peer p95 ms "
+            "| peer / ours |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for row in self.rows:
+            ours, peer = row.ours, row.peer
+            lines.append(
+                f"| {row.case} | {row.operation} | {ours.median * 1e3:.3f} | {ours.p95 * 1e3:.3f} "
+                f"| {peer.median * 1e3:.3f} | {peer.p95 * 1e3:.3f} | {row.ratio:.2f}x |"
+            )
+        if self.parameters:
+            lines += ["", "Parameters: " + ", ".join(f"{k}={v}" for k, v in self.parameters.items())]
+        lines += ["", *[f"- {note}" for note in self.notes]]
+        return "\n".join(lines) + "\n"
+
+
+def main(repeat: int) -> Report:
+    associations, echoes = 50 * repeat, 300 * repeat
+    with tempfile.TemporaryDirectory() as workdir, _servers(Path(workdir)) as servers:
+        figures = asyncio.run(_measure(servers, associations, echoes))
+        for server in servers:
+            figures[server.name].echoscu_rate = _echoscu_rate(server, echoes)
+    with _fresh_server() as fresh:
+        memory = asyncio.run(_held(fresh))
+    report = NetReport(
+        title="DICOM association latency, C-ECHO rate and memory per association",
+        peer="DCMTK storescp 3.6 and pynetdicom 3.0 as SCPs, all driven by dicomkit's asyncio client",
+        goal=(
+            "association latency within 2x of DCMTK's; C-ECHO rate at least 10x pynetdicom's "
+            "(3,000/s or more); under 1 MiB of server memory per idle association"
+        ),
+        parameters={"associations": associations, "echoes": echoes, "max_pdu": MAX_PDU},
+    )
+    ours = figures["dicomkit"]
+    for name, peer in figures.items():
+        if name == "dicomkit":
+            continue
+        report.rows.append(
+            Comparison(name, "association setup+release", 0, ours.association, peer.association)
+        )
+        report.rows.append(Comparison(name, "C-ECHO round trip", 0, ours.echo, peer.echo))
+    for name, peer in figures.items():
+        echoscu = f", echoscu --repeat: {peer.echoscu_rate:,.0f}/s" if peer.echoscu_rate else ""
+        report.notes.append(
+            f"{name}: association median {peer.association.median * 1e3:.3f} ms "
+            f"(p95 {peer.association.p95 * 1e3:.3f} ms); C-ECHO {peer.echo_rate:,.0f}/s "
+            f"on one association{echoscu}"
+        )
+    for name, peer in figures.items():
+        if name != "dicomkit":
+            report.notes.append(
+                f"vs {name}: association latency "
+                f"{ours.association.median / peer.association.median:.2f}x theirs; "
+                f"C-ECHO rate {ours.echo_rate / peer.echo_rate:.2f}x theirs"
+                + (
+                    f" (echoscu-driven {ours.echoscu_rate / peer.echoscu_rate:.2f}x)"
+                    if ours.echoscu_rate and peer.echoscu_rate
+                    else ""
+                )
+            )
+    report.notes.append(
+        f"our server with {HELD_ASSOCIATIONS} idle associations open: "
+        f"VmRSS {memory['rss_before_kib'] / 1024:.1f} MiB "
+        f"before, {memory['rss_with_kib'] / 1024:.1f} MiB with them "
+        f"({memory['per_association_kib']:.1f} KiB per association), peak (VmHWM) "
+        f"{memory['peak_rss_kib'] / 1024:.1f} MiB, "
+        f"{memory['rss_after_release_kib'] / 1024:.1f} MiB after release"
+    )
+    report.parameters["memory"] = memory
+    report.parameters["echo_rates"] = {name: round(f.echo_rate) for name, f in figures.items()}
+    report.parameters["echoscu_rates"] = {
+        name: round(f.echoscu_rate) for name, f in figures.items() if f.echoscu_rate is not None
+    }
+    return report
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["pynetdicom-scp"]:
+        serve_pynetdicom()
+    else:
+        sys.exit(
+            "usage: python -m benchmarks.net_association pynetdicom-scp (the benchmark: python -m benchmarks)"
+        )
