@@ -12,7 +12,7 @@ database transaction, in this order:
    unique index and retries from 1 after the other commits);
 4. ``store`` the staged file under its key (fsync, atomic no-clobber link, fsync of the
    directory) and insert its location;
-5. recompute the derived attributes of series, study and patient.
+5. update the derived attributes of series, study and patient (``services.derived``).
 
 If anything fails after 4, the stored file is removed again before the error propagates.
 A crash between 4 and the commit leaves a file without rows, which ``verify_storage``
@@ -32,7 +32,11 @@ from apps.archive.conf import ArchiveSettings, DuplicatePolicy, PatientConflictP
 from apps.archive.errors import IngestError, KeyExistsError, Refusal, StorageError
 from apps.archive.models import Instance, Patient, PatientConflict, Series, StorageLocation, Study
 from apps.archive.person_names import person_name_search_key
-from apps.archive.services.derived import patient_refresh_derived, study_refresh_derived
+from apps.archive.services.derived import (
+    derived_add_instance,
+    patient_refresh_derived,
+    study_refresh_derived,
+)
 from apps.archive.services.header import InstanceHeader
 from apps.archive.services.patient import ConflictContext, patient_flag_conflict, patient_get_or_create
 from apps.archive.services.study import files_delete_on_commit
@@ -157,8 +161,8 @@ def _index_once(
             if config.duplicate_policy is DuplicatePolicy.KEEP_FIRST:
                 return _duplicate_result(existing)
             replaced = _remove_for_replacement(existing)
-        study = _patient_and_study(header, context, config.patient_conflict_policy)
-        series = _series_get_or_create(header, study)
+        study, study_created = _patient_and_study(header, context, config.patient_conflict_policy)
+        series, series_created = _series_get_or_create(header, study)
         instance = Instance.objects.create(
             series=series,
             sop_instance_uid=header.sop_instance_uid,
@@ -185,12 +189,21 @@ def _index_once(
             received_at=received_at,
             source_ae=source_ae[:16],
         )
-        study_refresh_derived(study_id=study.pk, series_ids=[series.pk])
-        if replaced is not None:
+        if replaced is None:
+            derived_add_instance(
+                study=study,
+                series=series,
+                size_bytes=stored.size_bytes,
+                sop_class_uid=header.sop_class_uid,
+                new_series=series_created,
+                new_study=study_created,
+            )
+        else:
             old_series, old_locations = replaced
+            study_refresh_derived(study_id=study.pk, series_ids=[series.pk])
             _prune(old_series, keep_study_id=study.pk)
+            patient_refresh_derived(patient_id=study.patient_id)
             files_delete_on_commit(old_locations)
-        patient_refresh_derived(patient_id=study.patient_id)
         _signal_on_commit(header, instance.pk, study.patient_id, source_ae, replaced is not None, actor)
     return IngestResult(
         outcome=IngestOutcome.REPLACED if replaced is not None else IngestOutcome.STORED,
@@ -275,8 +288,8 @@ def _fill_blanks(row: Study | Series, fields: dict[str, object]) -> None:
 
 def _patient_and_study(
     header: InstanceHeader, context: ConflictContext, policy: PatientConflictPolicy
-) -> Study:
-    """The study of the instance, created as needed, with it and its patient locked."""
+) -> tuple[Study, bool]:
+    """The study of the instance (and whether it is new), with it and its patient locked."""
     uid = header.study_instance_uid
     known = Study.objects.filter(study_instance_uid=uid).values_list("patient_id", flat=True).first()
     patient_created = False
@@ -289,13 +302,15 @@ def _patient_and_study(
         )
     fields = _study_fields(header)
     study = Study.objects.select_for_update().filter(study_instance_uid=uid).first()
+    created = False
     if study is None:
         try:
             with transaction.atomic():
                 study = Study.objects.create(study_instance_uid=uid, patient=patient, **fields)
+                created = True
         except IntegrityError:
             study = Study.objects.select_for_update().get(study_instance_uid=uid)
-    else:
+    if not created:
         _fill_blanks(study, fields)
     if study.patient_id != patient.pk:
         owner = Patient.objects.select_for_update().get(pk=study.patient_id)
@@ -309,20 +324,21 @@ def _patient_and_study(
                 incoming_value=header.patient.patient_id,
                 context=context,
             )
-    return study
+    return study, created
 
 
-def _series_get_or_create(header: InstanceHeader, study: Study) -> Series:
-    """The series (the study row is locked, so no other writer creates it meanwhile)."""
+def _series_get_or_create(header: InstanceHeader, study: Study) -> tuple[Series, bool]:
+    """The series and whether it is new (the study row is locked: no other writer creates it)."""
     series = Series.objects.filter(series_instance_uid=header.series_instance_uid).first()
     if series is None:
-        return Series.objects.create(
+        created = Series.objects.create(
             series_instance_uid=header.series_instance_uid, study=study, **header.series
         )
+        return created, True
     if series.study_id != study.pk:
         raise IngestError(Refusal.UID_CONFLICT, "Series Instance UID belongs to another study")
     _fill_blanks(series, dict(header.series))
-    return series
+    return series, False
 
 
 def _store(backend: StorageBackend, staged: StagingFile, key: str, holder: _StoredKey) -> None:
