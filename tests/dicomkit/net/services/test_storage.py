@@ -37,6 +37,7 @@ from dicomkit.net.services.storage import (
 )
 from dicomkit.part10.reader import read_file
 from tests.builders import encode_ct, make_ct, write_ct
+from tests.corpus import DATA_ROOT
 from tests.dicomkit.net.aio.servers import Observer, fast_timeouts, run
 
 ELE = uids.ExplicitVRLittleEndian
@@ -148,7 +149,7 @@ def test_received_data_set_becomes_a_part10_file_in_the_negotiated_syntax(tmp_pa
 
 
 def test_compressed_data_set_is_stored_byte_for_byte_as_received(tmp_path: Path) -> None:
-    source = Path(pydicom.data.get_testdata_file("SC_rgb_jpeg_dcmtk.dcm"))  # type: ignore[arg-type]
+    source = DATA_ROOT / "test_files" / "SC_rgb_jpeg_dcmtk.dcm"
     original = read_file(source)
     assert original.transfer_syntax == uids.JPEGBaseline8Bit
     data_set = source.read_bytes()[_dataset_offset(source) :]
