@@ -12,8 +12,11 @@ client's side: dicomkit's asyncio requestor, in this process.
 
 * ``association``: ``open_association`` (TCP connect, A-ASSOCIATE-RQ/AC) then
   ``release`` (A-RELEASE-RQ/RP, close), timed per association.
-* ``C-ECHO``: C-ECHO-RQ/RSP round trips on one association; the rate is the number of
-  echoes divided by their total time.
+* ``C-ECHO``: C-ECHO-RQ/RSP round trips on one association per server; the rate is
+  the number of echoes divided by their total time.
+* The servers take turns (one association each, or 50 echoes each), so that load from
+  elsewhere on the machine weighs on all of them alike. Each server's CPU time
+  (/proc/<pid>/stat) over each phase is reported too: it depends less on that load.
 * ``echoscu --repeat N``: DCMTK's own SCU, for the rate as the issue measured it: the
   time of ``--repeat N`` minus that of ``--repeat 1`` (process start, association)
   over N - 1 echoes.
@@ -62,6 +65,11 @@ class Server:
     called_ae_title: str
     port: int
     process: subprocess.Popen[bytes]
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used (/proc/<pid>/stat)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def status_kib(self, field_name: str) -> int:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
@@ -199,33 +207,42 @@ async def _open(server: Server) -> Association:
     )
 
 
-async def _associations(server: Server, count: int) -> Timing:
-    samples = []
-    for index in range(count + 5):  # five untimed, to warm both sides up
-        start = time.perf_counter()
-        association = await _open(server)
-        await association.release()
-        if index >= 5:
-            samples.append(time.perf_counter() - start)
-    return Timing(tuple(samples))
+async def _associations(servers: list[Server], count: int) -> dict[str, Timing]:
+    """Open and release ``count`` associations per server, taking the servers in turn.
 
-
-async def _echoes(server: Server, count: int) -> tuple[Timing, float]:
-    association = await _open(server)
-    try:
-        for _ in range(50):
-            assert await association.echo() == 0
-        samples = []
-        begin = time.perf_counter()
-        for _ in range(count):
+    Interleaving puts each server under the same load from whatever else the machine
+    runs, so that the ratios stay fair when that load changes during the run.
+    """
+    samples: dict[str, list[float]] = {server.name: [] for server in servers}
+    for index in range(count + 5):  # five untimed rounds, to warm both sides up
+        for server in servers:
             start = time.perf_counter()
-            status = await association.echo()
-            samples.append(time.perf_counter() - start)
-            assert status == 0
-        total = time.perf_counter() - begin
+            association = await _open(server)
+            await association.release()
+            if index >= 5:
+                samples[server.name].append(time.perf_counter() - start)
+    return {name: Timing(tuple(values)) for name, values in samples.items()}
+
+
+async def _echoes(servers: list[Server], count: int, burst: int = 50) -> dict[str, tuple[Timing, float]]:
+    """``count`` C-ECHOs per server on one association each, in turns of ``burst``."""
+    associations = [await _open(server) for server in servers]
+    samples: dict[str, list[float]] = {server.name: [] for server in servers}
+    try:
+        for association in associations:
+            for _ in range(burst):
+                assert await association.echo() == 0
+        for _ in range(count // burst):
+            for server, association in zip(servers, associations, strict=True):
+                for _ in range(burst):
+                    start = time.perf_counter()
+                    status = await association.echo()
+                    samples[server.name].append(time.perf_counter() - start)
+                    assert status == 0
     finally:
-        await association.release()
-    return Timing(tuple(samples)), count / total
+        for association in associations:
+            await association.release()
+    return {name: (Timing(tuple(values)), len(values) / sum(values)) for name, values in samples.items()}
 
 
 def _echoscu_rate(server: Server, count: int) -> float | None:
@@ -282,12 +299,23 @@ async def _held(server: Server) -> dict[str, float]:
 
 
 async def _measure(servers: list[Server], associations: int, echoes: int) -> dict[str, Figures]:
-    figures = {}
-    for server in servers:
-        latency = await _associations(server, associations)
-        echo, rate = await _echoes(server, echoes)
-        figures[server.name] = Figures(latency, echo, rate)
-    return figures
+    cpu = {server.name: server.cpu_seconds() for server in servers}
+    latency = await _associations(servers, associations)
+    association_cpu = {server.name: server.cpu_seconds() - cpu[server.name] for server in servers}
+    cpu = {server.name: server.cpu_seconds() for server in servers}
+    echo = await _echoes(servers, echoes)
+    echo_cpu = {server.name: server.cpu_seconds() - cpu[server.name] for server in servers}
+    return {
+        server.name: Figures(
+            latency[server.name],
+            *echo[server.name],
+            extra={
+                "server_cpu_ms_per_association": association_cpu[server.name] / (associations + 5) * 1e3,
+                "server_cpu_us_per_echo": echo_cpu[server.name] / (echoes + 50) * 1e6,
+            },
+        )
+        for server in servers
+    }
 
 
 # -------------------------------------------------------------------------- report
@@ -348,7 +376,9 @@ def main(repeat: int) -> Report:
         report.notes.append(
             f"{name}: association median {peer.association.median * 1e3:.3f} ms "
             f"(p95 {peer.association.p95 * 1e3:.3f} ms); C-ECHO {peer.echo_rate:,.0f}/s "
-            f"on one association{echoscu}"
+            f"on one association{echoscu}; server CPU "
+            f"{peer.extra['server_cpu_ms_per_association']:.3f} ms per association, "
+            f"{peer.extra['server_cpu_us_per_echo']:.0f} us per C-ECHO"
         )
     for name, peer in figures.items():
         if name != "dicomkit":

@@ -2,8 +2,9 @@
 
 Part of ``dicomkit.net.aio``, below ``server`` and ``client``. :class:`AssociationProtocol`
 is the single ``asyncio.Protocol`` per TCP (or TLS) connection. It owns what the pure
-layers do not: the socket (TCP_NODELAY set on it), the ARTIM timer, the idle-network
-watchdog, write backpressure (``drain``) and read backpressure (``pause_reading``)::
+layers do not: the socket (asyncio sets TCP_NODELAY on it), the ARTIM timer, the
+idle-network watchdog, write backpressure (``drain``) and read backpressure
+(``pause_reading``)::
 
     socket --data_received--> Connection.receive_data --next_event--> directives: ARTIM, close
                                                                   \\-> P-DATA -> MessageAssembler
@@ -31,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -139,14 +139,6 @@ def raise_for(item: Inbound, *, expected: str) -> NoReturn:
     raise AssociationAborted(detail=f"unexpected {type(item).__name__} while waiting for {expected}")
 
 
-def _set_nodelay(transport: asyncio.BaseTransport) -> None:
-    # Without TCP_NODELAY each small PDU waits ~40 ms for the peer's delayed ACK.
-    sock = transport.get_extra_info("socket")
-    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-        with contextlib.suppress(OSError):  # the peer may already be gone
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
 class AssociationProtocol(asyncio.Protocol):
     """Drives one :class:`Connection` over one transport; see the module docstring.
 
@@ -196,7 +188,8 @@ class AssociationProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        _set_nodelay(transport)
+        # TCP_NODELAY (without it each small PDU waits ~40 ms for the peer's delayed ACK)
+        # is already set by asyncio on every TCP transport it creates (Python >= 3.7).
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple) and len(peer) >= 2:
             self.peer = (str(peer[0]), int(peer[1]))
@@ -369,7 +362,8 @@ class AssociationProtocol(asyncio.Protocol):
         self._close_transport()
 
     async def wait_closed(self) -> None:
-        await asyncio.shield(self._closed)
+        if not self._closed.done():
+            await asyncio.shield(self._closed)
 
     @property
     def closed(self) -> bool:

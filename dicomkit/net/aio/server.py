@@ -40,7 +40,13 @@ from dataclasses import dataclass
 from typing import Final, ParamSpec, TypeVar
 
 from dicomkit.errors import DicomError, DimseStatusError
-from dicomkit.net.acse import NegotiatedContext, association_limit_exceeded, check_request, negotiate
+from dicomkit.net.acse import (
+    NegotiatedContext,
+    association_limit_exceeded,
+    check_request,
+    negotiate,
+    negotiated_contexts,
+)
 from dicomkit.net.aio.association import AssociationProtocol, LocalAbort, TransportClosed
 from dicomkit.net.config import AEConfig
 from dicomkit.net.dimse.assemble import DataSink, MemorySink, Message, MessageAssembler
@@ -199,7 +205,7 @@ class _ServerAssociation:
 
     async def run(self, protocol: AssociationProtocol) -> None:
         server = self.server
-        server.notify(self.record(Phase.STARTED))
+        server.notify(self, Phase.STARTED)
         try:
             await self._serve(protocol)
         except asyncio.CancelledError:
@@ -211,7 +217,7 @@ class _ServerAssociation:
             self.outcome, self.detail = Outcome.ABORTED_LOCALLY, str(error)
         finally:
             server.forget(self)
-            server.notify(self.record(Phase.ENDED))
+            server.notify(self, Phase.ENDED)
 
     async def _serve(self, protocol: AssociationProtocol) -> None:
         server = self.server
@@ -230,7 +236,7 @@ class _ServerAssociation:
             await protocol.wait_closed()
             return
         self._negotiated(item, response, protocol)
-        server.notify(self.record(Phase.NEGOTIATED))
+        server.notify(self, Phase.NEGOTIATED)
         while True:
             if server.stopping:
                 protocol.abort("server shutting down")
@@ -255,8 +261,6 @@ class _ServerAssociation:
             return
 
     def _negotiated(self, request: AssociateRQ, accept: AssociateAC, protocol: AssociationProtocol) -> None:
-        from dicomkit.net.acse import negotiated_contexts
-
         agreed = negotiated_contexts(request, accept)
         self.contexts = {context.context_id: context for context in agreed}
         protocol.accepted_context_ids = frozenset(self.contexts)
@@ -478,11 +482,11 @@ class DicomServer:
         if known and not association.limit_exceeded:
             self._active -= 1
 
-    def notify(self, record: AssociationRecord) -> None:
+    def notify(self, association: _ServerAssociation, phase: Phase) -> None:
         if self.observer is None:
-            return
+            return  # no record is built for nobody
         try:
-            self.observer(record)
+            self.observer(association.record(phase))
         except Exception:  # the log must not take the association down
             logger.exception("association observer failed")
 
