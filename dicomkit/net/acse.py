@@ -7,10 +7,12 @@ A-ASSOCIATE indication (AE-6 -> Evt7/Evt8), and read back what was agreed. No I/
 Acceptor rules:
 
 - The A-ASSOCIATE-RQ is rejected (rejected-permanent, DICOM UL service-user) when the
-  application context is not the DICOM one (reason 2), when the called AE title is not
-  ours (reason 7), or when the calling AE title is not allowed (reason 3), checked in
-  that order. The association limit is the service-provider's decision, made in AE-6
-  (see :func:`association_limit_exceeded` and ``Connection``).
+  application context is not the DICOM one (reason 2), when the called AE title is
+  empty (all spaces) or not ours (reason 7), or when the calling AE title is empty or
+  not allowed (reason 3), checked in that order. An empty title is refused even when
+  any title is accepted (an AE title has at least one significant character). The
+  association limit is the service-provider's decision, made in AE-6 (see
+  :func:`association_limit_exceeded` and ``Connection``).
 - Each presentation context is accepted with the first transfer syntax in *our*
   preference order that the requestor proposed; otherwise it is rejected with
   abstract-syntax-not-supported (3) or transfer-syntaxes-not-supported (4).
@@ -150,10 +152,12 @@ def check_request(request: AssociateRQ, config: AEConfig) -> AssociateRJ | None:
     """The service-user's rejection of an A-ASSOCIATE-RQ, or None if it may proceed."""
     if request.application_context != DICOM_APPLICATION_CONTEXT:
         return _user_reject(UserRejectReason.APPLICATION_CONTEXT_NAME_NOT_SUPPORTED)
-    if config.require_called_ae_title and request.called_ae_title != config.ae_title:
+    called = request.called_ae_title.strip(" ")
+    if not called or (config.require_called_ae_title and called != config.ae_title):
         return _user_reject(UserRejectReason.CALLED_AE_TITLE_NOT_RECOGNIZED)
+    calling = request.calling_ae_title.strip(" ")
     allowed = config.allowed_calling_ae_titles
-    if allowed is not None and request.calling_ae_title not in allowed:
+    if not calling or (allowed is not None and calling not in allowed):
         return _user_reject(UserRejectReason.CALLING_AE_TITLE_NOT_RECOGNIZED)
     return None
 

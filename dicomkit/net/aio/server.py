@@ -28,7 +28,6 @@ and write it elsewhere).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import enum
 import itertools
 import logging
@@ -50,19 +49,16 @@ from dicomkit.net.acse import (
 from dicomkit.net.aio.association import AssociationProtocol, LocalAbort, TransportClosed
 from dicomkit.net.config import AEConfig
 from dicomkit.net.dimse.assemble import DataSink, MemorySink, Message, MessageAssembler
-from dicomkit.net.dimse.commands import MESSAGE_TYPES, CCancelRQ, CommandField, DimseMessage, encode_command
+from dicomkit.net.dimse.commands import CCancelRQ, DimseMessage, encode_command, failure_response
 from dicomkit.net.dimse.status import PROCESSING_FAILURE, SOP_CLASS_NOT_SUPPORTED, is_final
 from dicomkit.net.pdu import (
     AbortPDU,
     AssociateAC,
     AssociateRJ,
     AssociateRQ,
-    RejectResult,
-    RejectSource,
     ReleaseRP,
     ReleaseRQ,
     UserIdentityRQ,
-    UserRejectReason,
 )
 from dicomkit.net.services.protocols import AssociationInfo, ServiceHandlers, ServiceRequest
 from dicomkit.net.ul import Connection, ProviderAbort, Role
@@ -337,26 +333,6 @@ class _Dispatcher:
             )
 
 
-def failure_response(request: DimseMessage, status: int, comment: str = "") -> DimseMessage:
-    """The response of ``request``'s type carrying ``status`` (and an error comment)."""
-    response_type = MESSAGE_TYPES[CommandField(request.command_field | 0x8000)]
-    names = {field.name for field in dataclasses.fields(response_type)}
-    kwargs: dict[str, object] = {
-        "message_id_being_responded_to": getattr(request, "message_id", 0),
-        "status": status,
-    }
-    for kind in ("class", "instance"):
-        value = getattr(request, f"affected_sop_{kind}_uid", None) or getattr(
-            request, f"requested_sop_{kind}_uid", None
-        )
-        if value is not None and f"affected_sop_{kind}_uid" in names:
-            kwargs[f"affected_sop_{kind}_uid"] = value
-    text = "".join(c for c in comment if " " <= c <= "~" and c != "\\")[:64]
-    if text and "error_comment" in names:
-        kwargs["error_comment"] = text
-    return response_type(**kwargs)  # type: ignore[arg-type]
-
-
 class DicomServer:
     """A DICOM SCP listening on ``host:port`` (``port=0`` picks a free one).
 
@@ -492,17 +468,9 @@ class DicomServer:
 
     async def respond(self, request: AssociateRQ, protocol: AssociationProtocol) -> AssociateAC | AssociateRJ:
         """Our A-ASSOCIATE response: ACSE checks, the application's policy, negotiation."""
-        if not request.calling_ae_title:
-            return _reject(UserRejectReason.CALLING_AE_TITLE_NOT_RECOGNIZED)
-        if not request.called_ae_title:
-            return _reject(UserRejectReason.CALLED_AE_TITLE_NOT_RECOGNIZED)
         rejection = check_request(request, self.ae)
         if rejection is None and self.handlers.policy is not None:
             rejection = await self.handlers.policy.check(request, protocol.peer[0], protocol.peer[1])
         if rejection is not None:
             return rejection
         return negotiate(request, self.ae)
-
-
-def _reject(reason: UserRejectReason) -> AssociateRJ:
-    return AssociateRJ(RejectResult.REJECTED_PERMANENT, RejectSource.SERVICE_USER, reason)

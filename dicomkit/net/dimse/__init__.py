@@ -46,6 +46,8 @@ from dicomkit.net.dimse.commands import (
     Priority,
     decode_command,
     encode_command,
+    failure_response,
+    response_type,
 )
 from dicomkit.net.dimse.fragment import fragment_message, fragment_size, fragment_stream
 from dicomkit.net.dimse.status import StatusCategory, is_final, status_category, status_name
@@ -91,10 +93,12 @@ __all__ = [
     "StatusCategory",
     "decode_command",
     "encode_command",
+    "failure_response",
     "fragment_message",
     "fragment_size",
     "fragment_stream",
     "is_final",
+    "response_type",
     "status_category",
     "status_name",
 ]

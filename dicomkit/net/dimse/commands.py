@@ -15,7 +15,8 @@ in and out of P-DATA-TF PDUs.
 
 from __future__ import annotations
 
-from typing import Final, TypeAlias
+import dataclasses
+from typing import Any, Final, TypeAlias
 
 from dicomkit.errors import RemoteProtocolError
 from dicomkit.net.dimse.c_messages import (
@@ -93,6 +94,8 @@ __all__ = [
     "Priority",
     "decode_command",
     "encode_command",
+    "failure_response",
+    "response_type",
 ]
 
 DimseRequest: TypeAlias = (
@@ -188,3 +191,64 @@ def decode_command(data: bytes | bytearray | memoryview) -> DimseMessage:
     if cls is None:
         raise RemoteProtocolError(f"malformed command set: unknown CommandField {field!r}")
     return cls.from_values(values)
+
+
+_RESPONSE_TYPES: Final[dict[int, type[DimseResponse]]] = {
+    int(cls.command_field): cls
+    for cls in (
+        CEchoRSP,
+        CStoreRSP,
+        CFindRSP,
+        CGetRSP,
+        CMoveRSP,
+        NEventReportRSP,
+        NGetRSP,
+        NSetRSP,
+        NActionRSP,
+        NCreateRSP,
+        NDeleteRSP,
+    )
+}
+_MAX_ERROR_COMMENT: Final = 64  # (0000,0902) Error Comment is LO
+
+
+def response_type(request: DimseMessage) -> type[DimseResponse]:
+    """The message class answering ``request`` (its Command Field with bit 15 set, PS3.7 E.1).
+
+    Raises:
+        ValueError: ``request`` is a response, or a C-CANCEL-RQ (which has none).
+    """
+    cls = _RESPONSE_TYPES.get(request.command_field | 0x8000) if not request.command_field & 0x8000 else None
+    if cls is None:
+        raise ValueError(f"{request.command_field.message_name} has no response")
+    return cls
+
+
+def failure_response(request: DimseMessage, status: int, comment: str = "") -> DimseResponse:
+    """The response of ``request``'s type carrying ``status`` and, if it has one, ``comment``.
+
+    The response names the request's Message ID and its SOP class and instance (the
+    Affected SOP Class/Instance UID of the response takes the Requested one of an
+    N-GET/SET/ACTION/DELETE-RQ). ``comment`` becomes the Error Comment, cut to the 64
+    characters of its VR (LO) and stripped of characters LO does not allow; responses
+    without an Error Comment element do not carry it.
+
+    Raises:
+        ValueError: ``request`` has no response (see :func:`response_type`).
+    """
+    cls = response_type(request)
+    names = {field.name for field in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {
+        "message_id_being_responded_to": getattr(request, "message_id", 0),
+        "status": status,
+    }
+    for kind in ("class", "instance"):
+        value = getattr(request, f"affected_sop_{kind}_uid", None) or getattr(
+            request, f"requested_sop_{kind}_uid", None
+        )
+        if value is not None and f"affected_sop_{kind}_uid" in names:
+            kwargs[f"affected_sop_{kind}_uid"] = value
+    text = "".join(c for c in comment if " " <= c <= "~" and c != "\\")[:_MAX_ERROR_COMMENT]
+    if text and "error_comment" in names:
+        kwargs["error_comment"] = text
+    return cls(**kwargs)

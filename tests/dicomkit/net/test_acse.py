@@ -117,6 +117,46 @@ def test_calling_aet_not_allowed_is_rejected_with_reason_3() -> None:
     )
 
 
+def _titled(rq: AssociateRQ, *, called: str | None = None, calling: str | None = None) -> AssociateRQ:
+    return AssociateRQ(
+        rq.called_ae_title if called is None else called,
+        rq.calling_ae_title if calling is None else calling,
+        rq.presentation_contexts,
+        rq.user_information,
+    )
+
+
+@pytest.mark.parametrize("title", ["", " ", " " * 16])
+@pytest.mark.parametrize("config", [SCP, AEConfig("ARCHIVE")], ids=["allow-list", "anyone"])
+def test_empty_calling_aet_is_rejected_with_reason_3(title: str, config: AEConfig) -> None:
+    rq = _titled(request(RequestedContext(VERIFICATION, (IMPLICIT_LE,))), calling=title)
+    assert check_request(rq, config) == AssociateRJ(
+        RejectResult.REJECTED_PERMANENT,
+        RejectSource.SERVICE_USER,
+        UserRejectReason.CALLING_AE_TITLE_NOT_RECOGNIZED,
+    )
+
+
+@pytest.mark.parametrize("title", ["", " ", " " * 16])
+@pytest.mark.parametrize("required", [True, False])
+def test_empty_called_aet_is_rejected_with_reason_7_even_when_any_title_is_accepted(
+    title: str, required: bool
+) -> None:
+    config = AEConfig("ARCHIVE", require_called_ae_title=required)
+    rq = _titled(request(RequestedContext(VERIFICATION, (IMPLICIT_LE,))), called=title, calling="")
+    # Both titles are empty: the called title is checked first (reason 7, then 3).
+    assert check_request(rq, config) == AssociateRJ(
+        RejectResult.REJECTED_PERMANENT,
+        RejectSource.SERVICE_USER,
+        UserRejectReason.CALLED_AE_TITLE_NOT_RECOGNIZED,
+    )
+
+
+def test_called_aet_with_padding_spaces_matches_ours() -> None:
+    rq = _titled(request(RequestedContext(VERIFICATION, (IMPLICIT_LE,))), called=" ARCHIVE  ")
+    assert check_request(rq, SCP) is None
+
+
 def test_unsupported_application_context_is_rejected_with_reason_2() -> None:
     rq = request(RequestedContext(VERIFICATION, (IMPLICIT_LE,)))
     other = AssociateRQ(

@@ -26,9 +26,13 @@ from dicomkit.net.dimse import (
     CStoreRSP,
     DimseMessage,
     NGetRQ,
+    NSetRQ,
+    NSetRSP,
     Priority,
     decode_command,
     encode_command,
+    failure_response,
+    response_type,
 )
 from tests.dicomkit.net.dimse.dimse_strategies import (
     MESSAGE_CLASSES,
@@ -316,3 +320,48 @@ def test_c_cancel_rq_carries_no_sop_class() -> None:
         element(0x0100, us(0x0FFF)), element(0x0120, us(3)), element(0x0800, us(0x0101))
     )
     assert CommandField.C_CANCEL_RQ.message_name == "C-CANCEL-RQ"
+
+
+# ------------------------------------------------------------- failure responses
+
+REQUEST_CLASSES = [cls for cls in MESSAGE_CLASSES if not cls.command_field & 0x8000 and cls is not CCancelRQ]
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(REQUEST_CLASSES).flatmap(messages_of), st.integers(0, 0xFFFF))
+def test_failure_response_answers_any_request_and_survives_the_wire(
+    request: DimseMessage, status: int
+) -> None:
+    response = failure_response(request, status, "disk full")
+    assert type(response) is response_type(request)
+    assert response.command_field == request.command_field | 0x8000
+    assert response.message_id_being_responded_to == request.message_id  # type: ignore[union-attr]
+    assert response.status == status
+    assert decode_command(encode_command(response)) == response
+
+
+def test_failure_response_to_a_c_store_names_the_instance_and_carries_the_comment() -> None:
+    request = CStoreRQ(7, CT, "1.2.3.4")
+    assert failure_response(request, 0xA700, "out of resources") == CStoreRSP(
+        7, 0xA700, CT, "1.2.3.4", error_comment="out of resources"
+    )
+
+
+def test_failure_response_to_an_n_set_takes_the_requested_uids_as_affected() -> None:
+    request = NSetRQ(3, "1.2.840.10008.3.1.2.3.3", "1.2.3.9")
+    response = failure_response(request, 0x0110)
+    assert response == NSetRSP(3, 0x0110, "1.2.840.10008.3.1.2.3.3", "1.2.3.9")
+
+
+def test_failure_comment_is_cut_to_64_lo_characters_without_backslash_or_controls() -> None:
+    comment = "a\\b\nc\u00e9" + "x" * 100
+    response = failure_response(CEchoRQ(1), 0x0110, comment)
+    assert isinstance(response, CEchoRSP)
+    assert response.error_comment == "abc" + "x" * 61
+    assert failure_response(CEchoRQ(1), 0x0110, "\n\t").error_comment is None  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("message", [CCancelRQ(5), CEchoRSP(1, 0), CStoreRSP(2, 0)])
+def test_messages_without_a_response_are_refused(message: DimseMessage) -> None:
+    with pytest.raises(ValueError, match="has no response"):
+        failure_response(message, 0x0110)
