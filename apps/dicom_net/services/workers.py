@@ -136,7 +136,9 @@ class WorkerSupervisor:
 
     def _wait_once(self, *, timeout: float | None) -> None:
         """Blocks until a worker exits, a signal arrives or ``timeout`` passes."""
-        sentinels: list[object] = [process.sentinel for process in self._live()]
+        # Every process not yet reaped, alive or not: one that died since the last reap must
+        # wake us at once (its sentinel is ready), not be left out of the wait.
+        sentinels: list[object] = [slot.process.sentinel for slot in self._slots if slot.process is not None]
         wait([*sentinels, self._wakeup_read], timeout=timeout)  # type: ignore[list-item]
         try:
             while self._wakeup_read.recv(64):
@@ -201,8 +203,10 @@ class WorkerSupervisor:
             if process.pid is not None:
                 os.kill(process.pid, signal.SIGTERM)
         deadline = time.monotonic() + self._config.shutdown_grace + SHUTDOWN_MARGIN
-        while self._live() and time.monotonic() < deadline:
-            self._wait_once(timeout=max(0.0, deadline - time.monotonic()))
+        # A process that dies between the filter and the wait is still in the list, so
+        # its ready sentinel ends the wait at once; dead ones are dropped each round.
+        while (running := self._live()) and time.monotonic() < deadline:
+            wait([process.sentinel for process in running], timeout=max(0.0, deadline - time.monotonic()))
         clean = not self._failed
         for slot in self._slots:
             if slot.process is None:

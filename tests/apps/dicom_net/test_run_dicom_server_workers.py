@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 
 from apps.dicom_net.models import AssociationLog
@@ -70,3 +71,14 @@ def test_a_crashed_worker_is_replaced_and_the_exit_status_reports_it(dicom_serve
     assert server.terminate_and_wait(EXIT_TIMEOUT) == 1
     stopped = server.messages("dicom server stopped")
     assert {line["pid"] for line in stopped if "clean" not in line} == {second, replacement}
+
+
+def test_workers_that_cannot_start_make_the_server_give_up_with_status_1(dicom_server) -> None:
+    with socket.socket() as taken:  # bound without SO_REUSEPORT: no worker can join it
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = dicom_server("--workers", "2", port=taken.getsockname()[1])
+        assert server.process.wait(timeout=120) == 1
+        server.stop()
+    assert server.messages("dicom worker could not start")
+    assert server.messages("dicom worker keeps crashing, stopping the server")
