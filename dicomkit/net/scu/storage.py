@@ -12,7 +12,8 @@ are in, plus Explicit and Implicit VR Little Endian as fallbacks, each context w
 single transfer syntax so that what the peer accepted is known per syntax. An instance
 goes on the context of its own syntax when accepted: its data set is then streamed from
 the file as it is (read one fragment at a time, pixel data never decoded or held
-whole). Otherwise it is converted to an accepted fallback: native to native by the
+whole; a deflated data set of odd length is padded to even, as PDV fragments must be).
+Otherwise it is converted to an accepted fallback: native to native by the
 PS3.10 writer, compressed to native through ``dicomkit.codecs``. SOP classes beyond 128
 contexts go on further associations, one after the other.
 
@@ -42,7 +43,11 @@ from dicomkit.net.dimse.commands import CStoreRQ, CStoreRSP, Priority, encode_co
 from dicomkit.net.dimse.fragment import fragment_message, fragment_stream
 from dicomkit.net.dimse.status import StatusCategory, status_category, status_name
 from dicomkit.net.scu.instances import Instance, encode_for, find_files, scan_instance
-from dicomkit.part10.transfer_syntax import EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN
+from dicomkit.part10.transfer_syntax import (
+    EXPLICIT_VR_LITTLE_ENDIAN,
+    IMPLICIT_VR_LITTLE_ENDIAN,
+    transfer_syntax,
+)
 
 __all__ = ["FALLBACK_SYNTAXES", "MAX_CONTEXTS", "StoreResult", "propose", "store_files", "store_files_sync"]
 
@@ -153,7 +158,9 @@ class _Sender:
         try:
             if converted:
                 payload = await asyncio.to_thread(encode_for, instance, target)
-            stream = None if converted else open(instance.path, "rb")  # noqa: SIM115 - closed below
+            elif instance.dataset_length % 2 and transfer_syntax(target).deflated:
+                payload = _padded(instance)
+            stream = None if payload is not None else open(instance.path, "rb")  # noqa: SIM115 - closed below
         except (DicomError, OSError) as error:
             verb = f"cannot convert to {uid_name(target) or target}" if converted else "cannot read"
             return _replace_error(unsent, f"{verb}: {_why(error)}")
@@ -184,6 +191,14 @@ class _Sender:
             converted,
             response.error_comment or "",
         )
+
+
+def _padded(instance: Instance) -> bytes:
+    """A deflated data set of odd length, padded to even (PS3.5 A.5; peers such as DCMTK
+    refuse odd PDV fragments). Inflating stops at the end of the deflate stream."""
+    with open(instance.path, "rb") as fp:
+        fp.seek(instance.dataset_offset)
+        return fp.read(instance.dataset_length) + b"\x00"
 
 
 def _replace_error(result: StoreResult, error: str) -> StoreResult:

@@ -336,3 +336,14 @@ def test_store_command_reports_a_refused_connection_per_file(
     captured = capsys.readouterr()
     assert status == 1
     assert "not sent: association failed" in captured.out
+
+
+def test_an_odd_length_deflated_data_set_is_sent_padded_to_even_length(tmp_path: Path) -> None:
+    path = _testdata("image_dfl.dcm")
+    original = _data_set_bytes(path)
+    assert len(original) % 2 == 1  # as the corpus has it
+    (result,) = _store(tmp_path / "out", [path])
+    assert (result.status, result.transfer_syntax) == (0, uids.DeflatedExplicitVRLittleEndian)
+    stored = tmp_path / "out" / f"{result.sop_instance_uid}.dcm"
+    assert _data_set_bytes(stored) == original + b"\x00"
+    assert pydicom.dcmread(stored).PixelData == pydicom.dcmread(path).PixelData
