@@ -8,8 +8,10 @@ settings in exactly one place.
 Bounds, chosen and documented here:
 
 - ``max_pdu_length`` is the Maximum Length we announce (PS3.8 Annex D.1) and the
-  largest P-DATA-TF PDU we accept. It may not be 0 ("no limit"): we bound every PDU we
-  buffer, so we never invite the peer to send PDUs of any size.
+  largest P-DATA-TF PDU we accept. 0 announces "no maximum"; memory stays bounded all
+  the same, because the Connection still refuses (A-ABORT) a P-DATA-TF PDU longer than
+  ``max_unlimited_pdu_length`` (64 MiB by default: one PDU is buffered whole before its
+  PDVs are handed on, so this is the memory one association may hold for input).
 - ``max_associate_pdu_length`` bounds A-ASSOCIATE-RQ/AC PDUs, which carry no announced
   maximum. 256 KiB holds 128 presentation contexts with a dozen transfer syntaxes each
   plus a 64 KiB user identity token (SAML, JWT), and is still a small allocation.
@@ -27,6 +29,7 @@ __all__ = [
     "IMPLEMENTATION_CLASS_UID",
     "IMPLEMENTATION_VERSION_NAME",
     "MAX_ASSOCIATE_PDU_LENGTH",
+    "MAX_UNLIMITED_PDU_LENGTH",
     "AEConfig",
     "RequestedContext",
     "SupportedContext",
@@ -34,6 +37,7 @@ __all__ = [
 ]
 
 DEFAULT_MAX_PDU_LENGTH: Final = 16384
+MAX_UNLIMITED_PDU_LENGTH: Final = 64 * 1024 * 1024
 MAX_ASSOCIATE_PDU_LENGTH: Final = 256 * 1024
 # A UUID-derived UID (PS3.5 §B.2), fixed for this implementation: 2.25.<UUID as integer>.
 
@@ -121,6 +125,9 @@ class AEConfig:
             abstract syntax.
         allowed_calling_ae_titles: peers allowed to associate; None allows any
             (otherwise a stranger is rejected with reason 3).
+        max_pdu_length: the Maximum Length we announce, 0 for no maximum.
+        max_unlimited_pdu_length: the largest P-DATA-TF PDU accepted when
+            ``max_pdu_length`` is 0; a longer one aborts the association.
         max_associations: associations served at once; the driver passes
             ``association_limit_exceeded`` to the connection beyond it.
     """
@@ -129,6 +136,7 @@ class AEConfig:
     supported_contexts: tuple[SupportedContext, ...] = ()
     max_pdu_length: int = DEFAULT_MAX_PDU_LENGTH
     max_associate_pdu_length: int = MAX_ASSOCIATE_PDU_LENGTH
+    max_unlimited_pdu_length: int = MAX_UNLIMITED_PDU_LENGTH
     require_called_ae_title: bool = True
     allowed_calling_ae_titles: frozenset[str] | None = None
     max_associations: int = 10
@@ -140,8 +148,12 @@ class AEConfig:
         _check_ae_title(self.ae_title, "AE title")
         for title in self.allowed_calling_ae_titles or ():
             _check_ae_title(title, "allowed calling AE title")
-        if not 0 < self.max_pdu_length <= 0xFFFFFFFF:
-            raise ValueError(f"max_pdu_length {self.max_pdu_length} must be in 1..2**32-1 (0 is not allowed)")
+        if not 0 <= self.max_pdu_length <= 0xFFFFFFFF:
+            raise ValueError(f"max_pdu_length {self.max_pdu_length} must be in 0..2**32-1 (0: no maximum)")
+        if not 4096 <= self.max_unlimited_pdu_length <= 0xFFFFFFFF:
+            raise ValueError(
+                f"max_unlimited_pdu_length {self.max_unlimited_pdu_length} must be in 4096..2**32-1"
+            )
         if self.max_associate_pdu_length < 1024:
             raise ValueError("max_associate_pdu_length below 1024 cannot hold a useful A-ASSOCIATE PDU")
         if self.max_associations < 1:

@@ -214,7 +214,11 @@ async def open_association(
     request = build_request(
         ae, called_ae_title=called_ae_title, contexts=contexts, user_identity=user_identity
     )
-    connection = Connection(Role.REQUESTOR, max_associate_pdu_length=ae.max_associate_pdu_length)
+    connection = Connection(
+        Role.REQUESTOR,
+        max_associate_pdu_length=ae.max_associate_pdu_length,
+        max_unlimited_pdu_length=ae.max_unlimited_pdu_length,
+    )
     connection.send(request)  # Sta1 -> Sta4: the OpenTransport directive is ours to carry out
     connection.next_event()
     protocol = AssociationProtocol(connection, timeouts=timeouts)

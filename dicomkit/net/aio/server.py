@@ -434,6 +434,7 @@ class DicomServer:
         connection = Connection(
             Role.ACCEPTOR,
             max_associate_pdu_length=self.ae.max_associate_pdu_length,
+            max_unlimited_pdu_length=self.ae.max_unlimited_pdu_length,
             association_limit_exceeded=exceeded,
         )
         return AssociationProtocol(

@@ -21,7 +21,8 @@ or restart the timer), :class:`StopARTIM`.
 Invariants (bounded memory):
 
 - A PDU header is checked as soon as its 6 bytes are here, before any of its body is
-  kept: P-DATA-TF against the Maximum Length we announced, A-ASSOCIATE-RQ/AC against
+  kept: P-DATA-TF against the Maximum Length we announced (or, if we announced 0 "no
+  maximum" or nothing, against ``max_unlimited_pdu_length``), A-ASSOCIATE-RQ/AC against
   ``max_associate_pdu_length``, the four fixed PDUs against their length of 4, and
   unknown types are refused at once. A violation becomes Evt19 (an A-ABORT with the
   reason of PS3.8 Table 9-26) and every later byte is dropped: the stream cannot be
@@ -43,7 +44,7 @@ from collections import deque
 from typing import Final
 
 from dicomkit.errors import LocalProtocolError, PDUError
-from dicomkit.net.config import MAX_ASSOCIATE_PDU_LENGTH
+from dicomkit.net.config import MAX_ASSOCIATE_PDU_LENGTH, MAX_UNLIMITED_PDU_LENGTH
 from dicomkit.net.pdu import (
     AbortPDU,
     AssociateAC,
@@ -83,10 +84,10 @@ __all__ = [
     "StopARTIM",
 ]
 
-# Bound on P-DATA-TF PDUs when we announced no Maximum Length (or 0, "no limit"):
-# AEConfig never does, but a hand-built A-ASSOCIATE-RQ/AC might. Before we have
-# announced anything, P-DATA-TF PDUs get the A-ASSOCIATE bound instead.
-UNANNOUNCED_PDATA_LIMIT: Final = 4 * 1024 * 1024
+# Default bound on P-DATA-TF PDUs when we announced 0 ("no maximum") or no Maximum
+# Length at all (AEConfig.max_unlimited_pdu_length). Before we have announced anything,
+# P-DATA-TF PDUs get the A-ASSOCIATE bound instead.
+UNANNOUNCED_PDATA_LIMIT: Final = MAX_UNLIMITED_PDU_LENGTH
 _HEADER: Final = 6
 
 
@@ -168,8 +169,10 @@ class _Framer:
                 pos += take
                 if len(self._pending) < self._total:
                     return frames, None
-                frames.append(memoryview(bytes(self._pending)))
-                self.clear()
+                # Hand the buffer itself on (no copy: a PDU may be many MiB) and start anew.
+                frames.append(memoryview(self._pending))
+                self._pending = bytearray()
+                self._total = 0
             while end - pos >= _HEADER:
                 total = self._checked_size(view[pos : pos + _HEADER], max_pdata, max_associate)
                 if end - pos < total:
@@ -196,6 +199,8 @@ class Connection:
     Args:
         role: requestor (we send the A-ASSOCIATE-RQ) or acceptor.
         max_associate_pdu_length: bound on received A-ASSOCIATE-RQ/AC PDU-lengths.
+        max_unlimited_pdu_length: bound on received P-DATA-TF PDU-lengths once we
+            announced 0 (no maximum) or no Maximum Length.
         association_limit_exceeded: acceptor only; AE-6 then rejects the request
             (rejected-transient, service-provider presentation, local-limit-exceeded).
     """
@@ -205,6 +210,7 @@ class Connection:
         role: Role,
         *,
         max_associate_pdu_length: int = MAX_ASSOCIATE_PDU_LENGTH,
+        max_unlimited_pdu_length: int = UNANNOUNCED_PDATA_LIMIT,
         association_limit_exceeded: bool = False,
     ) -> None:
         self.role = role
@@ -213,6 +219,7 @@ class Connection:
         )
         self._state = State.STA1
         self._max_associate = max_associate_pdu_length
+        self._max_unlimited = max_unlimited_pdu_length
         self._framer = _Framer()
         # Complete PDUs, a refused header (PDUError) or the transport's close (None), in order.
         self._frames: deque[memoryview | PDUError | None] = deque()
@@ -361,7 +368,7 @@ class Connection:
             # We have announced nothing yet, and no P-DATA-TF is legal before we have:
             # the smaller associate bound is enough to reach the abort.
             return self._max_associate
-        return self.our_max_pdu_length or UNANNOUNCED_PDATA_LIMIT
+        return self.our_max_pdu_length or self._max_unlimited
 
     def _drop_input(self) -> None:
         self._dropping = True

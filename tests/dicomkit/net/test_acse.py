@@ -82,6 +82,18 @@ def test_build_request_numbers_contexts_and_fills_user_information() -> None:
     assert AssociateRQ.decode(rq.encode()) == rq
 
 
+def test_an_ae_may_announce_no_maximum_length() -> None:
+    unlimited = AEConfig("MODALITY", max_pdu_length=0)
+    rq = build_request(
+        unlimited, called_ae_title="ARCHIVE", contexts=[RequestedContext(VERIFICATION, (IMPLICIT_LE,))]
+    )
+    assert rq.user_information.maximum_length == 0
+    scp = AEConfig("ARCHIVE", supported_contexts=SCP.supported_contexts, max_pdu_length=0)
+    response = negotiate(rq, scp)
+    assert isinstance(response, AssociateAC) and response.user_information.maximum_length == 0
+    assert AssociateAC.decode(response.encode()).user_information.maximum_length == 0
+
+
 def test_build_request_refuses_too_many_contexts() -> None:
     with pytest.raises(ValueError, match="128"):
         request(*[RequestedContext(VERIFICATION, (IMPLICIT_LE,))] * 129)
@@ -343,7 +355,9 @@ def test_negotiation_end_to_end_through_connections() -> None:
         {"ae_title": "A" * 17},
         {"ae_title": " PADDED"},
         {"ae_title": "BACK\\SLASH"},
-        {"ae_title": "OK", "max_pdu_length": 0},
+        {"ae_title": "OK", "max_pdu_length": -1},
+        {"ae_title": "OK", "max_pdu_length": 1 << 32},
+        {"ae_title": "OK", "max_unlimited_pdu_length": 4095},
         {"ae_title": "OK", "max_associations": 0},
         {"ae_title": "OK", "allowed_calling_ae_titles": frozenset({""})},
         {

@@ -298,6 +298,43 @@ def test_pdata_exactly_our_maximum_is_accepted() -> None:
     assert acceptor.buffered == 0
 
 
+UNLIMITED_AC = AssociateAC(
+    AC.called_ae_title, AC.calling_ae_title, AC.presentation_contexts, UserInformation(0)
+)
+
+
+def unlimited_acceptor(cap: int) -> Connection:
+    """An acceptor that announced 0 (no maximum) and caps P-DATA-TF PDUs at ``cap``."""
+    acceptor = Connection(Role.ACCEPTOR, max_unlimited_pdu_length=cap)
+    acceptor.connection_made()
+    acceptor.receive_data(RQ.encode())
+    while acceptor.next_event() is not NEED_DATA:
+        pass
+    acceptor.send(UNLIMITED_AC)
+    assert acceptor.our_max_pdu_length == 0
+    return acceptor
+
+
+def test_announcing_no_maximum_accepts_pdata_beyond_any_announced_size_up_to_the_cap() -> None:
+    acceptor = unlimited_acceptor(cap=70000)
+    pdu = data(bytes(range(256)) * 273)  # 69,888 bytes of PDV data: PDU-length 69,894
+    raw = pdu.encode()
+    for start in range(0, len(raw), 16384):  # arrives in pieces, as from a socket
+        acceptor.receive_data(raw[start : start + 16384])
+    assert drain(acceptor) == [pdu]
+    assert acceptor.buffered == 0
+
+
+def test_announcing_no_maximum_still_refuses_a_pdata_beyond_the_cap_before_buffering() -> None:
+    acceptor = unlimited_acceptor(cap=70000)
+    acceptor.receive_data(bytes([4, 0]) + (70001).to_bytes(4, "big"))
+    acceptor.receive_data(b"\x00" * 5000)
+    assert acceptor.buffered == 0
+    [abort, _] = drain(acceptor)
+    assert isinstance(abort, ProviderAbort) and abort.reason == AbortReason.INVALID_PDU_PARAMETER_VALUE
+    assert acceptor.state == State.STA13
+
+
 def test_invalid_pdu_body_aborts_with_reason_6() -> None:
     acceptor = established_acceptor()
     acceptor.receive_data(bytes.fromhex("04 00 00000006 00000001 01 03"))  # PDV item-length 1
