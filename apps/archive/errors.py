@@ -5,12 +5,15 @@ reason and a comment for the sender. :data:`C_STORE_STATUS` maps each reason to 
 (PS3.4 Annex B.2.3 for the Storage Service Class, PS3.7 Annex C for the general DIMSE
 statuses); ``apps.dicom_net`` answers a C-STORE with ``error.status`` and
 ``error.comment`` (Error Comment (0000,0902), at most 64 characters), STOW-RS and
-``import_dicom`` report the same reason and comment.
+``import_dicom`` report the same reason and comment. Likewise a refused or failed query is
+a :class:`QueryError` with a :class:`QueryFailure` reason, and :data:`C_FIND_STATUS` is the
+one table from reason to C-FIND status (QIDO-RS maps the same reasons to HTTP 400/500).
 
 ::
 
     ArchiveError
      +-- IngestError (reason, comment, status)     an instance refused
+     +-- QueryError (reason, comment, status)      a C-FIND / QIDO-RS query refused or failed
      +-- StorageError                               storage backend problems
           +-- InvalidKeyError                       a key that could leave the storage root
           +-- KeyExistsError                        a key that is already taken (no clobbering)
@@ -57,6 +60,29 @@ C_STORE_STATUS: Final[Mapping[Refusal, int]] = MappingProxyType(
     }
 )
 
+class QueryFailure(enum.Enum):
+    """Why a query (``apps.archive.query``) was not answered."""
+
+    MISSING_LEVEL = "missing_level"  # no Query/Retrieve Level (0008,0052)
+    UNSUPPORTED_LEVEL = "unsupported_level"  # a level the information model does not have
+    MISSING_UNIQUE_KEY = "missing_unique_key"  # hierarchical: a level above lacks its unique key
+    INVALID_KEY = "invalid_key"  # a key used in a way PS3.4 C.2.2.2 does not allow
+    INVALID_VALUE = "invalid_value"  # a malformed range, date, time or number
+    PROCESSING_FAILURE = "processing_failure"  # the index could not be read
+
+
+# The single mapping from query failure to C-FIND status (PS3.4 C.4.1.1.4, PS3.7 C).
+C_FIND_STATUS: Final[Mapping[QueryFailure, int]] = MappingProxyType(
+    {
+        QueryFailure.MISSING_LEVEL: 0xA900,  # Failed: Identifier does not match SOP Class
+        QueryFailure.UNSUPPORTED_LEVEL: 0xA900,
+        QueryFailure.MISSING_UNIQUE_KEY: 0xA900,
+        QueryFailure.INVALID_KEY: 0xA900,
+        QueryFailure.INVALID_VALUE: 0xC000,  # Failed: Unable to process
+        QueryFailure.PROCESSING_FAILURE: 0xC001,  # Failed: Unable to process
+    }
+)
+
 # Error Comment (0000,0902) is LO: at most 64 characters.
 MAX_COMMENT_LENGTH: Final = 64
 
@@ -84,6 +110,32 @@ class IngestError(ArchiveError):
     def status(self) -> int:
         """The C-STORE status for this refusal."""
         return C_STORE_STATUS[self.reason]
+
+    @property
+    def error_comment(self) -> str:
+        """``comment`` cut to fit Error Comment (0000,0902)."""
+        return self.comment[:MAX_COMMENT_LENGTH]
+
+
+class QueryError(ArchiveError):
+    """A query identifier the engine refuses, or a query that failed while running.
+
+    Attributes:
+        reason: why, as a :class:`QueryFailure`.
+        comment: a short text for the requester (fits Error Comment when cut to 64 chars).
+        offending_tag: the key concerned, when there is one (for Offending Element).
+    """
+
+    def __init__(self, reason: QueryFailure, comment: str, *, offending_tag: int | None = None) -> None:
+        super().__init__(comment)
+        self.reason = reason
+        self.comment = comment
+        self.offending_tag = offending_tag
+
+    @property
+    def status(self) -> int:
+        """The C-FIND status for this failure."""
+        return C_FIND_STATUS[self.reason]
 
     @property
     def error_comment(self) -> str:

@@ -24,6 +24,9 @@ class Series(models.Model):
     performed_procedure_step_start_time = models.TimeField(null=True, blank=True)
     institution_name = models.CharField("Institution Name", max_length=64, blank=True)
     station_name = models.CharField("Station Name", max_length=16, blank=True)
+    # Request Attributes Sequence (0040,0275) items as {keyword: value} (Requested Procedure
+    # ID, Scheduled Procedure Step ID), for sequence matching (PS3.4 C.2.2.2.6).
+    request_attributes = models.JSONField("Request Attributes Sequence", default=list, blank=True)
     number_of_series_related_instances = models.PositiveIntegerField(default=0)
     size_bytes = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -27,6 +27,9 @@ class Study(models.Model):
     study_description = models.CharField("Study Description", max_length=64, blank=True)
     referring_physician_name = models.CharField("Referring Physician's Name", max_length=400, blank=True)
     referring_physician_name_search = models.CharField(max_length=400, blank=True, editable=False)
+    # As the first instance stored it (values joined by a backslash): C-FIND responses
+    # are encoded in it (apps.archive.query).
+    specific_character_set = models.CharField("Specific Character Set", max_length=256, blank=True)
     modalities_in_study = models.CharField("Modalities in Study", max_length=1024, blank=True)
     sop_classes_in_study = models.TextField("SOP Classes in Study", blank=True)
     number_of_study_related_series = models.PositiveIntegerField(default=0)

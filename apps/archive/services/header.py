@@ -85,6 +85,29 @@ def _int(dataset: Dataset, tag: Tag, *, minimum: int | None = None) -> int | Non
     return value
 
 
+def _charset_terms(dataset: Dataset) -> str:
+    """Specific Character Set (0008,0005) as stored, values joined by a backslash."""
+    try:
+        return "\\".join(value.strip("\x00 ") for value in dataset.get_strs(tags.SpecificCharacterSet))[:256]
+    except (DicomError, ValueError, TypeError):
+        return ""
+
+
+# Request Attributes Sequence items keep these keys (PS3.4 Table C.6-6, series level).
+_REQUEST_ATTRIBUTE_KEYS = (
+    ("RequestedProcedureID", tags.RequestedProcedureID),
+    ("ScheduledProcedureStepID", tags.ScheduledProcedureStepID),
+)
+
+
+def _request_attributes(dataset: Dataset) -> list[dict[str, str]]:
+    try:
+        items = dataset.get_sequence(tags.RequestAttributesSequence)
+    except (DicomError, ValueError, TypeError):
+        return []
+    return [{keyword: _text(item, tag, 16) for keyword, tag in _REQUEST_ATTRIBUTE_KEYS} for item in items]
+
+
 def header_from_dataset(dataset: Dataset) -> InstanceHeader:
     """The index attributes of ``dataset`` (the UIDs as found: '' when absent or empty)."""
     patient = PatientDemographics(
@@ -101,6 +124,7 @@ def header_from_dataset(dataset: Dataset) -> InstanceHeader:
         "study_id": _text(dataset, tags.StudyID, 16),
         "study_description": _text(dataset, tags.StudyDescription, 64),
         "referring_physician_name": _text(dataset, tags.ReferringPhysicianName, 400),
+        "specific_character_set": _charset_terms(dataset),
     }
     series: dict[str, object] = {
         "modality": _text(dataset, tags.Modality, 16),
@@ -113,6 +137,7 @@ def header_from_dataset(dataset: Dataset) -> InstanceHeader:
         "performed_procedure_step_start_time": _time(dataset, tags.PerformedProcedureStepStartTime),
         "institution_name": _text(dataset, tags.InstitutionName, 64),
         "station_name": _text(dataset, tags.StationName, 16),
+        "request_attributes": _request_attributes(dataset),
     }
     instance: dict[str, object] = {
         "instance_number": _int(dataset, tags.InstanceNumber),
