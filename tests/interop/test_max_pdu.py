@@ -37,7 +37,7 @@ from dicomkit.net.config import AEConfig, SupportedContext
 from dicomkit.net.dimse.assemble import DataSink, MemorySink
 from dicomkit.net.dimse.commands import CStoreRQ, CStoreRSP, DimseMessage
 from dicomkit.net.services import ServiceHandlers, VerificationService
-from dicomkit.net.services.protocols import Responder, ServiceRequest
+from dicomkit.net.services.protocols import AssociationInfo, Responder, ServiceRequest
 from tests.interop.conftest import VERIFICATION, dcmtk_env, run_echoscu
 
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
@@ -54,7 +54,9 @@ class _StoreIntoMemory:
     def __init__(self) -> None:
         self.received: list[bytes] = []
 
-    def sink_for(self, context: NegotiatedContext, command: DimseMessage) -> DataSink:
+    def sink_for(
+        self, context: NegotiatedContext, command: DimseMessage, association: AssociationInfo
+    ) -> DataSink:
         return MemorySink(limit=4 * TWO_MIB)
 
     async def handle(self, request: ServiceRequest, responder: Responder) -> None:

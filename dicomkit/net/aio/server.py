@@ -168,6 +168,9 @@ class _ServerAssociation:
         self.cancelled: set[int] = set()  # Message IDs named by C-CANCEL-RQs
         self.outcome = Outcome.CLOSED
         self.detail = ""
+        # From the A-ASSOCIATE-RQ as soon as it arrives, so a rejection is logged with them.
+        self.calling_ae_title = ""
+        self.called_ae_title = ""
 
     def sink_for(self, context_id: int, command: DimseMessage) -> DataSink:
         """Where a request's data set goes: the service class of its SOP class decides."""
@@ -175,7 +178,8 @@ class _ServerAssociation:
         service = self.server.handlers.service_for(context.abstract_syntax)
         if service is None:
             return MemorySink(limit=_UNSERVED_DATA_SET_LIMIT)  # answered 0122H, then dropped
-        return service.sink_for(context, command)
+        assert self.info is not None  # set with the contexts, before any P-DATA is accepted
+        return service.sink_for(context, command, self.info)
 
     def record(self, phase: Phase) -> AssociationRecord:
         protocol = self.protocol
@@ -188,8 +192,8 @@ class _ServerAssociation:
             peer_port=protocol.peer[1],
             tls=protocol.tls,
             started_at=self.started_at,
-            calling_ae_title=info.calling_ae_title if info else "",
-            called_ae_title=info.called_ae_title if info else "",
+            calling_ae_title=self.calling_ae_title,
+            called_ae_title=self.called_ae_title,
             contexts=info.contexts if info else (),
             outcome=self.outcome if phase is Phase.ENDED else None,
             detail=self.detail if phase is Phase.ENDED else "",
@@ -224,6 +228,7 @@ class _ServerAssociation:
                 self.outcome, self.detail = Outcome.REJECTED, "local limit of associations exceeded"
             await protocol.wait_closed()
             return
+        self.calling_ae_title, self.called_ae_title = item.calling_ae_title, item.called_ae_title
         response = await server.respond(item, protocol)
         protocol.send(response)
         if isinstance(response, AssociateRJ):

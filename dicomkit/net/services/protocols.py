@@ -93,13 +93,16 @@ class ServiceClass(Protocol):
     Raising :class:`~dicomkit.errors.DimseStatusError` answers with its status.
 
     ``sink_for`` is asked, when a request's command set announces a data set, where
-    that data set goes (a temporary file for C-STORE, bounded memory for an identifier).
+    that data set goes (a temporary file for C-STORE, bounded memory for an identifier);
+    ``association`` says on which association it arrives (calling AE title, peer).
     """
 
     @property
     def sop_classes(self) -> frozenset[str]: ...
 
-    def sink_for(self, context: NegotiatedContext, command: DimseMessage) -> DataSink: ...
+    def sink_for(
+        self, context: NegotiatedContext, command: DimseMessage, association: AssociationInfo
+    ) -> DataSink: ...
 
     async def handle(self, request: ServiceRequest, responder: Responder) -> None: ...
 

@@ -133,14 +133,11 @@ class StoreStatus:
 
 @dataclass(frozen=True, slots=True)
 class IncomingStore:
-    """A C-STORE whose data set is about to arrive: what ``open_sink`` is told.
-
-    ``association`` is None when the server does not pass it to ``sink_for``.
-    """
+    """A C-STORE whose data set is about to arrive: what ``open_sink`` is told."""
 
     context: NegotiatedContext
     command: CStoreRQ
-    association: AssociationInfo | None = None
+    association: AssociationInfo
 
     @property
     def sop_class_uid(self) -> str:
@@ -252,7 +249,7 @@ class StorageService:
         )
 
     def sink_for(
-        self, context: NegotiatedContext, command: DimseMessage, association: AssociationInfo | None = None
+        self, context: NegotiatedContext, command: DimseMessage, association: AssociationInfo
     ) -> DataSink:
         if not isinstance(command, CStoreRQ):
             name = command.command_field.message_name
@@ -362,9 +359,10 @@ class FileStorageHandler:
         identity = Dataset()
         identity.set(tags.SOPClassUID, incoming.sop_class_uid, "UI")
         identity.set(tags.SOPInstanceUID, incoming.sop_instance_uid, "UI")
-        source = incoming.association.calling_ae_title if incoming.association else None
         try:
-            meta = build_file_meta(identity, incoming.transfer_syntax, source_ae_title=source)
+            meta = build_file_meta(
+                identity, incoming.transfer_syntax, source_ae_title=incoming.association.calling_ae_title
+            )
             header = encode_file(Dataset(), meta, EXPLICIT_VR_LITTLE_ENDIAN, WriteOptions())
         except DicomError:
             meta = build_file_meta(identity, incoming.transfer_syntax)

@@ -50,7 +50,9 @@ class VerificationService:
     def __init__(self, handler: VerificationHandler | None = None) -> None:
         self.handler = handler
 
-    def sink_for(self, context: NegotiatedContext, command: DimseMessage) -> DataSink:
+    def sink_for(
+        self, context: NegotiatedContext, command: DimseMessage, association: AssociationInfo
+    ) -> DataSink:
         return MemorySink(limit=0)  # no Verification message carries a data set
 
     async def handle(self, request: ServiceRequest, responder: Responder) -> None:

@@ -8,13 +8,13 @@ import threading
 
 import pytest
 
-from dicomkit.errors import AssociationAborted, DimseStatusError
+from dicomkit.errors import AssociationAborted, AssociationRejected, DimseStatusError
 from dicomkit.net.acse import NegotiatedContext
 from dicomkit.net.aio import VERIFICATION_CONTEXT, Outcome, Phase, associate, open_association
 from dicomkit.net.config import RequestedContext, SupportedContext
 from dicomkit.net.dimse.assemble import DataSink, MemorySink
 from dicomkit.net.dimse.commands import CEchoRQ, CEchoRSP, CStoreRQ, CStoreRSP, DimseMessage
-from dicomkit.net.services import EchoRequest, Responder, ServiceRequest, VerificationService
+from dicomkit.net.services import AssociationInfo, EchoRequest, Responder, ServiceRequest, VerificationService
 from tests.dicomkit.net.aio.servers import (
     CT_IMAGE_STORAGE,
     EXPLICIT_LE,
@@ -91,7 +91,9 @@ class _StoreIntoMemory:
         self.received: list[bytes] = []
         self.thread_names: list[str] = []
 
-    def sink_for(self, context: NegotiatedContext, command: DimseMessage) -> DataSink:
+    def sink_for(
+        self, context: NegotiatedContext, command: DimseMessage, association: AssociationInfo
+    ) -> DataSink:
         return MemorySink(limit=1 << 20)
 
     async def handle(self, request: ServiceRequest, responder: Responder) -> None:
@@ -173,6 +175,20 @@ def test_observer_records_started_negotiated_and_ended_with_counts() -> None:
         assert [context.abstract_syntax for context in end.contexts] == [VERIFICATION]
         assert end.bytes_in > 0 and end.bytes_out > 0
         assert end.duration > 0 and not end.tls
+
+    run(scenario())
+
+
+def test_a_rejected_association_is_recorded_with_the_ae_titles_it_asked_for() -> None:
+    async def scenario() -> None:
+        observer = Observer()
+        async with serving(observer=observer) as server:
+            with pytest.raises(AssociationRejected):
+                await open_association("127.0.0.1", server.port, scu_ae(), "NOT-SCP", [VERIFICATION_CONTEXT])
+            assert await observer.outcomes() == [Outcome.REJECTED]
+        end = observer.ends()[-1]
+        assert (end.calling_ae_title, end.called_ae_title) == ("SCU", "NOT-SCP")
+        assert end.contexts == ()
 
     run(scenario())
 

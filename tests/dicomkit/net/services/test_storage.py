@@ -389,6 +389,7 @@ def test_handler_gets_the_request_and_the_data_set_through_its_own_sink() -> Non
     (incoming,) = handler.incoming
     assert incoming.sop_class_uid == CT and incoming.transfer_syntax == ELE
     assert incoming.sop_instance_uid == dataset.get_str("SOPInstanceUID")
+    assert incoming.association.calling_ae_title == "SCU"  # known before the data set arrives
     (request,) = handler.requests
     assert request.sink is handler.sinks[0]
     assert handler.sinks[0].getvalue() == encode_ct(dataset)
