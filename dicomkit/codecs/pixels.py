@@ -203,8 +203,22 @@ def _decode(
             extended_lengths=_optional_bytes(ds, tags.ExtendedOffsetTableLengths),
         )
         return codec.decode_frame(data, fmt, frame=index)
-    value = _value(element)
     big_endian = not element.little_endian
+    if (
+        element.is_deferred
+        and fmt.bits_allocated % 8 == 0
+        and element.tag not in _FLOAT_BITS
+        and not (big_endian and element.vr == "OW" and fmt.bits_allocated <= 8)
+        and fmt.photometric_interpretation != "YBR_FULL_422"
+    ):
+        # Pixel Data left in the file: read this frame's bytes only.
+        try:
+            data = element.read_range(index * fmt.frame_length, fmt.frame_length)
+        except DicomError as exc:
+            raise CodecError(f"pixel data ends before frame {index}: {exc}", frame=index) from exc
+        codec = NativeCodec(EXPLICIT_VR_BIG_ENDIAN if big_endian else EXPLICIT_VR_LITTLE_ENDIAN)
+        return codec.decode_frame(data, fmt, frame=index)
+    value = _value(element)
     if big_endian and element.vr == "OW" and fmt.bits_allocated <= 8:
         # 8- and 1-bit samples in big endian OW words: undo the word swap (PS3.5 §A.3).
         value = swap_bytes(value[: len(value) & ~1], 2)

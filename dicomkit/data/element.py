@@ -38,6 +38,14 @@ class DeferredValue:
     offset: int
     length: int
 
+    def read(self, offset: int, length: int) -> bytes:
+        """``length`` bytes of the value from ``offset`` on (e.g. one frame of Pixel Data)."""
+        if offset < 0 or length < 0 or offset + length > self.length:
+            raise TruncatedError(
+                f"range {offset}+{length} outside a value of {self.length} bytes", offset=self.offset
+            )
+        return DeferredValue(self.path, self.offset + offset, length).load()
+
     def load(self) -> bytes:
         try:
             with open(self.path, "rb") as fp:
@@ -174,6 +182,26 @@ class Element:
         if isinstance(raw, DeferredValue):
             return raw.load()
         return raw if raw is not None else b""
+
+    def read_range(self, offset: int, length: int) -> bytes:
+        """Part of the encoded value without loading the rest when it is deferred.
+
+        Raises:
+            TruncatedError: the range is outside the value (or the file shrank).
+        """
+        raw = self._raw
+        if isinstance(raw, DeferredValue):
+            return raw.read(offset, length)
+        data = (
+            raw
+            if raw is not None
+            else self.encode(little_endian=self.little_endian, charset=self.charset or DEFAULT_CHARSET)
+        )
+        if offset < 0 or length < 0 or offset + length > len(data):
+            raise TruncatedError(
+                f"range {offset}+{length} outside a value of {len(data)} bytes", tag=self.tag
+            )
+        return data[offset : offset + length]
 
     def raw_bytes(self) -> bytes | None:
         """The encoded value bytes as read (loading a deferred value), or None if decoded."""
