@@ -14,46 +14,14 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from dicomkit.cli.options import ae_title, pdu_length, positive
 
 if TYPE_CHECKING:
     from dicomkit.cli.main import Subparsers
 
 __all__ = ["add_parser", "run"]
-
-
-def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-        return value
-
-    return parse
-
-
-def _pdu_length(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 4096 <= value <= 0xFFFFFFFF:
-        raise argparse.ArgumentTypeError("must be between 4096 and 4294967295")
-    return value
-
-
-def _ae_title(text: str) -> str:
-    from dicomkit.net.config import AEConfig
-
-    try:
-        AEConfig(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
 
 
 def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
@@ -63,19 +31,17 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         description="Open an association, send C-ECHO requests, release it.",
     )
     parser.add_argument("host", metavar="HOST")
-    parser.add_argument("port", metavar="PORT", type=_positive(int))
+    parser.add_argument("port", metavar="PORT", type=positive(int))
     parser.add_argument(
-        "--aet", type=_ae_title, default="DICOMKIT", help="our (calling) AE title (default DICOMKIT)"
+        "--aet", type=ae_title, default="DICOMKIT", help="our (calling) AE title (default DICOMKIT)"
     )
     parser.add_argument(
-        "--aec", type=_ae_title, default="ANY-SCP", help="the peer's (called) AE title (default ANY-SCP)"
+        "--aec", type=ae_title, default="ANY-SCP", help="the peer's (called) AE title (default ANY-SCP)"
     )
-    parser.add_argument("--repeat", type=_positive(int), default=1, help="C-ECHOs to send (default 1)")
+    parser.add_argument("--repeat", type=positive(int), default=1, help="C-ECHOs to send (default 1)")
+    parser.add_argument("--timeout", type=positive(float), default=30.0, help="seconds per step (default 30)")
     parser.add_argument(
-        "--timeout", type=_positive(float), default=30.0, help="seconds per step (default 30)"
-    )
-    parser.add_argument(
-        "--max-pdu", type=_pdu_length, default=16384, help="maximum PDU length we receive (default 16384)"
+        "--max-pdu", type=pdu_length, default=16384, help="maximum PDU length we receive (default 16384)"
     )
     tls = parser.add_argument_group("TLS (PS3.15 B.1)")
     tls.add_argument("--tls", action="store_true", help="connect with TLS 1.2 or later")

@@ -20,7 +20,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from dicomkit.cli.echo import _ae_title, _pdu_length, _positive
+from dicomkit.cli.options import ae_title, pdu_length, positive
 
 if TYPE_CHECKING:
     from dicomkit.cli.main import Subparsers
@@ -36,13 +36,13 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         description="Send files and folders of DICOM instances to a peer with C-STORE.",
     )
     parser.add_argument("host", metavar="HOST")
-    parser.add_argument("port", metavar="PORT", type=_positive(int))
+    parser.add_argument("port", metavar="PORT", type=positive(int))
     parser.add_argument("paths", metavar="PATH", nargs="+", help="files or folders to send")
     parser.add_argument(
-        "--aet", type=_ae_title, default="DICOMKIT", help="our (calling) AE title (default DICOMKIT)"
+        "--aet", type=ae_title, default="DICOMKIT", help="our (calling) AE title (default DICOMKIT)"
     )
     parser.add_argument(
-        "--aec", type=_ae_title, default="ANY-SCP", help="the peer's (called) AE title (default ANY-SCP)"
+        "--aec", type=ae_title, default="ANY-SCP", help="the peer's (called) AE title (default ANY-SCP)"
     )
     parser.add_argument(
         "--recursive",
@@ -57,11 +57,9 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         help="show a progress bar on stderr (default: when stderr is a terminal)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="list stored files too")
+    parser.add_argument("--timeout", type=positive(float), default=30.0, help="seconds per step (default 30)")
     parser.add_argument(
-        "--timeout", type=_positive(float), default=30.0, help="seconds per step (default 30)"
-    )
-    parser.add_argument(
-        "--max-pdu", type=_pdu_length, default=16384, help="maximum PDU length we receive (default 16384)"
+        "--max-pdu", type=pdu_length, default=16384, help="maximum PDU length we receive (default 16384)"
     )
     tls = parser.add_argument_group("TLS (PS3.15 B.1)")
     tls.add_argument("--tls", action="store_true", help="connect with TLS 1.2 or later")

@@ -90,6 +90,7 @@ def _minimal_args(name: str) -> list[str]:
         "convert": ["convert", "a", "b", "-t", "explicit"],
         "render": ["render", "a", "b"],
         "echo": ["echo", "localhost", "104"],
+        "store": ["store", "localhost", "104", "a.dcm"],
     }.get(name, [name])
 
 
