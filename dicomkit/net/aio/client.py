@@ -29,7 +29,7 @@ from dicomkit.errors import AcseTimeout, ConnectTimeout, DimseTimeout, LocalProt
 from dicomkit.net.acse import NegotiatedContext, build_request, negotiated_contexts
 from dicomkit.net.aio.association import AssociationProtocol, TransportClosed, raise_for
 from dicomkit.net.config import AEConfig, RequestedContext, Timeouts
-from dicomkit.net.dimse.assemble import Message
+from dicomkit.net.dimse.assemble import Message, MessageAssembler, SinkFactory
 from dicomkit.net.dimse.commands import CEchoRQ, CEchoRSP, DimseMessage, encode_command
 from dicomkit.net.pdu import AssociateAC, AssociateRQ, ReleaseRP, ReleaseRQ, UserIdentityRQ
 from dicomkit.net.ul import Connection, Role
@@ -167,11 +167,13 @@ async def associate(
     server_hostname: str | None = None,
     timeouts: Timeouts | None = None,
     user_identity: UserIdentityRQ | None = None,
+    sink_factory: SinkFactory | None = None,
 ) -> AsyncIterator[Association]:
     """An association with ``called_ae_title`` at ``host:port``; released on exit.
 
     ``timeouts`` defaults to ``ae.timeouts``. The association is aborted instead of
-    released when the block raises.
+    released when the block raises. ``sink_factory`` decides where the data sets of
+    messages we receive go (C-STORE sub-operations of a C-GET); default in memory.
 
     Raises:
         ConnectTimeout, AcseTimeout: no connection / no answer in time.
@@ -188,6 +190,7 @@ async def associate(
         server_hostname=server_hostname,
         timeouts=timeouts,
         user_identity=user_identity,
+        sink_factory=sink_factory,
     )
     try:
         yield association
@@ -208,6 +211,7 @@ async def open_association(
     server_hostname: str | None = None,
     timeouts: Timeouts | None = None,
     user_identity: UserIdentityRQ | None = None,
+    sink_factory: SinkFactory | None = None,
 ) -> Association:
     """:func:`associate` without the context manager: the caller releases or aborts."""
     timeouts = ae.timeouts if timeouts is None else timeouts
@@ -221,7 +225,8 @@ async def open_association(
     )
     connection.send(request)  # Sta1 -> Sta4: the OpenTransport directive is ours to carry out
     connection.next_event()
-    protocol = AssociationProtocol(connection, timeouts=timeouts)
+    assembler = MessageAssembler(sink_factory=sink_factory) if sink_factory is not None else None
+    protocol = AssociationProtocol(connection, timeouts=timeouts, assembler=assembler)
     loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(timeouts.connect):

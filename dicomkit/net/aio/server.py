@@ -33,12 +33,12 @@ import itertools
 import logging
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Final, ParamSpec, TypeVar
 
-from dicomkit.errors import DicomError, DimseStatusError
+from dicomkit.errors import DicomError, DimseStatusError, DimseTimeout
 from dicomkit.net.acse import (
     NegotiatedContext,
     association_limit_exceeded,
@@ -46,7 +46,7 @@ from dicomkit.net.acse import (
     negotiate,
     negotiated_contexts,
 )
-from dicomkit.net.aio.association import AssociationProtocol, LocalAbort, TransportClosed
+from dicomkit.net.aio.association import AssociationProtocol, LocalAbort, TransportClosed, raise_for
 from dicomkit.net.config import AEConfig
 from dicomkit.net.dimse.assemble import DataSink, MemorySink, Message, MessageAssembler
 from dicomkit.net.dimse.commands import CCancelRQ, DimseMessage, encode_command, failure_response
@@ -56,6 +56,7 @@ from dicomkit.net.pdu import (
     AssociateAC,
     AssociateRJ,
     AssociateRQ,
+    PDataTF,
     ReleaseRP,
     ReleaseRQ,
     UserIdentityRQ,
@@ -148,6 +149,22 @@ class _Responder:
     async def run_blocking(self, function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, lambda: function(*args, **kwargs))
+
+    # C-GET: sub-operations on the same association (PS3.4 C.4.3.3).
+
+    @property
+    def peer_max_pdu_length(self) -> int:
+        return self._protocol.connection.peer_max_pdu_length
+
+    async def send_pdus(self, pdus: Iterable[PDataTF]) -> None:
+        await self._protocol.send_pdus(pdus)
+
+    async def receive(self, timeout: float | None = None) -> Message:
+        wait = self._protocol.timeouts.dimse if timeout is None else timeout
+        item = await self._protocol.receive(wait, DimseTimeout)
+        if isinstance(item, Message):
+            return item
+        raise_for(item, expected="a DIMSE message")
 
 
 class _ServerAssociation:

@@ -26,7 +26,7 @@ from typing import ParamSpec, Protocol, TypeVar
 from dicomkit.net.acse import NegotiatedContext
 from dicomkit.net.dimse.assemble import DataSink, Message
 from dicomkit.net.dimse.commands import DimseMessage
-from dicomkit.net.pdu import AssociateRJ, AssociateRQ, UserIdentityRQ
+from dicomkit.net.pdu import AssociateRJ, AssociateRQ, PDataTF, UserIdentityRQ
 
 __all__ = [
     "AssociationInfo",
@@ -82,6 +82,30 @@ class Responder(Protocol):
 
     async def run_blocking(self, function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         """Run blocking ``function`` in the server's thread pool and await its result."""
+        ...
+
+    # The SCP as requestor of sub-operations on the same association (C-GET, PS3.4
+    # C.4.3.3): C-STORE-RQs go out on other contexts, their responses come back here.
+
+    @property
+    def peer_max_pdu_length(self) -> int:
+        """The Maximum Length the peer announced (0: no limit), to fragment requests."""
+        ...
+
+    async def send_pdus(self, pdus: Iterable[PDataTF]) -> None:
+        """Send P-DATA-TF PDUs of a sub-operation request, on any accepted context."""
+        ...
+
+    async def receive(self, timeout: float | None = None) -> Message:
+        """The next DIMSE message from the peer (a sub-operation response).
+
+        ``timeout`` defaults to the DIMSE timeout. C-CANCEL-RQs never come here: they
+        set :attr:`cancelled`.
+
+        Raises:
+            DimseTimeout: nothing arrived in time.
+            AssociationAborted, NetworkTimeout: the association ended instead.
+        """
         ...
 
 
