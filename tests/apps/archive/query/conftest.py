@@ -1,0 +1,59 @@
+"""The generated archive (once per module, committed, removed afterwards) and a find helper."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from apps.archive.models import Patient
+from apps.archive.query import InformationModel, query_execute, query_from_identifier
+from dicomkit.data.dataset import Dataset
+from dicomkit.data.tag import Tag
+from tests.apps.archive.query.generated import Archive, archive_generate, archive_insert
+
+
+@pytest.fixture(scope="module")
+def archive(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Iterator[Archive]:
+    records = archive_generate()
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        archive_insert(records)
+    yield records
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        Patient.objects.all().delete()
+
+
+def identifier(level: str | None, **keys: object) -> Dataset:
+    """A C-FIND identifier: keywords with values ('' is universal; a list of Datasets is SQ)."""
+    dataset = Dataset()
+    if level is not None:
+        dataset.set("QueryRetrieveLevel", level, "CS")
+    for keyword, value in keys.items():
+        dataset.set(keyword, value)  # type: ignore[arg-type]
+    return dataset
+
+
+def find(
+    level: str,
+    *,
+    model: InformationModel = InformationModel.STUDY_ROOT,
+    relational: bool = False,
+    combined: bool = False,
+    case_insensitive: bool | None = None,
+    **keys: object,
+) -> list[Dataset]:
+    query = query_from_identifier(
+        identifier=identifier(level, **keys),
+        model=model,
+        relational=relational,
+        combined_datetime=combined,
+        pn_case_insensitive=case_insensitive,
+    )
+    return list(query_execute(query=query, page_size=7))
+
+
+def values(responses: list[Dataset], tag: int | str) -> set[str]:
+    from dicomkit.data.dataset import resolve_key
+
+    key: Tag = resolve_key(tag)
+    return {r.get_str(key) or "" for r in responses}
