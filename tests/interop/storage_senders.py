@@ -160,3 +160,28 @@ def pydicom_data_set(path: Path) -> object:
     dataset = pydicom.dcmread(path, force=True)
     del dataset.file_meta
     return dataset
+
+
+def storescu_argv(port: int, paths: Iterable[Path], *, called: str, proposal: str = "-x=") -> list[str]:
+    """storescu, verbose (one "Sending file" and one "Received Store Response" line per file)."""
+    return [
+        require("storescu"), "-v", "-aet", "STORESCU", "-aec", called,
+        "-R", "-nh",  # only the SOP classes of these files; go on after a failure
+        proposal, "-to", "60", "-ta", "60", "-td", "60", "127.0.0.1", str(port), *(str(p) for p in paths),
+    ]  # fmt: skip
+
+
+def storescu_responses(output: str) -> dict[Path, str]:
+    """What storescu's verbose output says each file got: "Success", "Error: ..." ...
+
+    A file sent but not answered (the association broke) is missing from the result.
+    """
+    responses: dict[Path, str] = {}
+    current: Path | None = None
+    for line in output.splitlines():
+        if line.startswith("I: Sending file: "):
+            current = Path(line.removeprefix("I: Sending file: ").strip())
+        elif line.startswith("I: Received Store Response (") and current is not None:
+            responses[current] = line.removeprefix("I: Received Store Response (").rstrip().removesuffix(")")
+            current = None
+    return responses

@@ -181,3 +181,51 @@ def echoscu() -> Echo:
 def echoscu_command() -> Callable[..., list[str]]:
     """The echoscu argv, for tests that start several at once."""
     return echoscu_argv
+
+
+class ArchiveServer:
+    """``run_dicom_server`` storing into ``root`` (the test process reads the same root)."""
+
+    def __init__(self, start: StartServer, root: Path) -> None:
+        self._start = start
+        self.root = root
+        self.server: DicomServerProcess | None = None
+
+    def start(self, *flags: str, env: dict[str, str] | None = None, workers: int = 1) -> DicomServerProcess:
+        """Starts the server (again, on the same port if it ran before) and waits until it listens."""
+        port = self.server.port if self.server is not None else None
+        environment = {
+            "PACS_STORAGE_ROOT": str(self.root),
+            "PACS_DICOM_MAX_ASSOCIATIONS": "20",
+            **(env or {}),
+        }
+        if workers > 1:
+            flags = (*flags, "--workers", str(workers))
+        self.server = self._start(*flags, env=environment, port=port)
+        self.server.wait_listening(count=workers)
+        return self.server
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return self.server.port
+
+
+@pytest.fixture
+def archive_server(dicom_server: StartServer, settings: Any, tmp_path: Path) -> ArchiveServer:
+    """The product's DIMSE server over an empty archive of its own (``.start()`` it)."""
+    root = tmp_path / "archive"
+    root.mkdir()
+    settings.PACS_STORAGE_ROOT = root
+    return ArchiveServer(dicom_server, root)
+
+
+def stored_files(root: Path) -> list[Path]:
+    """Every stored file below an archive root (staging excluded)."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and ".staging" not in p.parts)
+
+
+def staging_files(root: Path) -> list[Path]:
+    """Files left in the archive's staging folder."""
+    staging = root / ".staging"
+    return sorted(p for p in staging.iterdir() if p.is_file()) if staging.exists() else []

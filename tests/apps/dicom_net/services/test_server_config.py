@@ -16,8 +16,18 @@ from apps.dicom_net.services.server_config import (
     server_config_from_settings,
     server_ssl_context_build,
 )
-from dicomkit.data.uids import ExplicitVRLittleEndian, ImplicitVRLittleEndian, Verification
+from dicomkit.data.uid import storage_sop_classes
+from dicomkit.data.uids import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEG2000Lossless,
+    RLELossless,
+    Verification,
+)
 from dicomkit.net.config import Timeouts
+from dicomkit.net.services import STORAGE_TRANSFER_SYNTAXES
+from dicomkit.part10.transfer_syntax import known_transfer_syntaxes
 from pacs_project.settings.components.dicom import DicomNetworkSettings, DicomTimeouts
 
 
@@ -52,10 +62,23 @@ def test_no_allowed_calling_titles_means_any(settings) -> None:
 
 
 def test_the_server_accepts_verification_with_native_transfer_syntaxes() -> None:
-    (context,) = supported_contexts()
-    assert context.abstract_syntax == Verification
+    (context,) = [c for c in supported_contexts() if c.abstract_syntax == Verification]
     assert context.transfer_syntaxes == (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
     assert service_handlers().service_for(Verification) is not None
+
+
+def test_the_server_accepts_every_storage_sop_class_in_every_readable_syntax() -> None:
+    by_class = {c.abstract_syntax: c.transfer_syntaxes for c in supported_contexts()}
+    storage = set(storage_sop_classes())
+    assert len(storage) > 100
+    assert storage <= by_class.keys()
+    assert by_class.keys() - storage == {Verification}
+    for sop_class in storage:
+        assert by_class[sop_class] == STORAGE_TRANSFER_SYNTAXES
+        assert service_handlers().service_for(sop_class) is not None
+    readable = {ts.uid for ts in known_transfer_syntaxes()}
+    assert set(STORAGE_TRANSFER_SYNTAXES) == readable  # compressed ones are stored as received
+    assert {JPEG2000Lossless, RLELossless, DeflatedExplicitVRLittleEndian} <= readable
 
 
 def test_flags_override_settings(dicom: DicomNetworkSettings) -> None:
