@@ -1,0 +1,190 @@
+"""``find HOST PORT -k KEY=VALUE ...``: query a Query/Retrieve SCP with C-FIND (PS3.4 C.4.1).
+
+::
+
+    $ python -m dicomkit find pacs.example 104 --aec PACS -k QueryRetrieveLevel=STUDY \\
+          -k PatientName=DOE* -k StudyDate=20240101- -k StudyInstanceUID
+    PatientName  StudyDate  StudyInstanceUID
+    DOE^JOHN     20240102   1.2.826.0.1.3680043.8.498.1
+    1 match
+
+Each ``-k`` adds a key (a PS3.6 keyword or ``gggg,eeee``), with a value to match or
+without one to have it returned; the table has one column per key. The Study Root
+model is used unless ``--patient-root``; the level is STUDY unless a key or
+``--level`` says otherwise. ``--limit N`` cancels the search after N matches. Exit
+status 0 when the search completed, 1 on a failure status (its comment is shown).
+
+The key and network options are shared with ``move`` and ``get``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ssl
+from typing import TYPE_CHECKING
+
+from dicomkit.cli.options import ae_title, pdu_length, positive
+
+if TYPE_CHECKING:
+    from dicomkit.cli.main import Subparsers
+    from dicomkit.data.dataset import Dataset
+    from dicomkit.net.config import AEConfig, Timeouts
+    from dicomkit.net.services.query_retrieve import InformationModel
+
+__all__ = ["add_network_arguments", "add_parser", "add_query_arguments", "identifier", "network", "run"]
+
+_HIDDEN = frozenset({0x00080052, 0x00080005})  # Query/Retrieve Level, Specific Character Set
+
+
+def add_query_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-k",
+        "--key",
+        dest="keys",
+        action="append",
+        default=[],
+        metavar="KEY[=VALUE]",
+        help="a key to match (with a value) or to return (without); repeatable",
+    )
+    parser.add_argument(
+        "--level",
+        choices=("PATIENT", "STUDY", "SERIES", "IMAGE"),
+        help="Query/Retrieve Level (default STUDY)",
+    )
+    parser.add_argument(
+        "--patient-root", action="store_true", help="the Patient Root model (default: Study Root)"
+    )
+
+
+def add_network_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--aet", type=ae_title, default="DICOMKIT", help="our (calling) AE title (default DICOMKIT)"
+    )
+    parser.add_argument(
+        "--aec", type=ae_title, default="ANY-SCP", help="the peer's (called) AE title (default ANY-SCP)"
+    )
+    parser.add_argument("--timeout", type=positive(float), default=30.0, help="seconds per step (default 30)")
+    parser.add_argument(
+        "--max-pdu", type=pdu_length, default=16384, help="maximum PDU length we receive (default 16384)"
+    )
+    tls = parser.add_argument_group("TLS (PS3.15 B.1)")
+    tls.add_argument("--tls", action="store_true", help="connect with TLS 1.2 or later")
+    tls.add_argument("--tls-ca", metavar="FILE", help="CA certificates to verify the peer with")
+    tls.add_argument("--tls-cert", metavar="FILE", help="our certificate (client authentication)")
+    tls.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert")
+    tls.add_argument(
+        "--tls-no-verify", action="store_true", help="accept any peer certificate (testing only)"
+    )
+
+
+def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "find",
+        help="query a Query/Retrieve SCP (C-FIND) and print a table",
+        description="Send a C-FIND request and print the matches as a table.",
+    )
+    parser.add_argument("host", metavar="HOST")
+    parser.add_argument("port", metavar="PORT", type=positive(int))
+    add_query_arguments(parser)
+    parser.add_argument("--limit", type=positive(int), help="cancel the search after this many matches")
+    add_network_arguments(parser)
+
+
+def model(args: argparse.Namespace) -> InformationModel:
+    from dicomkit.net.services.query_retrieve import InformationModel
+
+    return InformationModel.PATIENT_ROOT if args.patient_root else InformationModel.STUDY_ROOT
+
+
+def identifier(args: argparse.Namespace) -> tuple[Dataset, list[int]]:
+    """The query identifier from ``-k`` and ``--level``; and the keys in the order given.
+
+    Raises:
+        DictionaryError: an unknown keyword (reported by ``main``).
+        EncodeError: a value its VR cannot hold.
+    """
+    from dicomkit.data import tags
+    from dicomkit.data.dataset import Dataset, resolve_key
+    from dicomkit.data.dictionary import vr_for_tag
+
+    dataset = Dataset()
+    order: list[int] = []
+    for item in args.keys:
+        key, _, value = str(item).partition("=")
+        key = key.strip()
+        tag = resolve_key(f"({key})" if "," in key and not key.startswith("(") else key)
+        vr = vr_for_tag(tag)
+        if vr == "SQ":
+            dataset.set(tag, [], "SQ")
+        else:
+            dataset.set(tag, value if value else None, vr)
+        if tag not in order:
+            order.append(tag)
+    if args.level:
+        dataset.set(tags.QueryRetrieveLevel, args.level, "CS")
+    elif tags.QueryRetrieveLevel not in dataset:
+        dataset.set(tags.QueryRetrieveLevel, "STUDY", "CS")
+    return dataset, order
+
+
+def network(args: argparse.Namespace) -> tuple[AEConfig, Timeouts, ssl.SSLContext | None]:
+    from dicomkit.net.aio.tls import client_ssl_context
+    from dicomkit.net.config import AEConfig, Timeouts
+
+    ae = AEConfig(args.aet, max_pdu_length=args.max_pdu)
+    timeout: float = args.timeout
+    timeouts = Timeouts(artim=timeout, acse=timeout, dimse=timeout, network=None, connect=timeout)
+    ssl_context = None
+    if args.tls or args.tls_ca or args.tls_cert:
+        ssl_context = client_ssl_context(
+            ca_file=args.tls_ca,
+            certfile=args.tls_cert,
+            keyfile=args.tls_key,
+            verify_server=not args.tls_no_verify,
+        )
+    return ae, timeouts, ssl_context
+
+
+def run(args: argparse.Namespace) -> int:
+    from dicomkit.net.scu.find import find_sync
+
+    query, order = identifier(args)
+    ae, timeouts, ssl_context = network(args)
+    matches = find_sync(
+        args.host,
+        args.port,
+        ae,
+        args.aec,
+        query,
+        model=model(args),
+        limit=args.limit,
+        ssl_context=ssl_context,
+        timeouts=timeouts,
+    )
+    columns = [tag for tag in order if tag not in _HIDDEN]
+    print_table(columns, matches)
+    print(f"{len(matches)} match{'' if len(matches) == 1 else 'es'}")
+    return 0
+
+
+def print_table(columns: list[int], matches: list[Dataset]) -> None:
+    """One row per match, one column per key, headed by keywords."""
+    from dicomkit.data.dictionary import keyword_for_tag
+    from dicomkit.errors import DicomError
+
+    if not columns:
+        return
+    headers = [keyword_for_tag(tag) or f"{tag >> 16:04X},{tag & 0xFFFF:04X}" for tag in columns]
+    rows = []
+    for match in matches:
+        row = []
+        for tag in columns:
+            try:
+                text = "\\".join(match.get_strs(tag)) if tag in match else ""
+            except DicomError:
+                text = "?"
+            row.append(text.replace("\n", " "))
+        rows.append(row)
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    for line in (headers, *rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())

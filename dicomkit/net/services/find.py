@@ -1,0 +1,260 @@
+"""The Query/Retrieve C-FIND SCP (PS3.4 C.4.1; C-FIND, PS3.7 §9.1.2 and §9.3.2).
+
+A :class:`~dicomkit.net.services.protocols.ServiceClass` for the Patient Root and Study
+Root FIND SOP classes. The identifier is decoded in the context's transfer syntax and
+checked (``query_retrieve.decode_identifier``); the application's :class:`FindHandler`
+then yields the matches, each sent as a pending response, and a final response ends it::
+
+    C-FIND-RQ + identifier --checks--> FindRequest --handler.find()--> match, match, ...
+    C-FIND-RSP FF00 (match) ... FF00 (match) ... 0000 Success   (or FE00 after C-CANCEL)
+
+- A match is a :class:`Dataset` (answered FF00) or a :class:`FindMatch`, whose
+  ``optional_keys_supported=False`` answers FF01 (PS3.4 C.4.1.1.4).
+- Query/Retrieve Level is added to a match that lacks it (PS3.4 C.4.1.1.3.2).
+- A C-CANCEL-RQ is looked at before each match is sent: the search stops, FE00 follows.
+- The handler raises :class:`~dicomkit.errors.DimseStatusError` to refuse (its status
+  and comment are sent); the dispatcher answers anything else with 0110H.
+
+``find`` may return a plain iterator (a Django queryset, a generator over a database
+cursor): it is then run in one thread of the server's pool from start to end, so its
+database connection stays with it, and hands matches over a small bounded queue. An
+async iterator is consumed on the event loop. Calling ``find`` itself must not block.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Final, Protocol, TypeVar
+
+from dicomkit.data import tags
+from dicomkit.data.dataset import Dataset
+from dicomkit.errors import DimseStatusError
+from dicomkit.net.acse import NegotiatedContext
+from dicomkit.net.dimse.assemble import DataSink
+from dicomkit.net.dimse.commands import CFindRQ, CFindRSP, DimseMessage, Priority
+from dicomkit.net.dimse.status import CANCEL, PENDING, PENDING_WARNING, SUCCESS, UNRECOGNIZED_OPERATION
+from dicomkit.net.services.protocols import AssociationInfo, Responder, ServiceRequest
+from dicomkit.net.services.query_retrieve import (
+    FIND_SOP_CLASSES,
+    IdentifierError,
+    InformationModel,
+    QueryLevel,
+    decode_identifier,
+    identifier_sink,
+    information_model,
+)
+from dicomkit.part10.writer import encode_dataset
+
+__all__ = ["FindHandler", "FindMatch", "FindRequest", "FindService", "Matches", "iterate_in_thread"]
+
+_QUEUE_SIZE: Final = 16
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class FindRequest:
+    """A checked C-FIND request as the application's handler sees it.
+
+    ``identifier`` is the decoded request identifier (keys to match and to return);
+    ``level`` its Query/Retrieve Level, one of ``model``'s.
+    """
+
+    association: AssociationInfo
+    context: NegotiatedContext
+    message_id: int
+    sop_class_uid: str
+    priority: Priority
+    model: InformationModel
+    level: QueryLevel
+    identifier: Dataset
+    responder: Responder = field(repr=False)
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the requestor sent C-CANCEL-RQ (a handler may stop early)."""
+        return self.responder.cancelled
+
+
+@dataclass(frozen=True, slots=True)
+class FindMatch:
+    """A match with how it was found: FF01 when optional keys were not all supported."""
+
+    dataset: Dataset
+    optional_keys_supported: bool = True
+
+
+#: What ``FindHandler.find`` returns: the matches, blocking or async.
+Matches = Iterator[Dataset | FindMatch] | AsyncIterator[Dataset | FindMatch]
+
+
+class FindHandler(Protocol):
+    """What the application provides to answer C-FIND (see the module docstring)."""
+
+    def find(self, request: FindRequest) -> Matches:
+        """The matches of ``request``: each a response identifier.
+
+        Raises:
+            DimseStatusError: refuse the query with this status (A700H, A900H, Cxxx ...).
+        """
+        ...
+
+
+class FindService:
+    """Answers C-FIND-RQ on the Patient Root and Study Root FIND SOP classes."""
+
+    __slots__ = ("handler", "sop_classes")
+
+    def __init__(self, handler: FindHandler, *, sop_classes: frozenset[str] = FIND_SOP_CLASSES) -> None:
+        self.handler = handler
+        self.sop_classes = sop_classes
+
+    def sink_for(
+        self, context: NegotiatedContext, command: DimseMessage, association: AssociationInfo
+    ) -> DataSink:
+        return identifier_sink()
+
+    async def handle(self, request: ServiceRequest, responder: Responder) -> None:
+        command = request.command
+        if not isinstance(command, CFindRQ):
+            name = command.command_field.message_name
+            raise DimseStatusError(UNRECOGNIZED_OPERATION, f"{name} on a C-FIND SOP class")
+        context = request.context
+        model = information_model(context.abstract_syntax)
+        assert model is not None  # sop_classes are Query/Retrieve FIND classes
+        try:
+            identifier = decode_identifier(request.message, context.transfer_syntax, model)
+        except IdentifierError as error:
+            await responder.send(_response(command, error.status, error.comment, error.offending_element))
+            return
+        find = FindRequest(
+            request.association,
+            context,
+            command.message_id,
+            command.affected_sop_class_uid,
+            command.priority,
+            model,
+            identifier.level,
+            identifier.dataset,
+            responder,
+        )
+        matches = self.handler.find(find)
+        if isinstance(matches, AsyncIterator):
+            iterator = matches
+        else:
+            iterator = iterate_in_thread(responder, matches)
+        status = SUCCESS
+        try:
+            async for match in iterator:
+                if responder.cancelled:
+                    status = CANCEL
+                    break
+                await _send_match(responder, command, context, identifier.level, match)
+        finally:
+            await _close(iterator)
+        if status == SUCCESS and responder.cancelled:
+            status = CANCEL
+        await responder.send(_response(command, status))
+
+
+async def _send_match(
+    responder: Responder,
+    command: CFindRQ,
+    context: NegotiatedContext,
+    level: QueryLevel,
+    match: Dataset | FindMatch,
+) -> None:
+    dataset, status = (match, PENDING) if isinstance(match, Dataset) else (match.dataset, PENDING_WARNING)
+    if isinstance(match, FindMatch) and match.optional_keys_supported:
+        status = PENDING
+    if tags.QueryRetrieveLevel not in dataset:
+        dataset = dataset.copy()
+        dataset.set(tags.QueryRetrieveLevel, level.value, "CS")
+    payload = encode_dataset(dataset, context.transfer_syntax)
+    await responder.send(
+        CFindRSP(command.message_id, status, command.affected_sop_class_uid, has_dataset=True), payload
+    )
+
+
+def _response(
+    command: CFindRQ, status: int, comment: str = "", offending: tuple[int, ...] | None = None
+) -> CFindRSP:
+    text = "".join(c for c in comment if " " <= c <= "~" and c != "\\")[:64].strip()
+    return CFindRSP(
+        command.message_id,
+        status,
+        command.affected_sop_class_uid,
+        error_comment=text or None,
+        offending_element=offending,
+    )
+
+
+async def _close(iterator: AsyncIterator[object]) -> None:
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+class _End:
+    """The producer is done."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    """The producer's iterator raised ``error``."""
+
+    error: BaseException
+
+
+async def iterate_in_thread(responder: Responder, iterator: Iterator[_T]) -> AsyncIterator[_T]:
+    """The items of a blocking iterator, produced in one thread of the server's pool.
+
+    The whole iteration runs in a single ``run_blocking`` call (a database cursor stays
+    in the thread that opened it); items come over a bounded queue, so the thread waits
+    when the peer reads slowly. Closing this generator early stops the thread after
+    the item it is producing; the iterator's own ``close`` runs in that thread.
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[_T | _End | _Failed] = asyncio.Queue(_QUEUE_SIZE)
+    stop = threading.Event()
+
+    def hand_over(item: _T | _End | _Failed) -> None:
+        asyncio.run_coroutine_threadsafe(queue.put(item), loop).result()
+
+    def produce() -> None:
+        failure: BaseException | None = None
+        try:
+            for item in iterator:
+                if stop.is_set():
+                    break
+                hand_over(item)
+        except BaseException as error:  # raised again on the consumer's side
+            failure = error
+        finally:
+            close = getattr(iterator, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception as error:
+                    failure = failure or error
+        hand_over(_End() if failure is None else _Failed(failure))
+
+    worker = asyncio.ensure_future(responder.run_blocking(produce))
+    try:
+        while True:
+            item = await queue.get()
+            if isinstance(item, _End):
+                break
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        while not worker.done():  # unblock a producer waiting on the full queue
+            getter = asyncio.ensure_future(queue.get())
+            await asyncio.wait({getter, worker}, return_when=asyncio.FIRST_COMPLETED)
+            if not getter.done():
+                getter.cancel()
+        await worker
