@@ -60,6 +60,7 @@ C_STORE_STATUS: Final[Mapping[Refusal, int]] = MappingProxyType(
     }
 )
 
+
 class QueryFailure(enum.Enum):
     """Why a query (``apps.archive.query``) was not answered."""
 
