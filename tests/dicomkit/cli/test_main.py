@@ -91,6 +91,9 @@ def _minimal_args(name: str) -> list[str]:
         "render": ["render", "a", "b"],
         "echo": ["echo", "localhost", "104"],
         "store": ["store", "localhost", "104", "a.dcm"],
+        "find": ["find", "localhost", "104"],
+        "move": ["move", "localhost", "104", "DEST"],
+        "get": ["get", "localhost", "104"],
     }.get(name, [name])
 
 
