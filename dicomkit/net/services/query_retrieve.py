@@ -51,6 +51,7 @@ __all__ = [
     "STUDY_ROOT_FIND",
     "STUDY_ROOT_GET",
     "STUDY_ROOT_MOVE",
+    "Identifier",
     "IdentifierError",
     "InformationModel",
     "QueryLevel",
