@@ -105,6 +105,7 @@ CELERY_TIMEZONE = "UTC"
 # --- files -----------------------------------------------------------------------------------
 PACS_STORAGE_ROOT = storage.storage_root(ENV, var_dir=VAR_DIR)
 PACS_ARCHIVE = storage.archive_settings(ENV)
+PACS_QUERY_PN_CASE_INSENSITIVE = storage.query_pn_case_insensitive(ENV)
 STATIC_URL = "static/"
 STATIC_ROOT = storage.static_root(ENV, var_dir=VAR_DIR)
 

@@ -95,3 +95,9 @@ def archive_settings(env: Env) -> ArchiveSettings:
         ),
         require_patient_id=env_bool(env, "PACS_REQUIRE_PATIENT_ID", default=defaults.require_patient_id),
     )
+
+
+def query_pn_case_insensitive(env: Env) -> bool:
+    """``PACS_QUERY_PN_CASE_INSENSITIVE``: person-name matching ignores case and Latin accents
+    (default on; PS3.4 C.2.2.2.4 leaves PN case sensitivity to the SCP)."""
+    return env_bool(env, "PACS_QUERY_PN_CASE_INSENSITIVE", default=True)
