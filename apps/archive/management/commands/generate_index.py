@@ -24,7 +24,10 @@ class Command(BaseCommand):
         parser.add_argument("--instances-per-study", type=int, default=10)
         parser.add_argument("--series-per-study", type=int, default=3)
         parser.add_argument("--batch-size", type=int, default=1000, help="studies per transaction")
-        parser.add_argument("--seed", type=int, default=None, help="repeatable data (UIDs too: run once)")
+        parser.add_argument("--seed", type=int, default=None, help="repeatable data (UIDs too)")
+        parser.add_argument(
+            "--start", type=int, default=0, help="first study number (grow a seeded index: --start 10000)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
@@ -40,6 +43,7 @@ class Command(BaseCommand):
             series_per_study=options["series_per_study"],
             batch_size=options["batch_size"],
             seed=options["seed"],
+            start=options["start"],
             progress=progress,
         )
         self.stdout.write(

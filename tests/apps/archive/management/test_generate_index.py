@@ -39,3 +39,22 @@ def test_two_runs_add_up_and_are_queryable() -> None:
     responses = list(query_execute(query=query))
     assert len(responses) == 6
     assert {r.get_int("NumberOfStudyRelatedInstances") for r in responses} == {10}
+
+
+def test_a_seeded_index_grown_in_steps_equals_one_run() -> None:
+    call_command(
+        "generate_index", "--studies", "5", "--seed", "11", "--batch-size", "2", stdout=io.StringIO()
+    )
+    call_command("generate_index", "--studies", "4", "--seed", "11", "--start", "5", stdout=io.StringIO())
+    grown = sorted(
+        Study.objects.values_list("study_instance_uid", "patient__patient_name", "accession_number")
+    )
+    patients = dict(Patient.objects.values_list("patient_id", "number_of_patient_related_studies"))
+    Patient.objects.all().delete()
+    call_command("generate_index", "--studies", "9", "--seed", "11", stdout=io.StringIO())
+    once = sorted(
+        Study.objects.values_list("study_instance_uid", "patient__patient_name", "accession_number")
+    )
+    assert grown == once
+    assert patients == dict(Patient.objects.values_list("patient_id", "number_of_patient_related_studies"))
+    assert sorted(patients.values()) == [1, 2, 2, 2, 2]
