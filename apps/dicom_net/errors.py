@@ -24,3 +24,19 @@ class ServerConfigError(DicomNetError):
 
 class ServerStartError(DicomNetError):
     """The server could not start listening (address in use, permission denied)."""
+
+
+class RemoteNodeError(DicomNetError):
+    """A remote node cannot be created, changed or used as asked.
+
+    ``problems`` maps a field (or ``""``) to what is wrong with it, so a command or form
+    can name every problem at once.
+    """
+
+    def __init__(self, message: str, problems: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or {}
+
+
+class UnknownRemoteNode(RemoteNodeError):
+    """No enabled remote node has this AE title (or it may not do the operation asked)."""
