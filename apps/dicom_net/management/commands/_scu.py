@@ -1,0 +1,54 @@
+"""What ``dicom_find``, ``dicom_move`` and ``dicom_get`` share: the peer and query options.
+
+Not a command (the leading underscore). Keys and levels are parsed by dicomkit's CLI
+helpers (``-k KEY[=VALUE]``, ``--level``, ``--patient-root``), so the product's commands
+and ``python -m dicomkit find`` read a query the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from django.core.management.base import CommandError
+
+from apps.dicom_net.errors import RemoteNodeError
+from apps.dicom_net.models import DimseOperation
+from apps.dicom_net.services.remote_nodes import Peer, remote_node_resolve
+from dicomkit.cli import find as find_cli
+from dicomkit.data.dataset import Dataset
+from dicomkit.errors import DicomError
+from dicomkit.net.services.query_retrieve import InformationModel
+
+
+def add_peer_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--from",
+        dest="peer",
+        required=True,
+        metavar="NAME|AET@HOST:PORT",
+        help="the peer: a remote node's AE title, or an address",
+    )
+    find_cli.add_query_arguments(parser)
+    parser.add_argument("--aet", help="our calling AE title (default: PACS_DICOM_AE_TITLE)")
+    parser.add_argument("--timeout", type=float, help="seconds per network step (default: PACS_DICOM_*)")
+
+
+def resolve(options: dict[str, Any], operation: DimseOperation) -> Peer:
+    try:
+        return remote_node_resolve(options["peer"], operation=operation)
+    except RemoteNodeError as error:
+        raise CommandError(str(error)) from error
+
+
+def query(options: dict[str, Any]) -> tuple[Dataset, list[int], InformationModel]:
+    args = argparse.Namespace(**options)
+    try:
+        identifier, order = find_cli.identifier(args)
+    except DicomError as error:
+        raise CommandError(f"bad key: {error}") from error
+    return identifier, order, find_cli.model(args)
+
+
+def network_failure(peer: Peer, error: BaseException) -> CommandError:
+    return CommandError(f"{peer}: {type(error).__name__}: {error}")

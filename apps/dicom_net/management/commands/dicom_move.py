@@ -1,0 +1,48 @@
+"""``manage.py dicom_move --from NAME|AET@HOST:PORT [--to AET] -k KEY=VALUE ...``: C-MOVE with a progress bar.
+
+The peer sends what the keys select to ``--to`` (default: our own AE title, so the
+instances arrive in this archive through ``run_dicom_server``; the peer must know us).
+Exit status 1 unless every sub-operation completed.
+"""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser, Namespace
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from apps.dicom_net.management.commands._scu import add_peer_arguments, network_failure, query, resolve
+from apps.dicom_net.models import DimseOperation
+from apps.dicom_net.services.scu import scu_move
+from dicomkit.cli.move import RetrieveBar, add_progress_argument, report, show_progress
+from dicomkit.errors import DicomError
+
+
+class Command(BaseCommand):
+    help = "Have a Query/Retrieve SCP send instances to an AE (C-MOVE), with a progress bar."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        add_peer_arguments(parser)
+        parser.add_argument("--to", dest="destination", help="Move Destination AE title (default: ours)")
+        add_progress_argument(parser)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        peer = resolve(options, DimseOperation.MOVE)
+        identifier, _, model = query(options)
+        try:
+            with RetrieveBar(enabled=show_progress(Namespace(progress=options["progress"]))) as bar:
+                result = scu_move(
+                    peer=peer,
+                    identifier=identifier,
+                    destination_ae_title=options["destination"],
+                    model=model,
+                    progress=bar.update,
+                    calling_ae_title=options["aet"],
+                    timeout=options["timeout"],
+                )
+        except (DicomError, OSError) as error:
+            raise network_failure(peer, error) from error
+        status = report(f"C-MOVE from {peer.ae_title} to {options['destination'] or 'us'}", result)
+        if status:
+            raise SystemExit(status)
