@@ -60,6 +60,7 @@ from dicomkit.net.services.query_retrieve import (
     MOVE_SOP_CLASSES,
     query_retrieve_contexts,
 )
+from dicomkit.net.services.retrieve import RetrieveOptions
 
 __all__ = [
     "NATIVE_TRANSFER_SYNTAXES",
@@ -139,6 +140,11 @@ def _echo_refusal(calling_ae_title: str) -> str | None:
         close_old_connections()
 
 
+# A pending C-MOVE/C-GET-RSP after every sub-operation, as DCMTK's dcmqrscp sends them:
+# requestors show progress per instance, and the responses are small next to a C-STORE.
+_RETRIEVE_OPTIONS = RetrieveOptions(pending_every=1)
+
+
 def _sub_operation_timeouts() -> Timeouts:
     configured = dicom_settings().timeouts
     return Timeouts(
@@ -157,8 +163,8 @@ def service_handlers() -> ServiceHandlers:
             VerificationService(ArchiveVerificationHandler()),
             StorageService(ArchiveStorageHandler()),
             FindService(ArchiveFindHandler()),
-            MoveService(ArchiveMoveHandler(), timeouts=_sub_operation_timeouts()),
-            GetService(ArchiveGetHandler()),
+            MoveService(ArchiveMoveHandler(), options=_RETRIEVE_OPTIONS, timeouts=_sub_operation_timeouts()),
+            GetService(ArchiveGetHandler(), options=_RETRIEVE_OPTIONS),
         ],
         policy=KnownPeersPolicy(),
     )

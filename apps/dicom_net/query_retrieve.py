@@ -30,6 +30,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import close_old_connections
 
 from apps.archive.conf import storage_backend_named
@@ -159,7 +160,10 @@ def retrieval_instances(*, identifier: Dataset, model: InformationModel) -> list
     paths: dict[str, object] = {}
     for sop_class_uid, sop_instance_uid, backend_name, key, syntax in rows:
         if backend_name not in paths:
-            paths[backend_name] = getattr(storage_backend_named(backend_name), "path_for", None)
+            try:
+                paths[backend_name] = getattr(storage_backend_named(backend_name), "path_for", None)
+            except ImproperlyConfigured:
+                paths[backend_name] = None
         path_for = paths[backend_name]
         if not callable(path_for):
             raise DimseStatusError(UNABLE_TO_PROCESS, f"Storage tier {backend_name} cannot be retrieved from")
