@@ -1,0 +1,184 @@
+"""Remote nodes: services, ``manage.py remote_node``, the admin's C-ECHO action, the known-peers rule."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from apps.dicom_net.errors import RemoteNodeError, UnknownRemoteNode
+from apps.dicom_net.models import DimseOperation, RemoteNode
+from apps.dicom_net.peer_access import KnownPeersPolicy, check_peer, peer_refusal
+from apps.dicom_net.services.remote_nodes import (
+    remote_node_create,
+    remote_node_delete,
+    remote_node_echo,
+    remote_node_list,
+    remote_node_resolve,
+    remote_node_update,
+)
+from dicomkit.errors import DimseStatusError
+from dicomkit.net.pdu import AssociateRQ
+from tests.interop.conftest import dcmtk_env, free_port, stop, wait_for_port
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def storescp_port() -> Iterator[int]:
+    port = free_port()
+    process = subprocess.Popen(
+        ["storescp", "-aet", "STORESCP", str(port)],
+        env=dcmtk_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, process)
+        yield port
+    finally:
+        stop(process)
+
+
+def test_create_defaults_to_every_operation_and_lists_in_ae_title_order() -> None:
+    remote_node_create(ae_title="ZETA", host="10.0.0.2", port=104)
+    node = remote_node_create(ae_title="ALPHA", host="10.0.0.1", port=11112, incoming_operations="echo,find")
+    assert node.incoming_operations == ["echo", "find"]
+    assert node.outgoing_operations == ["echo", "store", "find", "move", "get"]
+    assert [n.ae_title for n in remote_node_list()] == ["ALPHA", "ZETA"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"ae_title": "BAD\\AE"}, "ae_title"),
+        ({"ae_title": "X" * 17}, "ae_title"),
+        ({"port": 0}, "port"),
+        ({"port": 70000}, "port"),
+        ({"tls": "tls"}, "tls_ca_file"),
+        ({"tls": "mutual", "tls_ca_file": "/ca.pem"}, "tls_cert_file"),
+        ({"incoming_operations": ["echo", "print"]}, "incoming_operations"),
+    ],
+)
+def test_invalid_nodes_are_refused_naming_the_field(fields: dict[str, object], field: str) -> None:
+    values: dict[str, object] = {"ae_title": "NODE", "host": "h", "port": 104, **fields}
+    with pytest.raises(RemoteNodeError) as caught:
+        remote_node_create(**values)  # type: ignore[arg-type]
+    assert field in caught.value.problems
+    assert not RemoteNode.objects.exists()
+
+
+def test_a_taken_ae_title_is_refused() -> None:
+    remote_node_create(ae_title="NODE", host="h", port=104)
+    with pytest.raises(RemoteNodeError, match="ae_title"):
+        remote_node_create(ae_title="NODE", host="other", port=105)
+
+
+def test_update_and_delete() -> None:
+    remote_node_create(ae_title="NODE", host="h", port=104)
+    node = remote_node_update(ae_title="NODE", changes={"port": 105, "outgoing_operations": "move"})
+    assert (node.port, node.outgoing_operations) == (105, ["move"])
+    with pytest.raises(RemoteNodeError):
+        remote_node_update(ae_title="NODE", changes={"id": 9})
+    with pytest.raises(UnknownRemoteNode):
+        remote_node_update(ae_title="NONE", changes={"port": 1})
+    assert remote_node_delete(ae_title="NODE") is True
+    assert remote_node_delete(ae_title="NODE") is False
+
+
+def test_resolve_a_node_an_address_and_refusals() -> None:
+    remote_node_create(ae_title="FINDONLY", host="10.1.1.1", port=104, outgoing_operations=["find"])
+    remote_node_create(ae_title="OFF", host="10.1.1.2", port=104, enabled=False)
+    peer = remote_node_resolve("FINDONLY", operation=DimseOperation.FIND)
+    assert (peer.ae_title, peer.host, peer.port) == ("FINDONLY", "10.1.1.1", 104)
+    assert peer.destination().ae_title == "FINDONLY"
+    adhoc = remote_node_resolve("ORTHANC@[::1]:4242")
+    assert (adhoc.ae_title, adhoc.host, adhoc.port) == ("ORTHANC", "::1", 4242)
+    with pytest.raises(UnknownRemoteNode, match="does not allow C-MOVE"):
+        remote_node_resolve("FINDONLY", operation=DimseOperation.MOVE)
+    with pytest.raises(UnknownRemoteNode, match="disabled"):
+        remote_node_resolve("OFF")
+    with pytest.raises(UnknownRemoteNode, match="unknown"):
+        remote_node_resolve("NOBODY")
+    for bad in ("A@host", "A@host:99999", "@host:1", "A\\B@host:1"):
+        with pytest.raises(RemoteNodeError):
+            remote_node_resolve(bad)
+
+
+def test_echo_to_a_running_storescp_succeeds_and_to_a_closed_port_fails_clearly(storescp_port: int) -> None:
+    up = remote_node_create(ae_title="STORESCP", host="127.0.0.1", port=storescp_port)
+    down = remote_node_create(ae_title="DOWN", host="127.0.0.1", port=free_port())
+    ok = remote_node_echo(node=up, timeout=10)
+    assert ok.ok and ok.status == 0 and "answered C-ECHO" in ok.message
+    failed = remote_node_echo(node=down, timeout=5)
+    assert not failed.ok
+    assert "connection refused" in failed.message and str(down.port) in failed.message
+
+
+def test_remote_node_command_adds_lists_echoes_and_removes(
+    storescp_port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    call_command("remote_node", "add", "STORESCP", "127.0.0.1", str(storescp_port), "--in", "echo", "--out",
+                 "echo,move", "--description", "test peer")  # fmt: skip
+    call_command("remote_node", "list")
+    call_command("remote_node", "echo", "STORESCP")
+    out = capsys.readouterr().out
+    assert "added STORESCP@127.0.0.1" in out
+    assert "STORESCP" in out and "echo,move" in out and "test peer" in out
+    assert "C-ECHO ok" in out
+    call_command("remote_node", "add", "STORESCP", "127.0.0.1", "1", "--update")
+    assert RemoteNode.objects.get(ae_title="STORESCP").port == 1
+    with pytest.raises(CommandError, match="C-ECHO failed: connection refused"):
+        call_command("remote_node", "echo", "STORESCP")
+    with pytest.raises(CommandError, match="ae_title"):
+        call_command("remote_node", "add", "STORESCP", "127.0.0.1", "104")
+    call_command("remote_node", "remove", "STORESCP")
+    assert not RemoteNode.objects.exists()
+    with pytest.raises(CommandError, match="no remote node"):
+        call_command("remote_node", "remove", "STORESCP")
+
+
+def test_admin_test_connection_action_shows_success_and_failure(admin_client, storescp_port: int) -> None:
+    up = remote_node_create(ae_title="STORESCP", host="127.0.0.1", port=storescp_port)
+    down = remote_node_create(ae_title="DOWN", host="127.0.0.1", port=free_port())
+    response = admin_client.post(
+        "/admin/dicom_net/remotenode/",
+        {"action": "test_connection", "_selected_action": [up.pk, down.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    shown = [(m.level_tag, str(m)) for m in response.context["messages"]]
+    assert ("success", next(t for _, t in shown if t.startswith("STORESCP"))) in shown
+    assert any(
+        level == "error" and "DOWN: C-ECHO failed: connection refused" in text for level, text in shown
+    )
+
+
+def test_admin_adds_a_node_with_operation_check_boxes(admin_client) -> None:
+    response = admin_client.post(
+        "/admin/dicom_net/remotenode/add/",
+        {
+            "ae_title": "VIEWER", "host": "10.0.0.9", "port": "104", "tls": "none", "description": "",
+            "enabled": "on", "incoming_operations": ["find", "move"], "outgoing_operations": ["store"],
+        },
+    )  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+    node = RemoteNode.objects.get(ae_title="VIEWER")
+    assert (node.incoming_operations, node.outgoing_operations) == (["find", "move"], ["store"])
+
+
+def test_known_peers_rule_is_off_by_default_and_checks_ae_and_operation_when_on(settings) -> None:
+    remote_node_create(ae_title="VIEWER", host="h", port=104, incoming_operations=["echo", "find"])
+    request = AssociateRQ(called_ae_title="PACS", calling_ae_title="STRANGER", presentation_contexts=())
+    assert peer_refusal("STRANGER", DimseOperation.MOVE) is None
+    assert asyncio.run(KnownPeersPolicy().check(request, "127.0.0.1", 1)) is None
+
+    settings.PACS_DICOM_REQUIRE_KNOWN_PEERS = True
+    assert peer_refusal("VIEWER", DimseOperation.FIND) is None
+    assert peer_refusal("VIEWER", DimseOperation.MOVE) == "VIEWER may not ask C-MOVE"
+    with pytest.raises(DimseStatusError) as caught:
+        check_peer("STRANGER", DimseOperation.FIND)
+    assert caught.value.status == 0x0124 and "not a known remote node" in caught.value.comment
