@@ -40,3 +40,7 @@ class RemoteNodeError(DicomNetError):
 
 class UnknownRemoteNode(RemoteNodeError):
     """No enabled remote node has this AE title (or it may not do the operation asked)."""
+
+
+class SendError(DicomNetError):
+    """A ``dicom_send`` that cannot start: a bad calling AE title, nothing to send."""

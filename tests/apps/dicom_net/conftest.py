@@ -122,6 +122,18 @@ def _test_database_url() -> str:
     return urlunsplit(parts._replace(path="/" + str(connection.settings_dict["NAME"])))
 
 
+def manage_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a ``manage.py`` subprocess against this session's test database."""
+    return {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "DJANGO_SETTINGS_MODULE": "pacs_project.settings",
+        "DJANGO_SECRET_KEY": "dicom-net-tests-" + "x" * 40,
+        "PACS_LOG_LEVEL": "INFO",
+        **(extra or {}),
+    }
+
+
 StartServer = Callable[..., DicomServerProcess]
 
 
@@ -132,15 +144,7 @@ def dicom_server(transactional_db: None) -> Iterator[StartServer]:
 
     def start(*flags: str, env: dict[str, str] | None = None, port: int | None = None) -> DicomServerProcess:
         port = port or free_port()
-        environment = {
-            **os.environ,
-            "DATABASE_URL": _test_database_url(),
-            "DJANGO_SETTINGS_MODULE": "pacs_project.settings",
-            "DJANGO_SECRET_KEY": "dicom-net-tests-" + "x" * 40,
-            "PACS_LOG_LEVEL": "INFO",
-            "PACS_DICOM_SHUTDOWN_GRACE": "5",
-            **(env or {}),
-        }
+        environment = manage_env({"PACS_DICOM_SHUTDOWN_GRACE": "5", **(env or {})})
         argv = [sys.executable, "manage.py", "run_dicom_server", "--port", str(port), *flags]
         server = DicomServerProcess(argv, environment, port)
         started.append(server)
