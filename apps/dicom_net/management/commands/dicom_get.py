@@ -19,6 +19,7 @@ from apps.dicom_net.models import DimseOperation
 from apps.dicom_net.services.scu import scu_get
 from dicomkit.cli.move import RetrieveBar, add_progress_argument, report, show_progress
 from dicomkit.errors import DicomError
+from dicomkit.net.scu.retrieve import RetrieveProgress
 
 
 class Command(BaseCommand):
@@ -43,6 +44,7 @@ class Command(BaseCommand):
                     calling_ae_title=options["aet"],
                     timeout=options["timeout"],
                 )
+                bar.update(RetrieveProgress(0, result.completed, result.failed, result.warning))
         except (DicomError, OSError) as error:
             raise network_failure(peer, error) from error
         where = str(options["out"]) if options["out"] else "the archive"

@@ -17,6 +17,7 @@ from apps.dicom_net.models import DimseOperation
 from apps.dicom_net.services.scu import scu_move
 from dicomkit.cli.move import RetrieveBar, add_progress_argument, report, show_progress
 from dicomkit.errors import DicomError
+from dicomkit.net.scu.retrieve import RetrieveProgress
 
 
 class Command(BaseCommand):
@@ -41,6 +42,7 @@ class Command(BaseCommand):
                     calling_ae_title=options["aet"],
                     timeout=options["timeout"],
                 )
+                bar.update(RetrieveProgress(0, result.completed, result.failed, result.warning))
         except (DicomError, OSError) as error:
             raise network_failure(peer, error) from error
         status = report(f"C-MOVE from {peer.ae_title} to {options['destination'] or 'us'}", result)

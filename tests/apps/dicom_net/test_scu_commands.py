@@ -1,0 +1,122 @@
+"""``manage.py dicom_find|dicom_move|dicom_get`` against our own server and against DCMTK dcmqrscp."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from apps.archive.models import Instance
+from apps.dicom_net.services.remote_nodes import remote_node_create
+from tests.apps.dicom_net import test_query_retrieve_scp as qr
+from tests.apps.dicom_net.test_query_retrieve_scp import Loaded, _received, _uids
+from tests.dicomkit.net.services.qr_handlers import write_studies
+from tests.interop.conftest import dcmtk_env, free_port, stop, wait_for_port
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# The loaded archive server and the storescp destination of the Q/R SCP tests.
+loaded = qr.loaded
+storescp = qr.storescp
+
+
+def test_dicom_find_prints_a_table_of_the_matches(loaded: Loaded, capsys: pytest.CaptureFixture[str]) -> None:
+    call_command(
+        "dicom_find", "--from", f"PACS@127.0.0.1:{loaded.port}",
+        "-k", "PatientName", "-k", "StudyInstanceUID", "-k", "StudyDate",
+    )  # fmt: skip
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["PatientName", "StudyInstanceUID", "StudyDate"]
+    assert sorted(line.split()[0] for line in lines[1:3]) == ["DOE^JOHN", "SMITH^ANNA"]
+    assert lines[-1] == "2 matches"
+
+
+def test_dicom_find_reports_a_refusal_and_an_unknown_node_without_a_traceback(loaded: Loaded) -> None:
+    with pytest.raises(CommandError, match=r"refused the query: 0xA900 Query/Retrieve Level 'FRAME'"):
+        call_command(
+            "dicom_find", "--from", f"PACS@127.0.0.1:{loaded.port}", "-k", "QueryRetrieveLevel=FRAME"
+        )
+    with pytest.raises(CommandError, match="remote node 'NOBODY' is unknown"):
+        call_command("dicom_find", "--from", "NOBODY", "-k", "PatientName")
+
+
+def test_dicom_move_from_a_remote_node_to_storescp(
+    loaded: Loaded, storescp: tuple[int, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    remote_node_create(ae_title="PACS", host="127.0.0.1", port=loaded.port)
+    study_uid, paths = loaded.study(3)
+    call_command("dicom_move", "--from", "PACS", "--to", "STORESCP", "-k", f"StudyInstanceUID={study_uid}",
+                 "--progress")  # fmt: skip
+    captured = capsys.readouterr()
+    assert "C-MOVE from PACS to STORESCP: 0x0000" in captured.out and "3 completed" in captured.out
+    assert "3/3" in captured.err  # the tqdm bar
+    assert _received(storescp[1]) == _uids(paths)
+    with pytest.raises(SystemExit):
+        call_command("dicom_move", "--from", "PACS", "--to", "NOWHERE", "-k", f"StudyInstanceUID={study_uid}")
+    assert "Move destination 'NOWHERE' unknown" in capsys.readouterr().out
+
+
+def test_dicom_get_into_a_folder(loaded: Loaded, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    study_uid, paths = loaded.study(3)
+    out = tmp_path / "got"
+    call_command(
+        "dicom_get", "--from", f"PACS@127.0.0.1:{loaded.port}",
+        "-k", f"StudyInstanceUID={study_uid}", "--out", str(out),
+    )  # fmt: skip
+    assert "3 received" in capsys.readouterr().out
+    assert _received(out) == _uids(paths)
+
+
+@pytest.fixture
+def dcmqrscp(tmp_path: Path) -> Iterator[tuple[int, dict[str, list[Path]]]]:
+    """DCMTK's dcmqrscp as QRSCP, loaded with the two studies by storescu."""
+    port = free_port()
+    database = tmp_path / "db"
+    database.mkdir()
+    config = tmp_path / "dcmqrscp.cfg"
+    config.write_text(
+        f"NetworkTCPPort = {port}\nMaxPDUSize = 16384\nMaxAssociations = 16\n"
+        "HostTable BEGIN\nHostTable END\nVendorTable BEGIN\nVendorTable END\n"
+        f"AETable BEGIN\nQRSCP {database} RW (200, 1024mb) ANY\nAETable END\n"
+    )
+    process = subprocess.Popen(
+        ["dcmqrscp", "-c", str(config), str(port)],
+        env=dcmtk_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+    )
+    try:
+        wait_for_port(port, process)
+        studies = write_studies(tmp_path / "files")
+        files = [str(p) for paths in studies.values() for p in paths]
+        loaded = subprocess.run(
+            ["storescu", "-aet", "LOADER", "-aec", "QRSCP", "127.0.0.1", str(port), *files],
+            env=dcmtk_env(), capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+        yield port, studies
+    finally:
+        stop(process)
+
+
+def test_dicom_find_and_get_against_dcmqrscp_store_into_the_archive(
+    dcmqrscp: tuple[int, dict[str, list[Path]]], settings: Any, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    settings.PACS_STORAGE_ROOT = tmp_path / "archive"
+    port, studies = dcmqrscp
+    remote_node_create(ae_title="QRSCP", host="127.0.0.1", port=port, outgoing_operations=["find", "get"])
+    call_command("dicom_find", "--from", "QRSCP", "-k", "PatientName=DOE*", "-k", "StudyInstanceUID")
+    assert capsys.readouterr().out.splitlines()[-1] == "1 match"
+    study_uid = next(uid for uid, paths in studies.items() if len(paths) == 3)
+    call_command("dicom_get", "--from", "QRSCP", "-k", f"StudyInstanceUID={study_uid}")
+    assert "into the archive (3 received)" in capsys.readouterr().out
+    stored = set(Instance.objects.values_list("sop_instance_uid", flat=True))
+    assert stored == _uids(studies[study_uid])
+    with pytest.raises(CommandError, match="does not allow C-MOVE"):
+        call_command("dicom_move", "--from", "QRSCP", "-k", f"StudyInstanceUID={study_uid}")
