@@ -19,8 +19,9 @@ from apps.dicom_net.services.server_config import server_config_from_settings
 
 class Command(BaseCommand):
     help = (
-        "Serve DIMSE (C-ECHO today) on PACS_DICOM_HOST:PACS_DICOM_PORT as PACS_DICOM_AE_TITLE until "
-        "SIGTERM/SIGINT, which shuts down gracefully."
+        "Serve DIMSE (Verification, Storage into the archive, Query/Retrieve) on "
+        "PACS_DICOM_HOST:PACS_DICOM_PORT as PACS_DICOM_AE_TITLE until SIGTERM/SIGINT, "
+        "which shuts down gracefully."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
