@@ -1,0 +1,345 @@
+"""The three Storage SCPs of ``store_throughput``, each started fresh for one timed run.
+
+* ``ours``: ``manage.py run_dicom_server`` (the product's DIMSE server, archive storage
+  with its PostgreSQL index), on a database copied from a migrated template and a storage
+  root of its own, so that each run starts empty.
+* ``Orthanc``: the Debian package with its own configuration (DICOM and HTTP on free
+  loopback ports, no authentication, storage and its default SQLite index in the run's
+  directory); everything else is Orthanc's default.
+* ``storescp``: DCMTK's ``storescp -od DIR +xa``, which writes files and indexes nothing.
+
+Every process gets ``TCP_NODELAY=1`` in its environment (DCMTK, Orthanc included, reads
+it; asyncio sets it anyway). A server's CPU time and peak memory are read from /proc for
+its whole process tree: a forked worker's time counts, a reaped one's through its
+parent's ``cutime``/``cstime``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pwd
+import secrets
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+READY_TIMEOUT_S = 90.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def dcmtk_env() -> dict[str, str]:
+    return {**os.environ, "TCP_NODELAY": "1"}
+
+
+# ----------------------------------------------------------------- /proc accounting
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Fields after the parenthesised command name (which may hold spaces): state is [0].
+    return text.rpartition(")")[2].split()
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and every live descendant of it (found by parent pid in /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat_fields(int(entry.name))
+            if fields is not None:
+                parents[int(entry.name)] = int(fields[1])
+    tree, frontier = [root], [root]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        tree += children
+        frontier = children
+    return tree
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU time of each process, with that of its reaped children."""
+    tick = os.sysconf("SC_CLK_TCK")
+    times = {}
+    for pid in pids:
+        fields = _stat_fields(pid)
+        if fields is not None:
+            times[pid] = sum(int(value) for value in fields[11:15]) / tick  # utime stime cutime cstime
+    return times
+
+
+def status_kib(pid: int, name: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _listeners(port: int) -> int:
+    """How many sockets listen on ``port`` (several with SO_REUSEPORT workers), IPv4 or IPv6."""
+    suffix = f":{port:04X}"
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                count += fields[1].endswith(suffix) and fields[3] == "0A"
+    return count
+
+
+def wait_listening(port: int, process: subprocess.Popen[bytes], sockets: int = 1) -> None:
+    """Until ``sockets`` sockets listen on ``port``; fails at once if the process exits."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if _listeners(port) >= sockets:
+            return
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=0.05)
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode} before listening")
+    raise RuntimeError(f"{process.args!r}: not listening on {port} after {READY_TIMEOUT_S:.0f} s")
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# ------------------------------------------------------------------------- servers
+
+
+@dataclass
+class Running:
+    """One started SCP: where it listens, its processes, and how many instances it holds."""
+
+    name: str
+    ae_title: str
+    port: int
+    process: subprocess.Popen[bytes]
+    count: Callable[[], int]
+    # Processes whose CPU time is reported beside the server's (PostgreSQL for ours).
+    helper_pids: Callable[[], list[int]] = list
+
+    def pids(self) -> list[int]:
+        return process_tree(self.process.pid)
+
+
+@contextlib.contextmanager
+def storescp(workdir: Path) -> Iterator[Running]:
+    folder = workdir / "storescp"
+    folder.mkdir()
+    port = free_port()
+    args = ["storescp", "-aet", "STORESCP", "+xa", "-od", str(folder), str(port)]
+    process = subprocess.Popen(
+        args, env=dcmtk_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=workdir
+    )
+    try:
+        wait_listening(port, process)
+        yield Running("DCMTK storescp", "STORESCP", port, process, lambda: sum(1 for _ in folder.iterdir()))
+    finally:
+        stop_process(process)
+
+
+@contextlib.contextmanager
+def orthanc(workdir: Path) -> Iterator[Running]:
+    dicom_port, http_port = free_port(), free_port()
+    config = {
+        "Name": "store-throughput",
+        "DicomAet": "ORTHANC",
+        "DicomPort": dicom_port,
+        "HttpPort": http_port,
+        "StorageDirectory": str(workdir / "orthanc-storage"),
+        "IndexDirectory": str(workdir / "orthanc-index"),
+        "RemoteAccessAllowed": False,
+        "AuthenticationEnabled": False,
+        "DicomCheckCalledAet": False,
+        "Plugins": [],
+    }
+    config_path = workdir / "orthanc.json"
+    config_path.write_text(json.dumps(config))
+    process = subprocess.Popen(
+        ["Orthanc", str(config_path)],
+        env=dcmtk_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=workdir,
+    )
+
+    def count() -> int:
+        url = f"http://127.0.0.1:{http_port}/statistics"
+        with urllib.request.urlopen(url, timeout=60) as response:
+            return int(json.load(response)["CountInstances"])
+
+    try:
+        wait_listening(dicom_port, process)
+        wait_listening(http_port, process)
+        yield Running("Orthanc", "ORTHANC", dicom_port, process, count)
+    finally:
+        stop_process(process)
+
+
+@dataclass
+class Database:
+    """The throwaway PostgreSQL of this benchmark, with a migrated template database."""
+
+    root: Path
+    url: str  # of the template database
+    redis_url: str
+
+    def postmaster_pid(self) -> int:
+        pidfile = self.root / "postgres" / "data" / "postmaster.pid"
+        return int(pidfile.read_text().split()[0])
+
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        url = self.url.rsplit("/", 1)[0] + "/" + database
+        result = subprocess.run(
+            ["psql", url, "-v", "ON_ERROR_STOP=1", "-tAc", sql], capture_output=True, text=True, check=False
+        )
+        if result.returncode:
+            raise RuntimeError(f"psql {sql!r}: {result.stderr}")
+        return result.stdout.strip()
+
+    @contextlib.contextmanager
+    def fresh(self) -> Iterator[str]:
+        """A new database copied from the template; its URL. Dropped afterwards."""
+        name = f"bench_{secrets.token_hex(4)}"
+        self.psql(f"CREATE DATABASE {name} TEMPLATE {self.url.rsplit('/', 1)[1]}")
+        try:
+            yield self.url.rsplit("/", 1)[0] + "/" + name
+        finally:
+            self.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def count(self, url: str) -> int:
+        return int(self.psql("SELECT count(*) FROM archive_instance", url.rsplit("/", 1)[1]))
+
+
+def _pacs_env(**extra: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PACS_", "DJANGO_", "DATABASE_URL", "REDIS_URL"))
+    }
+    env.update(
+        TCP_NODELAY="1",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY="store-throughput-benchmark-" + secrets.token_hex(16),
+        DJANGO_SETTINGS_MODULE="pacs_project.settings",
+        PACS_LOG_LEVEL="WARNING",
+        DJANGO_LOG_LEVEL="WARNING",
+        **extra,
+    )
+    return env
+
+
+# scripts/services.py starts PostgreSQL without durability (fine for tests); a production
+# index commits durably, as Orthanc's SQLite index and the stored files do.
+NOT_DURABLE = {"fsync=off": "fsync=on", "synchronous_commit=off": "synchronous_commit=on",
+               "full_page_writes=off": "full_page_writes=on"}  # fmt: skip
+
+
+def _restart_durable(root: Path) -> None:
+    """Restart the cluster with its own command line, durability switched back on."""
+    datadir = root / "postgres" / "data"
+    argv = shlex.split((datadir / "postmaster.opts").read_text())
+    options = [NOT_DURABLE.get(arg, arg) for arg in argv[3:]]  # after: postgres -D DIR
+    owner = datadir.stat().st_uid
+    pg_ctl = [str(Path(argv[0]).with_name("pg_ctl")), "-D", str(datadir), "-w", "-t", "60"]
+    log = root / "postgres" / "server.log"
+    command = [*pg_ctl, "-m", "fast", "-l", str(log), "-o", shlex.join(options), "restart"]
+    if owner != os.geteuid():
+        command = ["runuser", "-u", pwd.getpwuid(owner).pw_name, "--", *command]
+    # No pipes: the restarted server would hold them open.
+    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+
+
+@contextlib.contextmanager
+def database(workdir: Path, *, durable: bool = True) -> Iterator[Database]:
+    """PostgreSQL and Redis from ``scripts/services.py`` under ``workdir``; the schema migrated.
+
+    ``durable`` turns PostgreSQL's fsync, synchronous commit and full-page writes back on.
+    """
+    root = workdir / "services"
+    root.mkdir()
+    workdir.chmod(0o755)  # PostgreSQL runs as the postgres user when we are root
+    services = [sys.executable, str(REPO_ROOT / "scripts" / "services.py")]
+    try:
+        started = subprocess.run([*services, "start", str(root)], capture_output=True, text=True, check=False)
+        if started.returncode:
+            raise RuntimeError(f"scripts/services.py start: {started.stderr}")
+        exports = dict(
+            line.removeprefix("export ").split("=", 1) for line in started.stdout.splitlines() if "=" in line
+        )
+        db = Database(root, exports["DATABASE_URL"].strip("'"), exports["REDIS_URL"].strip("'"))
+        if durable:
+            _restart_durable(root)
+            if db.psql("SHOW fsync") != "on":
+                raise RuntimeError("PostgreSQL did not restart with fsync on")
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
+            cwd=REPO_ROOT,
+            env=_pacs_env(DATABASE_URL=db.url, REDIS_URL=db.redis_url, PACS_STORAGE_ROOT=str(workdir)),
+            check=True,
+        )
+        yield db
+    finally:
+        subprocess.run([*services, "stop", str(root)], capture_output=True, check=False)
+
+
+@contextlib.contextmanager
+def ours(
+    workdir: Path, db: Database, *, workers: int, settings: dict[str, str] | None = None
+) -> Iterator[Running]:
+    """``run_dicom_server`` with ``workers`` processes, on a fresh database and storage root;
+    ``settings``: further environment variables (``PACS_*``) for it."""
+    storage = workdir / "pacs-storage"
+    storage.mkdir()
+    port = free_port()
+    with db.fresh() as url:
+        env = _pacs_env(DATABASE_URL=url, REDIS_URL=db.redis_url, PACS_STORAGE_ROOT=str(storage))
+        env.update(settings or {})
+        command = ["manage.py", "run_dicom_server", "--host", "127.0.0.1", "--port", str(port)]
+        command += ["--aet", "PACS", "--workers", str(workers)]
+        process = subprocess.Popen(
+            [sys.executable, *command], cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL
+        )
+        try:
+            wait_listening(port, process, sockets=workers)
+            yield Running(
+                "ours",
+                "PACS",
+                port,
+                process,
+                lambda: db.count(url),
+                lambda: process_tree(db.postmaster_pid()),
+            )
+        finally:
+            stop_process(process)
+
+
+def stored_files(root: Path) -> int:
+    return sum(1 for path in root.rglob("*") if path.is_file())
+
+
+def remove(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
