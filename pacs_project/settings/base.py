@@ -111,6 +111,7 @@ STATIC_ROOT = storage.static_root(ENV, var_dir=VAR_DIR)
 
 # --- DICOM network -----------------------------------------------------------------------------
 PACS_DICOM = dicom.dicom_network(ENV)
+PACS_DICOM_REQUIRE_KNOWN_PEERS = dicom.require_known_peers(ENV)
 
 # --- i18n, time, logging ---------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

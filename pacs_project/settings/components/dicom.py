@@ -18,7 +18,7 @@ from pathlib import Path
 
 from dicomkit.net.config import DEFAULT_MAX_PDU_LENGTH
 from pacs_project.settings.components.paths import resolve_path
-from pacs_project.settings.env import Env, env_int, env_list, env_str
+from pacs_project.settings.env import Env, env_bool, env_int, env_list, env_str
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,3 +87,9 @@ def dicom_network(env: Env) -> DicomNetworkSettings:
         workers=env_int(env, "PACS_DICOM_WORKERS", default=defaults.workers),
         shutdown_grace=env_int(env, "PACS_DICOM_SHUTDOWN_GRACE", default=defaults.shutdown_grace),
     )
+
+
+def require_known_peers(env: Env) -> bool:
+    """``PACS_DICOM_REQUIRE_KNOWN_PEERS``: serve only calling AEs that are remote nodes allowed the
+    operation (default off: any calling AE may echo, store, find, move and get)."""
+    return env_bool(env, "PACS_DICOM_REQUIRE_KNOWN_PEERS", default=False)
