@@ -171,8 +171,9 @@ class Latency:
         }
 
 
-async def _find_all(running: servers.Running, batches: dict[str, list[Dataset]]) -> dict[str, Latency]:
-    results = {kind: Latency() for kind in batches}
+async def _find_all(
+    running: servers.Running, batches: dict[str, list[Dataset]], results: dict[str, Latency]
+) -> None:
     contexts = find_contexts(STUDY_ROOT_FIND)
     async with associate("127.0.0.1", running.port, AEConfig("BENCH"), running.ae_title, contexts) as assoc:
         for kind, identifiers in batches.items():
@@ -189,15 +190,16 @@ async def _find_all(running: servers.Running, batches: dict[str, list[Dataset]])
                         latency.matches.append(count)
             except Exception as error:
                 latency.error = f"{type(error).__name__}: {error}"
-    return results
 
 
 def find_latencies(running: servers.Running, size: int, repeat: int) -> dict[str, Latency]:
     batches = {kind: queries(size, count, kind) for kind, count in query_counts(repeat).items()}
+    results = {kind: Latency() for kind in batches}
     try:
-        results = asyncio.run(_find_all(running, batches))
+        asyncio.run(_find_all(running, batches, results))
     except Exception as error:
-        results = {kind: Latency(error=f"{type(error).__name__}: {error}") for kind in batches}
+        for latency in results.values():
+            latency.error = latency.error or f"{type(error).__name__}: {error}"
     for kind, latency in results.items():
         if latency.samples:
             print(
