@@ -4,14 +4,19 @@
 - ``indexing``: the transaction behind ingest (duplicate policy, rows, derived attributes)
 - ``patient``: the product's patient identity and the demographics conflict policy
 - ``study``: deleting instances, series, studies, patients (rows and files)
-- ``integrity``: stale staging cleanup, ``storage_verify``
+- ``integrity``: stale staging cleanup and reconciliation, ``storage_verify``
 - ``importing``: bulk import of files and folders
 """
 
 from apps.archive.services.importing import FileOutcome, ImportSummary, files_import
 from apps.archive.services.indexing import IngestOutcome, IngestResult
 from apps.archive.services.ingest import IngestSink, ingest_session, instance_ingest
-from apps.archive.services.integrity import IntegrityReport, staging_cleanup, storage_verify
+from apps.archive.services.integrity import (
+    IntegrityReport,
+    staging_cleanup,
+    staging_reconcile,
+    storage_verify,
+)
 from apps.archive.services.patient import patient_get_or_create
 from apps.archive.services.study import (
     DeletionResult,
@@ -37,6 +42,7 @@ __all__ = [
     "patient_get_or_create",
     "series_delete",
     "staging_cleanup",
+    "staging_reconcile",
     "storage_verify",
     "study_delete",
 ]

@@ -10,13 +10,19 @@ database transaction, in this order:
    writer uses);
 3. insert the instance (a concurrent store of the same SOP Instance UID blocks here on the
    unique index and retries from 1 after the other commits);
-4. ``store`` the staged file under its key (fsync, atomic no-clobber link, fsync of the
-   directory) and insert its location;
+4. ``store`` the staged file under its key (fsync, key journalled beside the staging file,
+   atomic no-clobber link, fsync of the directory) and insert its location;
 5. update the derived attributes of series, study and patient (``services.derived``).
 
 If anything fails after 4, the stored file is removed again before the error propagates.
-A crash between 4 and the commit leaves a file without rows, which ``verify_storage``
-reports; there is never a row without its file. ``instance_stored`` is sent after commit.
+The caller discards the staging file (ending its journal entry) only after this returns,
+that is after the commit or the removal, so a crash between 4 and the commit leaves a
+journalled staging file that ``staging_reconcile`` settles against the index: the stored
+file goes unless its location row committed. There is never a row without its file.
+``instance_stored`` is sent after commit.
+
+Call :func:`instance_index` outside any transaction: it is the transaction, and the
+journal assumes that leaving it means committed.
 """
 
 from __future__ import annotations

@@ -1,12 +1,20 @@
 """Crash safety and integrity: stale staging files, and index vs. storage consistency.
 
 - :func:`staging_cleanup` removes staging files whose writer is gone (crashed mid-ingest).
-  It runs at start-up (``ArchiveConfig.ready``) and is safe next to live ingests: a staging
-  file is ``flock``-ed by its writer for as long as it is in use.
+  It runs at start-up (``ArchiveConfig.ready``, no database access) and is safe next to live
+  ingests: a staging file is ``flock``-ed by its writer for as long as it is in use. It
+  leaves staging files that journal a key alone.
+- :func:`staging_reconcile` settles those: an ingest that crashed after its file got its key
+  but before its rows committed. If the index has the key, the instance is complete and only
+  the staging file goes; if not, the stored file goes too (it was never acknowledged: the
+  success answer follows the commit). It reads the index, so it runs when the commands that
+  serve or import start (``run_dicom_server``, ``import_dicom``, ``verify_storage``), not at
+  import time.
 - :func:`storage_verify` (``manage.py verify_storage``) reports the three ways index and
   storage can disagree: rows whose file is missing, files no row knows (left by a crash
-  after the file was stored but before its rows committed, or after rows were deleted but
-  before the file was), and files whose SHA-256 or size differ from the row's.
+  after rows were deleted but before the file was, by an interrupted ingest not yet
+  reconciled, or on a filesystem without hard links), and files whose SHA-256 or size
+  differ from the row's.
 
 Files younger than ``grace_seconds`` are not reported as unknown: an ingest running right
 now stores its file a moment before its transaction commits.
@@ -23,8 +31,9 @@ from dataclasses import dataclass, field
 from apps.archive.conf import storage_backend, storage_backend_named
 from apps.archive.errors import StorageError
 from apps.archive.models import StorageLocation
+from apps.archive.storage import StagingRecovery
 
-__all__ = ["IntegrityReport", "LocationProblem", "staging_cleanup", "storage_verify"]
+__all__ = ["IntegrityReport", "LocationProblem", "staging_cleanup", "staging_reconcile", "storage_verify"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +67,25 @@ def staging_cleanup(*, min_age_seconds: float = 0.0) -> list[str]:
     if removed:
         logger.warning("removed stale staging files", extra={"count": len(removed)})
     return removed
+
+
+def staging_reconcile() -> StagingRecovery:
+    """Settle ingests interrupted between storing their file and committing its rows, then
+    remove the other abandoned staging files (see the module docstring). Needs the database.
+    """
+    backend = storage_backend()
+
+    def is_indexed(key: str) -> bool:
+        return StorageLocation.objects.filter(backend=backend.name, key=key).exists()
+
+    recovery = backend.recover_staging(is_indexed=is_indexed)
+    recovery.removed.extend(backend.remove_stale_staging())
+    if recovery.completed or recovery.rolled_back:
+        logger.warning(
+            "settled interrupted ingests",
+            extra={"completed": len(recovery.completed), "rolled_back": len(recovery.rolled_back)},
+        )
+    return recovery
 
 
 def _file_sha256(backend_name: str, key: str) -> tuple[str, int]:

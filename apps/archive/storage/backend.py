@@ -9,12 +9,28 @@ Protocol: their staging file is a local scratch file, ``store`` an upload.
 Guarantees of ``LocalFileBackend.store`` (the crash-safety of the ingest hot path):
 
 1. the staged data is ``fsync``-ed before it gets its name;
-2. the name appears atomically (hard link, else rename), never overwriting an existing key;
-3. the parent directory is ``fsync``-ed, so the name survives a crash.
+2. the key it is about to get is journalled first: written to ``<staging>.key`` beside the
+   staging file, and both made durable (``fsync`` of the sidecar and the staging folder);
+3. the name appears atomically as a hard link, never overwriting an existing key;
+4. the parent directory is ``fsync``-ed, so the name survives a crash.
 
-A staging file is ``flock``-ed by the process writing it for as long as it exists.
-:meth:`LocalFileBackend.remove_stale_staging` removes only staging files nobody holds a lock
-on (their writer died), so it is safe to run while other processes ingest into the same root.
+The staging file (its second name) and its sidecar stay, still locked by the writer, until
+the index transaction has committed or the stored file was removed again; then
+:meth:`StagingFile.discard` drops both. A crash in between leaves an unlocked staging file
+with a sidecar naming the key: :meth:`LocalFileBackend.recover_staging` asks the index
+whether that key was committed and removes the stored file if not (only if it still is the
+very same file, a hard link of the staging file). See ``services.integrity.staging_reconcile``.
+
+Invariants:
+
+- a staging file is ``flock``-ed by the process writing it for as long as it is in use;
+  the cleanups touch only unlocked ones, so they are safe next to live ingests;
+- a sidecar exists only beside its staging file, from before the link until after the
+  outcome is settled; it is removed before the staging file.
+
+Not covered: filesystems without hard links. There ``store`` falls back to a rename, the
+staging name disappears, and a crash between the rename and the commit leaves a stored file
+without rows that ``verify_storage`` reports.
 """
 
 from __future__ import annotations
@@ -24,17 +40,33 @@ import errno
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from apps.archive.errors import InvalidKeyError, KeyExistsError, StorageError
 from apps.archive.storage.keys import check_key
 
-__all__ = ["STAGING_DIR", "LocalFileBackend", "StagingFile", "StorageBackend"]
+__all__ = ["STAGING_DIR", "LocalFileBackend", "StagingFile", "StagingRecovery", "StorageBackend"]
 
 STAGING_DIR = ".staging"
 _STAGING_SUFFIX = ".part"
+_JOURNAL_SUFFIX = ".key"
+
+
+def journal_path(staging_path: Path) -> Path:
+    """The sidecar that records the key a staging file is being stored under."""
+    return staging_path.with_name(staging_path.name + _JOURNAL_SUFFIX)
+
+
+@dataclass(slots=True)
+class StagingRecovery:
+    """What :meth:`LocalFileBackend.recover_staging` did, by staging file name / key."""
+
+    completed: list[str] = field(default_factory=list)  # key indexed: only staging dropped
+    rolled_back: list[str] = field(default_factory=list)  # key not indexed: stored file removed
+    removed: list[str] = field(default_factory=list)  # staging files without a journalled key
 
 
 class StagingFile:
@@ -70,7 +102,15 @@ class StagingFile:
         self._file.close()
 
     def discard(self) -> None:
-        """Remove the file (if still there) and close it. Safe to call more than once."""
+        """Remove the staging file and its key journal (if there) and close it.
+
+        After ``store`` this is the end of the journal entry: call it once the index
+        committed (or the stored copy was deleted again); the stored copy is another name
+        of the same file and stays. Safe to call more than once.
+        """
+        # Sidecar first: a staging file without one is plain garbage to any cleanup.
+        with contextlib.suppress(FileNotFoundError):
+            journal_path(self.path).unlink()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
         self._file.close()
@@ -86,7 +126,10 @@ class StorageBackend(Protocol):
         ...
 
     def store(self, staged: StagingFile, key: str) -> None:
-        """Make ``staged`` durable under ``key`` and close it.
+        """Make ``staged`` durable under ``key``, journalled until ``staged.discard()``.
+
+        The caller discards ``staged`` once the index has committed the key, or after it
+        deleted the key again; a crash before that is settled by ``recover_staging``.
 
         Raises:
             KeyExistsError: ``key`` is taken (nothing is overwritten; ``staged`` stays).
@@ -116,7 +159,11 @@ class StorageBackend(Protocol):
         ...
 
     def remove_stale_staging(self, *, min_age_seconds: float = 0.0) -> list[str]:
-        """Remove staging files whose writer is gone; returns their names."""
+        """Remove staging files whose writer is gone and that journal no key; their names."""
+        ...
+
+    def recover_staging(self, *, is_indexed: Callable[[str], bool]) -> StagingRecovery:
+        """Settle stores interrupted between link and commit (see the module docstring)."""
         ...
 
 
@@ -160,41 +207,125 @@ class LocalFileBackend:
         raise StorageError("could not create a staging file")  # pragma: no cover
 
     def remove_stale_staging(self, *, min_age_seconds: float = 0.0) -> list[str]:
-        """Remove staging files no live process holds (and older than ``min_age_seconds``)."""
+        """Remove staging files no live process holds (and older than ``min_age_seconds``).
+
+        Staging files with a key journal are left to :meth:`recover_staging`: whether their
+        stored copy stays depends on the index, which this (start-up, database-free)
+        cleanup does not read.
+        """
         removed: list[str] = []
-        try:
-            entries = list(os.scandir(self.staging_dir))
-        except FileNotFoundError:
-            return removed
         now = time.time()
-        for entry in entries:
-            if not entry.is_file(follow_symlinks=False):
+        for path in self._staging_files():
+            if journal_path(path).exists():
                 continue
             try:
-                if now - entry.stat(follow_symlinks=False).st_mtime < min_age_seconds:
+                if now - path.stat(follow_symlinks=False).st_mtime < min_age_seconds:
                     continue
-                fd = os.open(entry.path, os.O_RDWR | os.O_NOFOLLOW)
             except FileNotFoundError:
                 continue
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)  # a live writer holds it
+            fd = _lock_if_stale(path)
+            if fd is None:
                 continue
             try:
-                os.unlink(entry.path)
-                removed.append(entry.name)
+                if not journal_path(path).exists():  # journalled meanwhile: not ours to judge
+                    path.unlink()
+                    removed.append(path.name)
             except FileNotFoundError:
                 pass
             finally:
                 os.close(fd)
         return removed
 
+    def recover_staging(self, *, is_indexed: Callable[[str], bool]) -> StagingRecovery:
+        """Settle stores whose writer died between the link to the key and the commit.
+
+        For each unlocked staging file whose sidecar names a key: if the key's file is that
+        very staging file (same inode) and ``is_indexed(key)`` is false, the instance was
+        never acknowledged and its stored file is removed; otherwise only the staging file
+        and sidecar go. Sidecars left without a staging file (the rename fallback) are
+        dropped. Staging files without a sidecar are :meth:`remove_stale_staging`'s.
+        """
+        recovery = StagingRecovery()
+        for path in self._staging_files():
+            journal = journal_path(path)
+            if not journal.exists():
+                continue
+            fd = _lock_if_stale(path)
+            if fd is None:
+                continue
+            try:
+                self._settle(path, fd, is_indexed, recovery)
+            finally:
+                os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            for entry in os.scandir(self.staging_dir):
+                if entry.name.endswith(_JOURNAL_SUFFIX):
+                    staging = Path(entry.path[: -len(_JOURNAL_SUFFIX)])
+                    if not staging.exists():
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(entry.path)
+                        recovery.removed.append(entry.name)
+        return recovery
+
+    def _settle(
+        self, path: Path, fd: int, is_indexed: Callable[[str], bool], recovery: StagingRecovery
+    ) -> None:
+        """One stale journalled staging file (locked by us): decide, then drop the journal."""
+        journal = journal_path(path)
+        try:
+            key = journal.read_text("utf-8").strip()
+        except FileNotFoundError:
+            key = ""  # settled by its writer after we listed it
+        except (OSError, UnicodeDecodeError):
+            key = ""  # torn write: the link was never attempted for this content
+        if key and self._is_link_of(key, fd):
+            if is_indexed(key):
+                recovery.completed.append(key)
+            else:
+                self._delete_durably(key)
+                recovery.rolled_back.append(key)
+        else:
+            recovery.removed.append(path.name)
+        with contextlib.suppress(FileNotFoundError):
+            journal.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+    def _is_link_of(self, key: str, fd: int) -> bool:
+        """Whether ``key``'s file is the open staging file ``fd`` (the link was made)."""
+        try:
+            stored = os.stat(self.path_for(key), follow_symlinks=False)
+        except (FileNotFoundError, NotADirectoryError, InvalidKeyError):
+            return False
+        staged = os.fstat(fd)
+        return (stored.st_dev, stored.st_ino) == (staged.st_dev, staged.st_ino)
+
+    def _delete_durably(self, key: str) -> None:
+        """Remove ``key`` and make the removal durable before its journal goes."""
+        path = self.path_for(key)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        _fsync_dir(path.parent)
+        self._prune_empty_parents(path.parent)
+
+    def _staging_files(self) -> list[Path]:
+        """The staging files (not sidecars) currently in the staging folder."""
+        try:
+            entries = list(os.scandir(self.staging_dir))
+        except FileNotFoundError:
+            return []
+        return [
+            Path(entry.path)
+            for entry in entries
+            if entry.name.endswith(_STAGING_SUFFIX) and entry.is_file(follow_symlinks=False)
+        ]
+
     # ----------------------------------------------------------------- store
 
     def store(self, staged: StagingFile, key: str) -> None:
         target = self.path_for(key)
         staged.sync()
+        self._journal(staged, key)
         created = self._make_parents(target.parent)
         try:
             os.link(staged.path, target)
@@ -204,16 +335,25 @@ class LocalFileBackend:
             if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
                 raise
             # No hard links on this filesystem: rename after a check (not race-free, but
-            # concurrent stores of one key are already serialised by the index).
+            # concurrent stores of one key are already serialised by the index). The staging
+            # name is gone, so there is nothing left to journal (not crash-covered).
             if target.exists():
                 raise KeyExistsError(f"storage key {key!r} is taken") from None
             os.rename(staged.path, target)
-        else:
-            os.unlink(staged.path)
-        staged.close()
+            with contextlib.suppress(FileNotFoundError):
+                journal_path(staged.path).unlink()
         _fsync_dir(target.parent)
         for directory in created:
             _fsync_dir(directory.parent)
+
+    def _journal(self, staged: StagingFile, key: str) -> None:
+        """Record durably which key ``staged`` is about to be linked to."""
+        with open(journal_path(staged.path), "wb") as sidecar:
+            sidecar.write(key.encode("utf-8"))
+            sidecar.flush()
+            os.fsync(sidecar.fileno())
+        # Makes the sidecar's name (and the staging file's) durable before the link's.
+        _fsync_dir(staged.path.parent)
 
     def _make_parents(self, directory: Path) -> list[Path]:
         """``mkdir -p`` that returns the directories it created, deepest last."""
@@ -269,6 +409,20 @@ class LocalFileBackend:
             for filename in filenames:
                 key = filename if relative == "." else f"{relative}/{filename}".replace(os.sep, "/")
                 yield key
+
+
+def _lock_if_stale(path: Path) -> int | None:
+    """An fd of ``path`` holding its lock, or None if a live writer holds it (or it is gone)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)  # a live writer holds it
+        return None
+    return fd
 
 
 def _fsync_dir(directory: Path) -> None:

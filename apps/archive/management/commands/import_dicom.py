@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from apps.archive.services.importing import REJECTED, FileOutcome, files_import, files_under
+from apps.archive.services.integrity import staging_reconcile
 
 
 class Command(BaseCommand):
@@ -30,6 +31,7 @@ class Command(BaseCommand):
         workers: int = options["workers"]
         if workers < 1:
             raise CommandError("--workers must be at least 1")
+        staging_reconcile()  # settle ingests a crash interrupted before storing more
         total = sum(1 for _ in files_under(paths))
         with tqdm(total=total, unit="file", disable=options["no_progress"] or None, file=self.stderr) as bar:
 

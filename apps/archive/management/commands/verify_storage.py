@@ -2,7 +2,9 @@
 
 Lists index rows whose file is missing, files no row knows, and files whose SHA-256 (or,
 with ``--no-checksums``, size) differs from the row's. Exits with status 1 when anything
-was found. Report only: nothing is changed.
+was found. Before checking, ingests a crash interrupted between storing their file and
+committing its rows are settled (``staging_reconcile``: the index decides whether the file
+stays); apart from that, nothing is changed.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.archive.services.integrity import storage_verify
+from apps.archive.services.integrity import staging_reconcile, storage_verify
 
 
 class Command(BaseCommand):
@@ -28,6 +30,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        recovery = staging_reconcile()
+        if recovery.completed or recovery.rolled_back:
+            self.stdout.write(
+                f"settled interrupted ingests: {len(recovery.completed)} completed, "
+                f"{len(recovery.rolled_back)} rolled back"
+            )
         report = storage_verify(checksums=not options["no_checksums"], grace_seconds=options["grace_seconds"])
         for problem in report.missing_files:
             self.stdout.write(

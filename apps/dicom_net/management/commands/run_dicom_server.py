@@ -1,7 +1,8 @@
 """``manage.py run_dicom_server``: the product's DIMSE server (thin: flags in, service out).
 
 Configured from ``settings.PACS_DICOM`` (docs/configuration.md); the flags override it.
-System checks (``dicom_net.E001``..) run first, as for every command.
+System checks (``dicom_net.E001``..) run first, as for every command; then ingests a crash
+interrupted between storing a file and committing its rows are settled (``staging_reconcile``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.archive.services import staging_reconcile
 from apps.dicom_net.errors import DicomNetError
 from apps.dicom_net.services.server import dicom_server_serve
 from apps.dicom_net.services.server_config import server_config_from_settings
@@ -48,6 +50,7 @@ class Command(BaseCommand):
                 tls_key=options["tls_key"],
                 tls_ca=options["tls_ca"],
             )
+            staging_reconcile()
             status = dicom_server_serve(config=config)
         except DicomNetError as exc:
             raise CommandError(str(exc)) from exc

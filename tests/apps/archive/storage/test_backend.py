@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from apps.archive.errors import KeyExistsError
-from apps.archive.storage import STAGING_DIR, LocalFileBackend
+from apps.archive.storage import STAGING_DIR, LocalFileBackend, StagingRecovery
+from apps.archive.storage.backend import journal_path
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 
@@ -20,14 +21,21 @@ def _staged(backend: LocalFileBackend, data: bytes):
     return staged
 
 
-def test_store_moves_the_staged_file_to_its_key(tmp_path: Path) -> None:
+def test_store_links_the_staged_file_to_its_key_and_journals_it_until_discard(tmp_path: Path) -> None:
     backend = LocalFileBackend(tmp_path)
     staged = _staged(backend, b"payload")
     backend.store(staged, "1.2/1.2.3/1.2.3.4.dcm")
     assert (tmp_path / "1.2/1.2.3/1.2.3.4.dcm").read_bytes() == b"payload"
-    assert not staged.path.exists() and staged.closed
     assert list(backend.iter_keys()) == ["1.2/1.2.3/1.2.3.4.dcm"]
     assert backend.size("1.2/1.2.3/1.2.3.4.dcm") == 7
+    # Until the index commits, the staging file stays, locked, with the key beside it.
+    assert staged.path.exists() and not staged.closed
+    assert journal_path(staged.path).read_text() == "1.2/1.2.3/1.2.3.4.dcm"
+    assert backend.remove_stale_staging() == []
+    assert backend.recover_staging(is_indexed=lambda key: False) == StagingRecovery()
+    staged.discard()
+    assert list((tmp_path / STAGING_DIR).iterdir()) == [] and staged.closed
+    assert (tmp_path / "1.2/1.2.3/1.2.3.4.dcm").read_bytes() == b"payload"
 
 
 def test_store_never_overwrites_an_existing_key(tmp_path: Path) -> None:
@@ -85,3 +93,75 @@ def test_cleanup_spares_files_younger_than_the_minimum_age(tmp_path: Path) -> No
     staged.close()  # lock released, as after a crash
     assert backend.remove_stale_staging(min_age_seconds=3600) == []
     assert backend.remove_stale_staging() == [staged.path.name]
+
+
+def _crashed_after_link(backend: LocalFileBackend, key: str, data: bytes = b"stored, not indexed"):
+    """A store whose writer died before the index answered: its lock is released."""
+    staged = _staged(backend, data)
+    backend.store(staged, key)
+    staged.close()
+    return staged
+
+
+def test_recovery_removes_the_stored_file_when_the_index_does_not_have_its_key(tmp_path: Path) -> None:
+    backend = LocalFileBackend(tmp_path)
+    staged = _crashed_after_link(backend, "1.2/1.2.3/1.2.3.4.dcm")
+    asked: list[str] = []
+
+    def is_indexed(key: str) -> bool:
+        asked.append(key)
+        return False
+
+    recovery = backend.recover_staging(is_indexed=is_indexed)
+    assert asked == ["1.2/1.2.3/1.2.3.4.dcm"]
+    assert recovery.rolled_back == ["1.2/1.2.3/1.2.3.4.dcm"] and recovery.completed == []
+    assert list(backend.iter_keys()) == []
+    assert [p.name for p in tmp_path.iterdir()] == [STAGING_DIR]  # emptied folders pruned
+    assert list((tmp_path / STAGING_DIR).iterdir()) == []
+    assert not staged.path.exists()
+
+
+def test_recovery_keeps_the_stored_file_when_the_index_committed_its_key(tmp_path: Path) -> None:
+    backend = LocalFileBackend(tmp_path)
+    _crashed_after_link(backend, "1.2/1.2.3.dcm", b"acknowledged")
+    recovery = backend.recover_staging(is_indexed=lambda key: True)
+    assert recovery.completed == ["1.2/1.2.3.dcm"] and recovery.rolled_back == []
+    assert (tmp_path / "1.2/1.2.3.dcm").read_bytes() == b"acknowledged"
+    assert list((tmp_path / STAGING_DIR).iterdir()) == []
+
+
+def test_recovery_never_removes_a_file_that_is_not_the_staged_one(tmp_path: Path) -> None:
+    # The journal names a key another file holds (the link failed: key taken).
+    backend = LocalFileBackend(tmp_path)
+    first = _staged(backend, b"someone else's")
+    backend.store(first, "1.2/1.2.3.dcm")
+    first.discard()  # indexed
+    loser = _staged(backend, b"mine")
+    with pytest.raises(KeyExistsError):
+        backend.store(loser, "1.2/1.2.3.dcm")
+    loser.close()
+    recovery = backend.recover_staging(is_indexed=lambda key: False)
+    assert recovery.rolled_back == [] and recovery.removed == [loser.path.name]
+    assert (tmp_path / "1.2/1.2.3.dcm").read_bytes() == b"someone else's"
+    assert list((tmp_path / STAGING_DIR).iterdir()) == []
+
+
+def test_recovery_and_cleanup_leave_a_live_writers_journal_alone(tmp_path: Path) -> None:
+    backend = LocalFileBackend(tmp_path)
+    live = _staged(backend, b"in its commit")
+    backend.store(live, "1.2/1.2.3.dcm")
+    assert backend.recover_staging(is_indexed=lambda key: False) == StagingRecovery()
+    assert backend.remove_stale_staging() == []
+    assert live.path.exists() and journal_path(live.path).exists()
+    assert (tmp_path / "1.2/1.2.3.dcm").exists()
+    live.discard()
+
+
+def test_startup_cleanup_leaves_journalled_staging_files_to_recovery(tmp_path: Path) -> None:
+    backend = LocalFileBackend(tmp_path)
+    staged = _crashed_after_link(backend, "1.2/1.2.3.dcm")
+    plain = _staged(backend, b"half an instance")
+    plain.close()
+    assert backend.remove_stale_staging() == [plain.path.name]
+    assert staged.path.exists() and journal_path(staged.path).exists()
+    assert backend.recover_staging(is_indexed=lambda key: False).rolled_back == ["1.2/1.2.3.dcm"]

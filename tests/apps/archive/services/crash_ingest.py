@@ -1,0 +1,55 @@
+"""A process that ingests one file and dies (``os._exit``) at a chosen point of the commit.
+
+Run by ``test_crash_recovery.py`` against the session's test database::
+
+    python tests/apps/archive/services/crash_ingest.py before-commit|after-commit FILE
+
+- ``before-commit``: dies when the transaction sends the INSERT of the location row, after
+  the file got its key (a Django ``execute_wrapper``, Django's public hook on SQL).
+- ``after-commit``: dies in an ``instance_stored`` receiver (signals are sent on commit), so
+  the rows are committed but the staging file and its journal are still there.
+
+Nothing of the archive is patched: the crash points are Django's and our signal's hooks.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[4]
+CRASH_STATUS = 9
+
+
+def main(mode: str, source: str) -> None:
+    sys.path.insert(0, str(REPO_ROOT))
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from apps.archive.services import instance_ingest
+    from apps.archive.signals import instance_stored
+
+    def die_on_location_insert(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        if sql.startswith('INSERT INTO "archive_storagelocation"'):
+            os._exit(CRASH_STATUS)
+        return execute(sql, params, many, context)
+
+    def die(**kwargs: object) -> None:
+        os._exit(CRASH_STATUS)
+
+    if mode == "before-commit":
+        with connection.execute_wrapper(die_on_location_insert):
+            instance_ingest(source=source)
+    elif mode == "after-commit":
+        instance_stored.connect(die, dispatch_uid="crash_ingest")
+        instance_ingest(source=source)
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")
+    raise SystemExit("the ingest finished without crashing")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
