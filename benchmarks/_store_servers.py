@@ -330,15 +330,20 @@ def ours(
                 "PACS",
                 port,
                 process,
-                lambda: db.count(url),
+                lambda: _indexed_and_stored(db, url, storage),
                 lambda: process_tree(db.postmaster_pid()),
             )
         finally:
             stop_process(process)
 
 
-def stored_files(root: Path) -> int:
-    return sum(1 for path in root.rglob("*") if path.is_file())
+def _indexed_and_stored(db: Database, url: str, storage: Path) -> int:
+    """Instances in our index, once checked against the files stored (staging area aside)."""
+    indexed = db.count(url)
+    stored = sum(len(files) for folder, _, files in os.walk(storage) if ".staging" not in Path(folder).parts)
+    if stored != indexed:
+        raise RuntimeError(f"{indexed} instances indexed but {stored} files stored")
+    return indexed
 
 
 def remove(path: Path) -> None:

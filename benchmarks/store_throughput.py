@@ -195,6 +195,7 @@ class Run:
     helper_cpu_s: float | None = None
     peak_rss_kib: dict[int, int] = field(default_factory=dict)
     received: int = 0
+    load_average: float = 0.0  # the machine's 1-minute load average when the run started
     error: str | None = None
 
 
@@ -202,7 +203,17 @@ Starter = Callable[[Path], AbstractContextManager[servers.Running]]
 
 
 def timed_run(name: str, associations: int, start: Starter, studies: list[Path], warmup: Path) -> Run:
-    run = Run(name, associations)
+    """One timed run; a server that failed before the timed send gets one more try (other
+    work on the machine can take a port, or a signal, from a starting server)."""
+    run = _timed_run_once(name, associations, start, studies, warmup)
+    if run.error is not None and not run.seconds:
+        print(f"retrying after: {_describe(run)}", file=sys.stderr, flush=True)
+        run = _timed_run_once(name, associations, start, studies, warmup)
+    return run
+
+
+def _timed_run_once(name: str, associations: int, start: Starter, studies: list[Path], warmup: Path) -> Run:
+    run = Run(name, associations, load_average=os.getloadavg()[0])
     groups = [studies] if associations == 1 else [[folder] for folder in studies]
     workdir = Path(tempfile.mkdtemp(prefix="store-throughput-"))
     try:
@@ -388,6 +399,12 @@ def main(repeat: int) -> Report:
         "peak RSS: sum of VmHWM over the server's processes (supervisor and workers for ours)",
         *[f"failed run: {_describe(run)}" for run in runs if run.error],
     ]
+    loads = [run.load_average for run in runs]
+    report.notes.append(
+        f"the machine's 1-minute load average at the start of the runs: {min(loads):.1f} to "
+        f"{max(loads):.1f} on {os.cpu_count()} CPUs (other work shares them; the servers take "
+        "turns, so it weighs on all of them, the latency-bound single association most)"
+    )
     return report
 
 
@@ -405,7 +422,7 @@ def _describe(run: Run) -> str:
     helper = f" (+PostgreSQL {run.helper_cpu_s:.1f} s)" if run.helper_cpu_s is not None else ""
     return (
         f"{run.server} x{run.associations}: {run.seconds:.2f} s, {IMAGES / run.seconds:.0f} images/s, "
-        f"CPU {run.cpu_s:.1f} s{helper}, peak RSS {rss:.0f} MiB"
+        f"CPU {run.cpu_s:.1f} s{helper}, peak RSS {rss:.0f} MiB, load average {run.load_average:.1f}"
     )
 
 
