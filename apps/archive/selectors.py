@@ -17,6 +17,7 @@ from apps.archive.person_names import person_name_search_key
 __all__ = [
     "instance_location_get",
     "instance_open",
+    "instances_of_series",
     "instances_of_study",
     "patients_by_name_prefix",
     "series_of_study",
@@ -50,6 +51,17 @@ def instances_of_study(*, study_instance_uid: str) -> QuerySet[Instance]:
         .select_related("location", "series")
         .order_by("series__series_number", "series_id", "instance_number", "pk")
     )
+
+
+def instances_of_series(
+    *, series_instance_uid: str, study_instance_uid: str | None = None
+) -> QuerySet[Instance]:
+    """The instances of a series in instance order; with ``study_instance_uid``, only if the
+    series belongs to that study."""
+    instances = Instance.objects.filter(series__series_instance_uid=series_instance_uid)
+    if study_instance_uid is not None:
+        instances = instances.filter(series__study__study_instance_uid=study_instance_uid)
+    return instances.select_related("location", "series").order_by("instance_number", "pk")
 
 
 def instance_location_get(*, sop_instance_uid: str) -> StorageLocation | None:

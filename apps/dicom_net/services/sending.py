@@ -31,8 +31,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from apps.archive.models import Series
-from apps.archive.selectors import instance_open, instances_of_study
+from apps.archive.selectors import instance_open, instances_of_series, instances_of_study
 from apps.dicom_net.conf import dicom_settings
 from apps.dicom_net.errors import SendError
 from apps.dicom_net.models import DimseOperation
@@ -154,23 +153,19 @@ def dicom_send(
 
 def _stored_files(stack: ExitStack, *, study_uid: str | None, series_uid: str | None) -> Iterator[Path]:
     """The stored files of a study or series, in series and instance order."""
-    if study_uid is None:
-        assert series_uid is not None
-        # The archive's selectors find instances by study; the series names its study.
-        study_uid = (
-            Series.objects.filter(series_instance_uid=series_uid)
-            .values_list("study__study_instance_uid", flat=True)
-            .first()
-        )
+    if series_uid is None:
+        assert study_uid is not None
+        instances = instances_of_study(study_instance_uid=study_uid)
+        missing = f"no stored instances of study {study_uid}"
+    else:
+        instances = instances_of_series(series_instance_uid=series_uid, study_instance_uid=study_uid)
         if study_uid is None:
-            raise SendError(f"no stored series {series_uid}")
-    instances = instances_of_study(study_instance_uid=study_uid)
-    if series_uid is not None:
-        instances = instances.filter(series__series_instance_uid=series_uid)
+            missing = f"no stored series {series_uid}"
+        else:
+            missing = f"no stored instances of series {series_uid} of study {study_uid}"
     uids = list(instances.values_list("sop_instance_uid", flat=True))
     if not uids:
-        what = f"series {series_uid} of study {study_uid}" if series_uid else f"study {study_uid}"
-        raise SendError(f"no stored instances of {what}")
+        raise SendError(missing)
     spool: Path | None = None
     for uid in uids:
         stream = instance_open(sop_instance_uid=uid)
