@@ -21,6 +21,9 @@ them are mandatory; encoding and validation are generic.
 Invariants:
     * the parser reads only group 0000, at most ``MAX_COMMAND_LENGTH`` bytes, checks every
       length against what remains and raises only :class:`RemoteProtocolError`;
+    * the parser keeps UI values that are not valid UIDs as text (a malformed value is the
+      service's to refuse with a status, not a reason to abort the association); the
+      encoder refuses them;
     * the encoder writes elements in ascending tag order, the group length first, values
       padded to even length (UI with NUL, text with space, PS3.5 §6.2).
 """
@@ -237,9 +240,11 @@ def _parse_value(element: int, vr: str, raw: bytes) -> CommandValue | None:
         uid = raw.rstrip(b"\x00").strip(b" ")
         if not uid:
             return None  # an empty optional UID is the same as an absent one
-        if len(uid) > 64 or not _UID_CHARS.issuperset(uid):
-            raise _bad(f"{keyword(element)} {raw[:80]!r} is not a valid UID")
-        return uid.decode("ascii")
+        # A UID that breaks PS3.5 §9.1 (letters, '/', too long) is kept as text: the command
+        # is still understood, and the service answers it with a failure status (C-STORE:
+        # A900H) while the association goes on. Services validate before use; the
+        # encoder never writes such a value.
+        return uid.decode("ascii", "replace")
     if vr == "AT":
         if not raw or len(raw) % 4:
             raise _bad(f"{keyword(element)} has length {len(raw)}, AT needs a multiple of 4")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Final, TypeAlias
 
+from dicomkit.data.uid import is_valid_uid
 from dicomkit.errors import RemoteProtocolError
 from dicomkit.net.dimse.c_messages import (
     VERIFICATION_SOP_CLASS,
@@ -229,9 +230,9 @@ def failure_response(request: DimseMessage, status: int, comment: str = "") -> D
 
     The response names the request's Message ID and its SOP class and instance (the
     Affected SOP Class/Instance UID of the response takes the Requested one of an
-    N-GET/SET/ACTION/DELETE-RQ). ``comment`` becomes the Error Comment, cut to the 64
-    characters of its VR (LO) and stripped of characters LO does not allow; responses
-    without an Error Comment element do not carry it.
+    N-GET/SET/ACTION/DELETE-RQ); a malformed UID of the request is left out. ``comment``
+    becomes the Error Comment, cut to the 64 characters of its VR (LO) and stripped of
+    characters LO does not allow; responses without an Error Comment element do not carry it.
 
     Raises:
         ValueError: ``request`` has no response (see :func:`response_type`).
@@ -246,7 +247,9 @@ def failure_response(request: DimseMessage, status: int, comment: str = "") -> D
         value = getattr(request, f"affected_sop_{kind}_uid", None) or getattr(
             request, f"requested_sop_{kind}_uid", None
         )
-        if value is not None and f"affected_sop_{kind}_uid" in names:
+        # A request's malformed UID (kept as text by the decoder) is not echoed: the
+        # response's UIDs are optional, U(=), and we never send an invalid one.
+        if value is not None and is_valid_uid(value) and f"affected_sop_{kind}_uid" in names:
             kwargs[f"affected_sop_{kind}_uid"] = value
     text = "".join(c for c in comment if " " <= c <= "~" and c != "\\")[:_MAX_ERROR_COMMENT]
     if text and "error_comment" in names:

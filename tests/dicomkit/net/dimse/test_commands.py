@@ -12,6 +12,7 @@ from pynetdicom.dsutils import encode as pynetdicom_encode
 
 from dicomkit.data import tags
 from dicomkit.data.dataset import Dataset
+from dicomkit.data.uid import is_valid_uid
 from dicomkit.errors import EncodeError, RemoteProtocolError
 from dicomkit.net.dimse import (
     MAX_COMMAND_LENGTH,
@@ -226,16 +227,14 @@ _ECHO_BODY = (element(0x0002, b"1.2\x00"), element(0x0100, us(0x0030)), element(
             command_bytes(*_ECHO_BODY, struct.pack("<HHL", 0, 0x0800, 0xFFFFFFFF)),
             "declares 4294967295 bytes",
         ),
-        (command_bytes(element(0x0002, b"1.2.abc\x00"), *_ECHO_BODY[1:]), "not a valid UID"),
-        (command_bytes(element(0x0002, b"1." * 33), *_ECHO_BODY[1:]), "not a valid UID"),
         (command_bytes(element(0x0002, b"1.2\x00"), element(0x0100, b"\x30")), "US needs 2"),
         (command_bytes(element(0x0901, b"\x10\x00"), element(0x0100, us(0x8001))), "multiple of 4"),
         (command_bytes(element(0x0902, b"x" * 66), element(0x0100, us(0x8001))), "longer than 64"),
     ],
     ids=[
         "empty", "no-dataset-type", "missing-message-id", "unknown-field", "us-too-long", "duplicate",
-        "other-group", "value-cut", "header-cut", "wrong-group-length", "undefined-length", "uid-letters",
-        "uid-too-long", "us-too-short", "at-odd", "lo-too-long",
+        "other-group", "value-cut", "header-cut", "wrong-group-length", "undefined-length",
+        "us-too-short", "at-odd", "lo-too-long",
     ],
 )  # fmt: skip
 def test_malformed_command_sets_raise_remote_protocol_error(encoded: bytes, reason: str) -> None:
@@ -275,6 +274,28 @@ def test_padding_and_empty_optional_uids_are_tolerated() -> None:
         element(0x0800, us(0x0101)), element(0x0900, us(0)), element(0x1000, b""),
     )  # fmt: skip
     assert decode_command(encoded) == CStoreRSP(5, 0, "1.2.3", None)
+
+
+@pytest.mark.parametrize(
+    "raw", [b"1.2.3/4\x00", b"../../etc/passwd", b"1.2.abc\x00", b"1." * 33, b"1.2\xff.3\x00"],
+    ids=["slash", "path", "letters", "too-long", "not-ascii"],
+)  # fmt: skip
+def test_malformed_uids_are_kept_as_text_for_the_service_to_refuse(raw: bytes) -> None:
+    encoded = command_bytes(
+        element(0x0002, CT.encode() + b"\x00" * (len(CT) % 2)), element(0x0100, us(0x0001)),
+        element(0x0110, us(3)), element(0x0800, us(0x0001)), element(0x1000, raw),
+    )  # fmt: skip
+    message = decode_command(encoded)
+    assert isinstance(message, CStoreRQ)
+    uid = message.affected_sop_instance_uid
+    assert uid == raw.rstrip(b"\x00").decode("ascii", "replace") and not is_valid_uid(uid)
+
+
+def test_failure_response_leaves_out_a_malformed_uid_of_the_request_and_encodes() -> None:
+    request = CStoreRQ(4, CT, "1.2.3/4")
+    response = failure_response(request, 0xA900, "Affected SOP Instance UID is invalid")
+    assert response == CStoreRSP(4, 0xA900, CT, None, error_comment="Affected SOP Instance UID is invalid")
+    assert decode_command(encode_command(response)) == response
 
 
 def test_a_memoryview_is_decoded_like_bytes() -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from dicomkit.data import uids
 from dicomkit.data.dataset import Dataset
-from dicomkit.errors import AssociationAborted, DimseStatusError
+from dicomkit.errors import DimseStatusError
 from dicomkit.net.aio import Association, DicomServer, Phase, open_association
 from dicomkit.net.config import AEConfig, RequestedContext
 from dicomkit.net.dimse.assemble import DataSink, MemorySink
@@ -293,25 +293,32 @@ def test_affected_sop_instance_uid_that_is_no_uid_never_becomes_a_file_name(tmp_
     assert _files(tmp_path) == ["store"]
 
 
-def test_a_path_as_affected_sop_instance_uid_ends_the_association_before_any_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("escaping", ["../../../../tmp/esc", "1.2.3/4.5.6.7.8.9", "1.2.3.4.5.6.7.8.9.X"])
+def test_a_path_as_affected_sop_instance_uid_is_refused_a900_and_the_association_goes_on(
+    tmp_path: Path, escaping: str
+) -> None:
+    # A correct SCU cannot send this (our encoder refuses it): the bytes are patched in.
     folder = tmp_path / "store"
     folder.mkdir()
-    valid, escaping = "1.2.3.4.5.6.7.8.9.1", "../../../../tmp/esc"
+    valid = "1.2.3.4.5.6.7.8.9.1"[: len(escaping)]
     assert len(valid) == len(escaping)
     command = _encoded(CStoreRQ(1, CT, valid)).replace(valid.encode(), escaping.encode())
 
-    async def scenario() -> None:
-        async with _association(FileStorageHandler(folder)) as association:
-            context_id = association.context_for(CT).context_id
-            maximum = association.peer_max_pdu_length
-            await association.protocol.send_pdus(
-                fragment_message(context_id, command, encode_ct(make_ct()), maximum)
-            )
-            with pytest.raises(AssociationAborted):
-                await association.receive()
+    async def send_bad(association: Association) -> CStoreRSP:
+        context_id = association.context_for(CT).context_id
+        maximum = association.peer_max_pdu_length
+        await association.protocol.send_pdus(
+            fragment_message(context_id, command, encode_ct(make_ct()), maximum)
+        )
+        response = (await association.receive()).command
+        assert isinstance(response, CStoreRSP)
+        return response
 
-    run(scenario())
-    assert _files(tmp_path) == ["store"] and _files(folder) == []
+    bad, _ = _bad_then_good(folder, send_bad)
+    assert bad.status == 0xA900 and bad.message_id_being_responded_to == 1
+    assert bad.affected_sop_instance_uid is None  # never echoed: we send no invalid UID
+    assert bad.affected_sop_class_uid == CT
+    assert _files(tmp_path) == ["store"] and len(_files(folder)) == 1  # only the good one
 
 
 def test_a_request_other_than_c_store_on_a_storage_context_is_unrecognized_operation(tmp_path: Path) -> None:
