@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Final, Protocol, TypeVar
@@ -50,7 +51,9 @@ from dicomkit.part10.writer import encode_dataset
 
 __all__ = ["FindHandler", "FindMatch", "FindRequest", "FindService", "Matches", "iterate_in_thread"]
 
-_QUEUE_SIZE: Final = 16
+_QUEUE_SIZE: Final = 16  # batches
+_BATCH_SIZE: Final = 32  # matches per hand-over from the producing thread
+_BATCH_SECONDS: Final = 0.005  # hand a partial batch over after this long
 _T = TypeVar("_T")
 
 
@@ -212,24 +215,33 @@ async def iterate_in_thread(responder: Responder, iterator: Iterator[_T]) -> Asy
     """The items of a blocking iterator, produced in one thread of the server's pool.
 
     The whole iteration runs in a single ``run_blocking`` call (a database cursor stays
-    in the thread that opened it); items come over a bounded queue, so the thread waits
-    when the peer reads slowly. Closing this generator early stops the thread after
-    the item it is producing; the iterator's own ``close`` runs in that thread.
+    in the thread that opened it); items come over a bounded queue in small batches (one
+    hop to the event loop per batch, not per match: that hop dominated broad queries),
+    so the thread waits when the peer reads slowly. A batch is handed over when it is
+    full or a few milliseconds old, so a slow iterator still delivers promptly. Closing
+    this generator early stops the thread after the batch it is producing; the
+    iterator's own ``close`` runs in that thread.
     """
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[_T | _End | _Failed] = asyncio.Queue(_QUEUE_SIZE)
+    queue: asyncio.Queue[list[_T] | _End | _Failed] = asyncio.Queue(_QUEUE_SIZE)
     stop = threading.Event()
 
-    def hand_over(item: _T | _End | _Failed) -> None:
+    def hand_over(item: list[_T] | _End | _Failed) -> None:
         asyncio.run_coroutine_threadsafe(queue.put(item), loop).result()
 
     def produce() -> None:
         failure: BaseException | None = None
+        batch: list[_T] = []
+        started = time.monotonic()
         try:
             for item in iterator:
                 if stop.is_set():
                     break
-                hand_over(item)
+                batch.append(item)
+                if len(batch) >= _BATCH_SIZE or time.monotonic() - started > _BATCH_SECONDS:
+                    hand_over(batch)
+                    batch = []
+                    started = time.monotonic()
         except BaseException as error:  # raised again on the consumer's side
             failure = error
         finally:
@@ -239,6 +251,8 @@ async def iterate_in_thread(responder: Responder, iterator: Iterator[_T]) -> Asy
                     close()
                 except Exception as error:
                     failure = failure or error
+        if batch and not stop.is_set():
+            hand_over(batch)
         hand_over(_End() if failure is None else _Failed(failure))
 
     worker = asyncio.ensure_future(responder.run_blocking(produce))
@@ -249,7 +263,8 @@ async def iterate_in_thread(responder: Responder, iterator: Iterator[_T]) -> Asy
                 break
             if isinstance(item, _Failed):
                 raise item.error
-            yield item
+            for match in item:
+                yield match
     finally:
         stop.set()
         while not worker.done():  # unblock a producer waiting on the full queue
