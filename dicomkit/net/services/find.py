@@ -32,20 +32,19 @@ from typing import Final, Protocol, TypeVar
 
 from dicomkit.data import tags
 from dicomkit.data.dataset import Dataset
-from dicomkit.errors import DimseStatusError
 from dicomkit.net.acse import NegotiatedContext
 from dicomkit.net.dimse.assemble import DataSink
 from dicomkit.net.dimse.commands import CFindRQ, CFindRSP, DimseMessage, Priority
-from dicomkit.net.dimse.status import CANCEL, PENDING, PENDING_WARNING, SUCCESS, UNRECOGNIZED_OPERATION
+from dicomkit.net.dimse.status import CANCEL, PENDING, PENDING_WARNING, SUCCESS
 from dicomkit.net.services.protocols import AssociationInfo, Responder, ServiceRequest
 from dicomkit.net.services.query_retrieve import (
     FIND_SOP_CLASSES,
     IdentifierError,
     InformationModel,
     QueryLevel,
-    decode_identifier,
+    expect_command,
     identifier_sink,
-    information_model,
+    receive_identifier,
 )
 from dicomkit.part10.writer import encode_dataset
 
@@ -120,25 +119,22 @@ class FindService:
         return identifier_sink()
 
     async def handle(self, request: ServiceRequest, responder: Responder) -> None:
-        command = request.command
-        if not isinstance(command, CFindRQ):
-            name = command.command_field.message_name
-            raise DimseStatusError(UNRECOGNIZED_OPERATION, f"{name} on a C-FIND SOP class")
-        context = request.context
-        model = information_model(context.abstract_syntax)
-        assert model is not None  # sop_classes are Query/Retrieve FIND classes
-        try:
-            identifier = decode_identifier(request.message, context.transfer_syntax, model)
-        except IdentifierError as error:
-            await responder.send(_response(command, error.status, error.comment, error.offending_element))
+        command = expect_command(request, CFindRQ, "C-FIND")
+
+        def refusal(error: IdentifierError) -> CFindRSP:
+            return _response(command, error.status, error.comment, error.offending_element)
+
+        identifier = await receive_identifier(request, responder, refusal)
+        if identifier is None:
             return
+        context = request.context
         find = FindRequest(
             request.association,
             context,
             command.message_id,
             command.affected_sop_class_uid,
             command.priority,
-            model,
+            identifier.model,
             identifier.level,
             identifier.dataset,
             responder,

@@ -24,21 +24,19 @@ import itertools
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from dicomkit.errors import DimseStatusError
 from dicomkit.net.acse import NegotiatedContext
 from dicomkit.net.dimse.assemble import DataSink, Message
-from dicomkit.net.dimse.commands import CGetRQ, CGetRSP, DimseMessage
-from dicomkit.net.dimse.status import UNRECOGNIZED_OPERATION
+from dicomkit.net.dimse.commands import CGetRQ, DimseMessage
 from dicomkit.net.pdu import PDataTF
 from dicomkit.net.services.protocols import AssociationInfo, Responder, ServiceRequest
-from dicomkit.net.services.query_retrieve import (
-    GET_SOP_CLASSES,
-    IdentifierError,
-    decode_identifier,
-    identifier_sink,
-    information_model,
+from dicomkit.net.services.query_retrieve import GET_SOP_CLASSES, identifier_sink
+from dicomkit.net.services.retrieve import (
+    InstanceRef,
+    RetrieveOptions,
+    RetrieveRequest,
+    SubOperations,
+    receive_retrieve,
 )
-from dicomkit.net.services.retrieve import InstanceRef, RetrieveOptions, RetrieveRequest, SubOperations
 
 __all__ = ["GetHandler", "GetService"]
 
@@ -102,44 +100,16 @@ class GetService:
         return identifier_sink()
 
     async def handle(self, request: ServiceRequest, responder: Responder) -> None:
-        command = request.command
-        if not isinstance(command, CGetRQ):
-            name = command.command_field.message_name
-            raise DimseStatusError(UNRECOGNIZED_OPERATION, f"{name} on a C-GET SOP class")
-        context = request.context
-        model = information_model(context.abstract_syntax)
-        assert model is not None
-        try:
-            identifier = decode_identifier(request.message, context.transfer_syntax, model)
-        except IdentifierError as error:
-            await responder.send(
-                CGetRSP(
-                    command.message_id,
-                    error.status,
-                    command.affected_sop_class_uid,
-                    error_comment=error.comment[:64],
-                    offending_element=error.offending_element,
-                )
-            )
+        get = await receive_retrieve(request, responder, CGetRQ)
+        if get is None:
             return
-        get = RetrieveRequest(
-            request.association,
-            context,
-            command.message_id,
-            command.affected_sop_class_uid,
-            command.priority,
-            model,
-            identifier.level,
-            identifier.dataset,
-            responder,
-        )
         instances = await responder.run_blocking(self.handler.instances, get)
         storage = [
             c
             for c in request.association.contexts
             if c.requestor_scp and c.abstract_syntax not in GET_SOP_CLASSES | self.sop_classes
         ]
-        channel = _SameAssociation(responder, storage, command.message_id)
+        channel = _SameAssociation(responder, storage, get.message_id)
         operations = SubOperations(get, instances, self.options)
         for instance in instances:
             if operations.check_cancel():

@@ -32,27 +32,21 @@ from dicomkit.net.acse import NegotiatedContext
 from dicomkit.net.aio.client import Association, open_association
 from dicomkit.net.config import AEConfig, Timeouts
 from dicomkit.net.dimse.assemble import DataSink, Message
-from dicomkit.net.dimse.commands import CMoveRQ, CMoveRSP, DimseMessage
+from dicomkit.net.dimse.commands import CMoveRQ, DimseMessage
 from dicomkit.net.dimse.status import (
     REFUSED_MOVE_DESTINATION_UNKNOWN,
     REFUSED_OUT_OF_RESOURCES_SUB_OPERATIONS,
-    UNRECOGNIZED_OPERATION,
 )
 from dicomkit.net.pdu import PDataTF
 from dicomkit.net.services.protocols import AssociationInfo, Responder, ServiceRequest
-from dicomkit.net.services.query_retrieve import (
-    MOVE_SOP_CLASSES,
-    IdentifierError,
-    decode_identifier,
-    identifier_sink,
-    information_model,
-)
+from dicomkit.net.services.query_retrieve import MOVE_SOP_CLASSES, identifier_sink
 from dicomkit.net.services.retrieve import (
     InstanceRef,
     RetrieveOptions,
     RetrieveRequest,
     SubOperations,
     propose_contexts,
+    receive_retrieve,
 )
 
 __all__ = ["Destination", "MoveHandler", "MoveService"]
@@ -146,45 +140,16 @@ class MoveService:
         return identifier_sink()
 
     async def handle(self, request: ServiceRequest, responder: Responder) -> None:
-        command = request.command
-        if not isinstance(command, CMoveRQ):
-            name = command.command_field.message_name
-            raise DimseStatusError(UNRECOGNIZED_OPERATION, f"{name} on a C-MOVE SOP class")
-        context = request.context
-        model = information_model(context.abstract_syntax)
-        assert model is not None
-        try:
-            identifier = decode_identifier(request.message, context.transfer_syntax, model)
-        except IdentifierError as error:
-            await responder.send(
-                CMoveRSP(
-                    command.message_id,
-                    error.status,
-                    command.affected_sop_class_uid,
-                    error_comment=error.comment[:64],
-                    offending_element=error.offending_element,
-                )
-            )
+        move = await receive_retrieve(request, responder, CMoveRQ)
+        if move is None:
             return
-        move = RetrieveRequest(
-            request.association,
-            context,
-            command.message_id,
-            command.affected_sop_class_uid,
-            command.priority,
-            model,
-            identifier.level,
-            identifier.dataset,
-            responder,
-            move_destination=command.move_destination,
-        )
         destination = await responder.run_blocking(self.handler.destination, move)
         if destination is None:
-            shown = "".join(c for c in command.move_destination if " " <= c <= "~" and c != "\\")
+            shown = "".join(c for c in move.move_destination or "" if " " <= c <= "~" and c != "\\")
             raise DimseStatusError(REFUSED_MOVE_DESTINATION_UNKNOWN, f"Move destination {shown!r} unknown")
         instances = await responder.run_blocking(self.handler.instances, move)
         ae = self.ae or AEConfig(request.association.called_ae_title)
-        originator = (request.association.calling_ae_title, command.message_id)
+        originator = (request.association.calling_ae_title, move.message_id)
         operations = SubOperations(move, instances, self.options, originator=originator)
         comment = await self._send_all(operations, destination, ae, instances)
         if comment and not operations.completed and not operations.warning and not operations.cancelled:

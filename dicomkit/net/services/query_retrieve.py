@@ -22,17 +22,23 @@ including the storage contexts a C-GET requestor proposes with the SCP role.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeVar
 
 from dicomkit.data import tags
 from dicomkit.data.dataset import Dataset
 from dicomkit.data.values.ranges import parse_range
-from dicomkit.errors import DicomError
+from dicomkit.errors import DicomError, DimseStatusError
 from dicomkit.net.config import SupportedContext
 from dicomkit.net.dimse.assemble import DataSink, MemorySink, Message
-from dicomkit.net.dimse.status import CANNOT_UNDERSTAND, IDENTIFIER_DOES_NOT_MATCH_SOP_CLASS
+from dicomkit.net.dimse.commands import DimseMessage
+from dicomkit.net.dimse.status import (
+    CANNOT_UNDERSTAND,
+    IDENTIFIER_DOES_NOT_MATCH_SOP_CLASS,
+    UNRECOGNIZED_OPERATION,
+)
+from dicomkit.net.services.protocols import Responder, ServiceRequest
 from dicomkit.part10.reader import read_dataset
 from dicomkit.part10.transfer_syntax import (
     EXPLICIT_VR_LITTLE_ENDIAN,
@@ -56,9 +62,11 @@ __all__ = [
     "InformationModel",
     "QueryLevel",
     "decode_identifier",
+    "expect_command",
     "identifier_sink",
     "information_model",
     "query_retrieve_contexts",
+    "receive_identifier",
 ]
 
 PATIENT_ROOT_FIND: Final = "1.2.840.10008.5.1.4.1.2.1.1"
@@ -145,6 +153,7 @@ class Identifier:
     level: QueryLevel
 
 
+_C = TypeVar("_C", bound=DimseMessage)
 _RANGE_VRS: Final = frozenset({"DA", "TM", "DT"})
 
 
@@ -170,6 +179,37 @@ def decode_identifier(message: Message, transfer_syntax: str, model: Information
     level = _level(dataset, model)
     _check_values(dataset)
     return Identifier(dataset, model, level)
+
+
+def expect_command(request: ServiceRequest, kind: type[_C], service: str) -> _C:
+    """``request``'s command if it is a ``kind``.
+
+    Raises:
+        DimseStatusError: 0211H Unrecognized operation, for another command on a
+            ``service`` (``"C-FIND"`` ...) SOP class.
+    """
+    command = request.command
+    if not isinstance(command, kind):
+        name = command.command_field.message_name
+        raise DimseStatusError(UNRECOGNIZED_OPERATION, f"{name} on a {service} SOP class")
+    return command
+
+
+async def receive_identifier(
+    request: ServiceRequest, responder: Responder, refusal: Callable[[IdentifierError], DimseMessage]
+) -> Identifier | None:
+    """The checked identifier of a C-FIND/MOVE/GET-RQ on a Query/Retrieve SOP class.
+
+    None once one that fails the checks has been answered with ``refusal(error)``.
+    """
+    context = request.context
+    model = information_model(context.abstract_syntax)
+    assert model is not None  # the services' SOP classes are Query/Retrieve classes
+    try:
+        return decode_identifier(request.message, context.transfer_syntax, model)
+    except IdentifierError as error:
+        await responder.send(refusal(error))
+        return None
 
 
 def _level(dataset: Dataset, model: InformationModel) -> QueryLevel:

@@ -36,7 +36,16 @@ from dicomkit.errors import DicomError, RemoteProtocolError
 from dicomkit.net.acse import NegotiatedContext
 from dicomkit.net.config import RequestedContext
 from dicomkit.net.dimse.assemble import Message
-from dicomkit.net.dimse.commands import CGetRSP, CMoveRSP, CStoreRQ, CStoreRSP, Priority, encode_command
+from dicomkit.net.dimse.commands import (
+    CGetRQ,
+    CGetRSP,
+    CMoveRQ,
+    CMoveRSP,
+    CStoreRQ,
+    CStoreRSP,
+    Priority,
+    encode_command,
+)
 from dicomkit.net.dimse.fragment import fragment_message, fragment_stream
 from dicomkit.net.dimse.status import (
     CANCEL,
@@ -49,8 +58,14 @@ from dicomkit.net.dimse.status import (
 from dicomkit.net.pdu import PDataTF
 from dicomkit.net.scu.instances import Instance, encode_for, scan_instance
 from dicomkit.net.scu.storage import FALLBACK_SYNTAXES, MAX_CONTEXTS
-from dicomkit.net.services.protocols import AssociationInfo, Responder
-from dicomkit.net.services.query_retrieve import InformationModel, QueryLevel
+from dicomkit.net.services.protocols import AssociationInfo, Responder, ServiceRequest
+from dicomkit.net.services.query_retrieve import (
+    IdentifierError,
+    InformationModel,
+    QueryLevel,
+    expect_command,
+    receive_identifier,
+)
 from dicomkit.part10.reader import read_dataset
 from dicomkit.part10.transfer_syntax import transfer_syntax
 from dicomkit.part10.writer import encode_dataset
@@ -63,6 +78,7 @@ __all__ = [
     "StoreChannel",
     "SubOperations",
     "propose_contexts",
+    "receive_retrieve",
 ]
 
 logger = logging.getLogger(__name__)
@@ -109,6 +125,47 @@ class RetrieveRequest:
     @property
     def cancelled(self) -> bool:
         return self.responder.cancelled
+
+
+async def receive_retrieve(
+    request: ServiceRequest, responder: Responder, kind: type[CMoveRQ] | type[CGetRQ]
+) -> RetrieveRequest | None:
+    """The C-MOVE or C-GET-RQ (``kind``) of ``request``, checked, as the handler sees it.
+
+    None once an identifier that fails the checks has been answered (its status,
+    Error Comment and Offending Element).
+
+    Raises:
+        DimseStatusError: 0211H for another command on the service's SOP class.
+    """
+    service = "C-MOVE" if kind is CMoveRQ else "C-GET"
+    command: CMoveRQ | CGetRQ = expect_command(request, kind, service)
+
+    def refusal(error: IdentifierError) -> CMoveRSP | CGetRSP:
+        response = CMoveRSP if isinstance(command, CMoveRQ) else CGetRSP
+        return response(
+            command.message_id,
+            error.status,
+            command.affected_sop_class_uid,
+            error_comment=error.comment[:64],
+            offending_element=error.offending_element,
+        )
+
+    identifier = await receive_identifier(request, responder, refusal)
+    if identifier is None:
+        return None
+    return RetrieveRequest(
+        request.association,
+        request.context,
+        command.message_id,
+        command.affected_sop_class_uid,
+        command.priority,
+        identifier.model,
+        identifier.level,
+        identifier.dataset,
+        responder,
+        move_destination=command.move_destination if isinstance(command, CMoveRQ) else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
