@@ -37,7 +37,7 @@ Goals (the issue): at least 1.5x Orthanc's images/s on one and on four associati
 least 100 MB/s sustained, at least half of storescp's images/s.
 
 Run: ``python -m benchmarks store_throughput --repeat 3``. Profile our server under the
-same load with py-spy: ``python -m benchmarks.store_throughput profile [--associations 4]``.
+same load with py-spy: ``python -m benchmarks._store_profile [--associations 4]``.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -424,80 +424,3 @@ def _describe(run: Run) -> str:
         f"{run.server} x{run.associations}: {run.seconds:.2f} s, {IMAGES / run.seconds:.0f} images/s, "
         f"CPU {run.cpu_s:.1f} s{helper}, peak RSS {rss:.0f} MiB, load average {run.load_average:.1f}"
     )
-
-
-# ------------------------------------------------------------------------ profiling
-
-
-@contextlib.contextmanager
-def _profiled(running: servers.Running, output: Path, rate: int) -> Iterator[None]:
-    """py-spy samples every thread of the server's processes while the block runs."""
-    spy = Path(sys.executable).with_name("py-spy")
-    args = [str(spy), "record", "--pid", str(running.process.pid), "--subprocesses", "--nonblocking"]
-    args += ["--format", "raw", "--rate", str(rate), "--output", str(output)]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    time.sleep(1.0)  # py-spy attaches to the processes before the load starts
-    try:
-        yield
-    finally:
-        process.send_signal(2)  # SIGINT: py-spy writes its samples and exits
-        _, err = process.communicate(timeout=120)
-        if not output.exists():
-            raise RuntimeError(f"py-spy wrote nothing: {err.decode(errors='replace')}")
-
-
-def summarize(collapsed: Path, top: int = 45) -> str:
-    """Self and inclusive sample shares per function, from py-spy's collapsed stacks."""
-    self_counts: dict[str, int] = {}
-    inclusive: dict[str, int] = {}
-    total = 0
-    for line in collapsed.read_text().splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        count = int(count_text)
-        frames = [frame for frame in stack.split(";") if not frame.startswith(("process ", "thread "))]
-        if not frames:
-            continue
-        total += count
-        self_counts[frames[-1]] = self_counts.get(frames[-1], 0) + count
-        for frame in set(frames):
-            inclusive[frame] = inclusive.get(frame, 0) + count
-    lines = [f"{total} samples", "", "self:"]
-    for frame, count in sorted(self_counts.items(), key=lambda item: -item[1])[:top]:
-        lines.append(f"  {100 * count / total:5.1f}%  {frame}")
-    lines += ["", "inclusive:"]
-    for frame, count in sorted(inclusive.items(), key=lambda item: -item[1])[: top * 2]:
-        lines.append(f"  {100 * count / total:5.1f}%  {frame}")
-    return "\n".join(lines)
-
-
-def profile(associations: int, rate: int = 250) -> None:
-    """Our server under the benchmark's load, sampled by py-spy; writes and prints a summary."""
-    studies, warmup = images()
-    results = Path(__file__).resolve().parent / "results"
-    output = results / f"store_throughput.profile-{associations}.txt"
-    base = Path(tempfile.mkdtemp(prefix="store-throughput-profile-"))
-    try:
-        with (
-            servers.database(base) as db,
-            servers.ours(
-                base, db, workers=1 if associations == 1 else 2, settings=OUR_SETTINGS[OURS]
-            ) as running,
-        ):
-            send(running, [[folder] for folder in sorted(warmup.iterdir())])
-            groups = [studies] if associations == 1 else [[folder] for folder in studies]
-            with _profiled(running, output, rate):
-                seconds = send(running, groups)
-            print(f"{IMAGES / seconds:.0f} images/s under py-spy ({running.count()} stored)")
-    finally:
-        servers.remove(base)
-    summary = summarize(output)
-    output.with_suffix(".summary.txt").write_text(summary + "\n")
-    print(summary)
-
-
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["profile"]:
-        count = int(sys.argv[3]) if sys.argv[2:3] == ["--associations"] else 1
-        profile(count)
-    else:
-        sys.exit("usage: python -m benchmarks.store_throughput profile [--associations 1|4]")
