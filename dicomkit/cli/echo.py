@@ -16,7 +16,7 @@ import argparse
 import time
 from typing import TYPE_CHECKING
 
-from dicomkit.cli.options import ae_title, pdu_length, positive
+from dicomkit.cli.options import add_connection_arguments, add_peer_arguments, network, positive
 
 if TYPE_CHECKING:
     from dicomkit.cli.main import Subparsers
@@ -32,44 +32,16 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("host", metavar="HOST")
     parser.add_argument("port", metavar="PORT", type=positive(int))
-    parser.add_argument(
-        "--aet", type=ae_title, default="DICOMKIT", help="our (calling) AE title (default DICOMKIT)"
-    )
-    parser.add_argument(
-        "--aec", type=ae_title, default="ANY-SCP", help="the peer's (called) AE title (default ANY-SCP)"
-    )
+    add_peer_arguments(parser)
     parser.add_argument("--repeat", type=positive(int), default=1, help="C-ECHOs to send (default 1)")
-    parser.add_argument("--timeout", type=positive(float), default=30.0, help="seconds per step (default 30)")
-    parser.add_argument(
-        "--max-pdu", type=pdu_length, default=16384, help="maximum PDU length we receive (default 16384)"
-    )
-    tls = parser.add_argument_group("TLS (PS3.15 B.1)")
-    tls.add_argument("--tls", action="store_true", help="connect with TLS 1.2 or later")
-    tls.add_argument("--tls-ca", metavar="FILE", help="CA certificates to verify the peer with")
-    tls.add_argument("--tls-cert", metavar="FILE", help="our certificate (client authentication)")
-    tls.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert")
-    tls.add_argument(
-        "--tls-no-verify", action="store_true", help="accept any peer certificate (testing only)"
-    )
+    add_connection_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from dicomkit.net.aio.client import echo_sync
-    from dicomkit.net.aio.tls import client_ssl_context
-    from dicomkit.net.config import AEConfig, Timeouts
     from dicomkit.net.dimse.status import status_name
 
-    ae = AEConfig(args.aet, max_pdu_length=args.max_pdu)
-    timeout: float = args.timeout
-    timeouts = Timeouts(artim=timeout, acse=timeout, dimse=timeout, network=None, connect=timeout)
-    ssl_context = None
-    if args.tls or args.tls_ca or args.tls_cert:
-        ssl_context = client_ssl_context(
-            ca_file=args.tls_ca,
-            certfile=args.tls_cert,
-            keyfile=args.tls_key,
-            verify_server=not args.tls_no_verify,
-        )
+    ae, timeouts, ssl_context = network(args)
     start = time.perf_counter()
     statuses = echo_sync(
         args.host, args.port, ae, args.aec, ssl_context=ssl_context, timeouts=timeouts, repeat=args.repeat

@@ -20,18 +20,16 @@ The key and network options are shared with ``move`` and ``get``.
 from __future__ import annotations
 
 import argparse
-import ssl
 from typing import TYPE_CHECKING
 
-from dicomkit.cli.options import ae_title, pdu_length, positive
+from dicomkit.cli.options import add_network_arguments, network, positive
 
 if TYPE_CHECKING:
     from dicomkit.cli.main import Subparsers
     from dicomkit.data.dataset import Dataset
-    from dicomkit.net.config import AEConfig, Timeouts
     from dicomkit.net.services.query_retrieve import InformationModel
 
-__all__ = ["add_network_arguments", "add_parser", "add_query_arguments", "identifier", "network", "run"]
+__all__ = ["add_parser", "add_query_arguments", "identifier", "model", "print_table", "run"]
 
 _HIDDEN = frozenset({0x00080052, 0x00080005})  # Query/Retrieve Level, Specific Character Set
 
@@ -53,27 +51,6 @@ def add_query_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--patient-root", action="store_true", help="the Patient Root model (default: Study Root)"
-    )
-
-
-def add_network_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--aet", type=ae_title, default="DICOMKIT", help="our (calling) AE title (default DICOMKIT)"
-    )
-    parser.add_argument(
-        "--aec", type=ae_title, default="ANY-SCP", help="the peer's (called) AE title (default ANY-SCP)"
-    )
-    parser.add_argument("--timeout", type=positive(float), default=30.0, help="seconds per step (default 30)")
-    parser.add_argument(
-        "--max-pdu", type=pdu_length, default=16384, help="maximum PDU length we receive (default 16384)"
-    )
-    tls = parser.add_argument_group("TLS (PS3.15 B.1)")
-    tls.add_argument("--tls", action="store_true", help="connect with TLS 1.2 or later")
-    tls.add_argument("--tls-ca", metavar="FILE", help="CA certificates to verify the peer with")
-    tls.add_argument("--tls-cert", metavar="FILE", help="our certificate (client authentication)")
-    tls.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert")
-    tls.add_argument(
-        "--tls-no-verify", action="store_true", help="accept any peer certificate (testing only)"
     )
 
 
@@ -125,24 +102,6 @@ def identifier(args: argparse.Namespace) -> tuple[Dataset, list[int]]:
     elif tags.QueryRetrieveLevel not in dataset:
         dataset.set(tags.QueryRetrieveLevel, "STUDY", "CS")
     return dataset, order
-
-
-def network(args: argparse.Namespace) -> tuple[AEConfig, Timeouts, ssl.SSLContext | None]:
-    from dicomkit.net.aio.tls import client_ssl_context
-    from dicomkit.net.config import AEConfig, Timeouts
-
-    ae = AEConfig(args.aet, max_pdu_length=args.max_pdu)
-    timeout: float = args.timeout
-    timeouts = Timeouts(artim=timeout, acse=timeout, dimse=timeout, network=None, connect=timeout)
-    ssl_context = None
-    if args.tls or args.tls_ca or args.tls_cert:
-        ssl_context = client_ssl_context(
-            ca_file=args.tls_ca,
-            certfile=args.tls_cert,
-            keyfile=args.tls_key,
-            verify_server=not args.tls_no_verify,
-        )
-    return ae, timeouts, ssl_context
 
 
 def run(args: argparse.Namespace) -> int:

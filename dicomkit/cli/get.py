@@ -19,9 +19,9 @@ import argparse
 import os
 from typing import TYPE_CHECKING
 
-from dicomkit.cli.find import add_network_arguments, add_query_arguments, identifier, model, network
+from dicomkit.cli.find import add_query_arguments, identifier, model
 from dicomkit.cli.move import RetrieveBar, add_progress_argument, report, show_progress
-from dicomkit.cli.options import positive
+from dicomkit.cli.options import add_network_arguments, network, positive
 
 if TYPE_CHECKING:
     from dicomkit.cli.main import Subparsers

@@ -20,8 +20,8 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from dicomkit.cli.find import add_network_arguments, add_query_arguments, identifier, model, network
-from dicomkit.cli.options import ae_title, positive
+from dicomkit.cli.find import add_query_arguments, identifier, model
+from dicomkit.cli.options import add_network_arguments, ae_title, network, positive
 
 if TYPE_CHECKING:
     from dicomkit.cli.main import Subparsers

@@ -1,18 +1,37 @@
-"""Argument types shared by the network subcommands (``echo``, ``store``, ...).
+"""Arguments shared by the network subcommands (``echo``, ``store``, ``find`` ...).
 
-Each is an ``argparse`` ``type=`` callable: it returns the parsed value or raises
-``argparse.ArgumentTypeError`` with a one-line reason, which argparse reports as a usage
-error (exit status 2). AE titles follow PS3.5 §6.2 (AE VR) as ``AEConfig`` checks them;
-PDU lengths PS3.8 §D.1 (we ask for at least 4096 and refuse 0, "no maximum").
+The argument types are ``argparse`` ``type=`` callables: each returns the parsed value
+or raises ``argparse.ArgumentTypeError`` with a one-line reason, which argparse reports
+as a usage error (exit status 2). AE titles follow PS3.5 §6.2 (AE VR) as ``AEConfig``
+checks them; PDU lengths PS3.8 §D.1 (we ask for at least 4096 and refuse 0, "no
+maximum").
+
+:func:`add_peer_arguments` (``--aet``/``--aec``) and :func:`add_connection_arguments`
+(``--timeout``, ``--max-pdu``, the TLS group of PS3.15 B.1) add the options every
+requestor subcommand has; :func:`network` turns them into our AE, timeouts and TLS
+context.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-__all__ = ["ae_title", "pdu_length", "positive"]
+if TYPE_CHECKING:
+    import ssl
+
+    from dicomkit.net.config import AEConfig, Timeouts
+
+__all__ = [
+    "add_connection_arguments",
+    "add_network_arguments",
+    "add_peer_arguments",
+    "ae_title",
+    "network",
+    "pdu_length",
+    "positive",
+]
 
 _N = TypeVar("_N", int, float)
 
@@ -55,3 +74,54 @@ def ae_title(text: str) -> str:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
+
+
+def add_peer_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--aet`` (our calling AE title) and ``--aec`` (the peer's called AE title)."""
+    parser.add_argument(
+        "--aet", type=ae_title, default="DICOMKIT", help="our (calling) AE title (default DICOMKIT)"
+    )
+    parser.add_argument(
+        "--aec", type=ae_title, default="ANY-SCP", help="the peer's (called) AE title (default ANY-SCP)"
+    )
+
+
+def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--timeout``, ``--max-pdu`` and the TLS group (PS3.15 B.1)."""
+    parser.add_argument("--timeout", type=positive(float), default=30.0, help="seconds per step (default 30)")
+    parser.add_argument(
+        "--max-pdu", type=pdu_length, default=16384, help="maximum PDU length we receive (default 16384)"
+    )
+    tls = parser.add_argument_group("TLS (PS3.15 B.1)")
+    tls.add_argument("--tls", action="store_true", help="connect with TLS 1.2 or later")
+    tls.add_argument("--tls-ca", metavar="FILE", help="CA certificates to verify the peer with")
+    tls.add_argument("--tls-cert", metavar="FILE", help="our certificate (client authentication)")
+    tls.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert")
+    tls.add_argument(
+        "--tls-no-verify", action="store_true", help="accept any peer certificate (testing only)"
+    )
+
+
+def add_network_arguments(parser: argparse.ArgumentParser) -> None:
+    """The peer arguments, then the connection arguments."""
+    add_peer_arguments(parser)
+    add_connection_arguments(parser)
+
+
+def network(args: argparse.Namespace) -> tuple[AEConfig, Timeouts, ssl.SSLContext | None]:
+    """Our AE, the timeouts (``--timeout`` for every step) and the TLS context, if any."""
+    from dicomkit.net.aio.tls import client_ssl_context
+    from dicomkit.net.config import AEConfig, Timeouts
+
+    ae = AEConfig(args.aet, max_pdu_length=args.max_pdu)
+    timeout: float = args.timeout
+    timeouts = Timeouts(artim=timeout, acse=timeout, dimse=timeout, network=None, connect=timeout)
+    ssl_context = None
+    if args.tls or args.tls_ca or args.tls_cert:
+        ssl_context = client_ssl_context(
+            ca_file=args.tls_ca,
+            certfile=args.tls_cert,
+            keyfile=args.tls_key,
+            verify_server=not args.tls_no_verify,
+        )
+    return ae, timeouts, ssl_context

@@ -20,7 +20,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from dicomkit.cli.options import ae_title, pdu_length, positive
+from dicomkit.cli.options import add_connection_arguments, add_peer_arguments, network, positive
 
 if TYPE_CHECKING:
     from dicomkit.cli.main import Subparsers
@@ -38,12 +38,7 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     parser.add_argument("host", metavar="HOST")
     parser.add_argument("port", metavar="PORT", type=positive(int))
     parser.add_argument("paths", metavar="PATH", nargs="+", help="files or folders to send")
-    parser.add_argument(
-        "--aet", type=ae_title, default="DICOMKIT", help="our (calling) AE title (default DICOMKIT)"
-    )
-    parser.add_argument(
-        "--aec", type=ae_title, default="ANY-SCP", help="the peer's (called) AE title (default ANY-SCP)"
-    )
+    add_peer_arguments(parser)
     parser.add_argument(
         "--recursive",
         action=argparse.BooleanOptionalAction,
@@ -57,37 +52,14 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         help="show a progress bar on stderr (default: when stderr is a terminal)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="list stored files too")
-    parser.add_argument("--timeout", type=positive(float), default=30.0, help="seconds per step (default 30)")
-    parser.add_argument(
-        "--max-pdu", type=pdu_length, default=16384, help="maximum PDU length we receive (default 16384)"
-    )
-    tls = parser.add_argument_group("TLS (PS3.15 B.1)")
-    tls.add_argument("--tls", action="store_true", help="connect with TLS 1.2 or later")
-    tls.add_argument("--tls-ca", metavar="FILE", help="CA certificates to verify the peer with")
-    tls.add_argument("--tls-cert", metavar="FILE", help="our certificate (client authentication)")
-    tls.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert")
-    tls.add_argument(
-        "--tls-no-verify", action="store_true", help="accept any peer certificate (testing only)"
-    )
+    add_connection_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from dicomkit.net.aio.tls import client_ssl_context
-    from dicomkit.net.config import AEConfig, Timeouts
     from dicomkit.net.scu.instances import find_files
     from dicomkit.net.scu.storage import store_files_sync
 
-    ae = AEConfig(args.aet, max_pdu_length=args.max_pdu)
-    timeout: float = args.timeout
-    timeouts = Timeouts(artim=timeout, acse=timeout, dimse=timeout, network=None, connect=timeout)
-    ssl_context = None
-    if args.tls or args.tls_ca or args.tls_cert:
-        ssl_context = client_ssl_context(
-            ca_file=args.tls_ca,
-            certfile=args.tls_cert,
-            keyfile=args.tls_key,
-            verify_server=not args.tls_no_verify,
-        )
+    ae, timeouts, ssl_context = network(args)
     show_bar = sys.stderr.isatty() if args.progress is None else bool(args.progress)
     total = len(find_files(args.paths, recursive=args.recursive)) if show_bar else 0
     with _Progress(total, enabled=show_bar) as progress:
