@@ -33,7 +33,6 @@ from dicomkit.net.aio.client import Association, associate
 from dicomkit.net.config import AEConfig, RequestedContext, Timeouts
 from dicomkit.net.dimse.assemble import DataSink, MemorySink, Message
 from dicomkit.net.dimse.commands import (
-    CCancelRQ,
     CGetRQ,
     CGetRSP,
     CStoreRQ,
@@ -43,7 +42,14 @@ from dicomkit.net.dimse.commands import (
 )
 from dicomkit.net.dimse.status import PROCESSING_FAILURE, StatusCategory, is_final, status_category
 from dicomkit.net.pdu import PDataTF
-from dicomkit.net.scu.retrieve import GET_SOP_CLASS, ProgressCallback, RetrieveResult, progress_of, result_of
+from dicomkit.net.scu.retrieve import (
+    GET_SOP_CLASS,
+    CancelCheck,
+    ProgressCallback,
+    Retrieval,
+    RetrieveResult,
+    result_of,
+)
 from dicomkit.net.scu.storage import MAX_CONTEXTS
 from dicomkit.net.services.protocols import AssociationInfo, ServiceRequest
 from dicomkit.net.services.query_retrieve import IDENTIFIER_LIMIT, QUERY_TRANSFER_SYNTAXES, InformationModel
@@ -53,7 +59,6 @@ from dicomkit.net.services.storage import (
     StorageService,
 )
 from dicomkit.part10.transfer_syntax import EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN
-from dicomkit.part10.writer import encode_dataset
 
 __all__ = ["COMMON_STORAGE_SOP_CLASSES", "GET_TRANSFER_SYNTAXES", "get", "get_contexts", "get_sync"]
 
@@ -94,8 +99,6 @@ COMMON_STORAGE_SOP_CLASSES: Final = (
 #: What we ask to receive by default: uncompressed, as DCMTK's getscu does (a compressed
 #: proposal would let the SCP pick one codec for every instance of a SOP class).
 GET_TRANSFER_SYNTAXES: Final = (EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN)
-
-CancelCheck = Callable[[], bool]
 
 
 def get_contexts(
@@ -203,11 +206,15 @@ async def _get_on(
 ) -> RetrieveResult:
     """C-GET on an association opened with ``receiver.sink_for`` as its sink factory."""
     receiver.bind(association)
-    context = association.context_for(sop_class_uid)
-    message_id = association.next_message_id()
-    payload = encode_dataset(identifier, context.transfer_syntax)
-    await association.send_message(context.context_id, CGetRQ(message_id, sop_class_uid, priority), payload)
-    cancelled = False
+    retrieval = await Retrieval.start(
+        association,
+        sop_class_uid,
+        identifier,
+        lambda message_id: CGetRQ(message_id, sop_class_uid, priority),
+        progress=progress,
+        cancel=cancel,
+    )
+    message_id = retrieval.message_id
     while True:
         message = await association.receive()
         command = message.command
@@ -220,12 +227,8 @@ async def _get_on(
                 await association.send_message(message.context_id, failure_response(command, status, comment))
         elif isinstance(command, CGetRSP) and command.message_id_being_responded_to == message_id:
             if is_final(command.status):
-                return result_of(message, context.transfer_syntax, received=receiver.received)
-            if progress is not None:
-                progress(progress_of(command))
-            if not cancelled and cancel is not None and cancel():
-                cancelled = True
-                await association.send_message(context.context_id, CCancelRQ(message_id))
+                return result_of(message, retrieval.context.transfer_syntax, received=receiver.received)
+            await retrieval.pending(command)
         else:
             association.abort()
             raise RemoteProtocolError(f"unexpected {command!r} during the C-GET of message {message_id}")

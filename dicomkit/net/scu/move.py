@@ -19,27 +19,24 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Callable
 
 from dicomkit.data.dataset import Dataset
 from dicomkit.errors import RemoteProtocolError
 from dicomkit.net.aio.client import Association, associate
 from dicomkit.net.config import AEConfig, RequestedContext, Timeouts
-from dicomkit.net.dimse.commands import CCancelRQ, CMoveRQ, CMoveRSP, Priority
+from dicomkit.net.dimse.commands import CMoveRQ, CMoveRSP, Priority
 from dicomkit.net.dimse.status import is_final
 from dicomkit.net.scu.retrieve import (
     MOVE_SOP_CLASS,
+    CancelCheck,
     ProgressCallback,
+    Retrieval,
     RetrieveResult,
-    progress_of,
     result_of,
 )
 from dicomkit.net.services.query_retrieve import QUERY_TRANSFER_SYNTAXES, InformationModel
-from dicomkit.part10.writer import encode_dataset
 
 __all__ = ["move", "move_on", "move_sync"]
-
-CancelCheck = Callable[[], bool]
 
 
 async def move_on(
@@ -61,12 +58,15 @@ async def move_on(
         RemoteProtocolError: a response that does not answer our request.
         LocalProtocolError: no accepted context for ``sop_class_uid``.
     """
-    context = association.context_for(sop_class_uid)
-    message_id = association.next_message_id()
-    payload = encode_dataset(identifier, context.transfer_syntax)
-    request = CMoveRQ(message_id, sop_class_uid, destination_ae, priority)
-    await association.send_message(context.context_id, request, payload)
-    cancelled = False
+    retrieval = await Retrieval.start(
+        association,
+        sop_class_uid,
+        identifier,
+        lambda message_id: CMoveRQ(message_id, sop_class_uid, destination_ae, priority),
+        progress=progress,
+        cancel=cancel,
+    )
+    message_id = retrieval.message_id
     while True:
         response = await association.receive()
         command = response.command
@@ -74,12 +74,8 @@ async def move_on(
             association.abort()
             raise RemoteProtocolError(f"expected a C-MOVE-RSP to message {message_id}, got {command!r}")
         if is_final(command.status):
-            return result_of(response, context.transfer_syntax)
-        if progress is not None:
-            progress(progress_of(command))
-        if not cancelled and cancel is not None and cancel():
-            cancelled = True
-            await association.send_message(context.context_id, CCancelRQ(message_id))
+            return result_of(response, retrieval.context.transfer_syntax)
+        await retrieval.pending(command)
 
 
 async def move(

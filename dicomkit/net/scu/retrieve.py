@@ -1,4 +1,4 @@
-"""What the C-MOVE and C-GET SCUs share: progress, results, response checks (PS3.4 C.4.2-C.4.3).
+"""What the C-MOVE and C-GET SCUs share: the request, progress, cancel, results (PS3.4 C.4.2-C.4.3).
 
 Part of ``dicomkit.net.scu``, below ``move`` and ``get``. A retrieval's pending
 responses carry the four sub-operation counts (:class:`RetrieveProgress`); its final
@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from typing import Final
 
 from dicomkit.data import tags
+from dicomkit.data.dataset import Dataset
 from dicomkit.errors import DicomError
+from dicomkit.net.acse import NegotiatedContext
+from dicomkit.net.aio.client import Association
 from dicomkit.net.dimse.assemble import MemorySink, Message
-from dicomkit.net.dimse.commands import CGetRSP, CMoveRSP
+from dicomkit.net.dimse.commands import CCancelRQ, CGetRQ, CGetRSP, CMoveRQ, CMoveRSP
 from dicomkit.net.dimse.status import StatusCategory, status_category, status_name
 from dicomkit.net.services.query_retrieve import (
     PATIENT_ROOT_GET,
@@ -25,13 +28,17 @@ from dicomkit.net.services.query_retrieve import (
     InformationModel,
 )
 from dicomkit.part10.reader import read_dataset
+from dicomkit.part10.writer import encode_dataset
 
 __all__ = [
     "GET_SOP_CLASS",
     "MOVE_SOP_CLASS",
+    "CancelCheck",
     "ProgressCallback",
+    "Retrieval",
     "RetrieveProgress",
     "RetrieveResult",
+    "progress_of",
     "result_of",
 ]
 
@@ -62,6 +69,8 @@ class RetrieveProgress:
 
 
 ProgressCallback = Callable[[RetrieveProgress], None]
+#: Asked after each pending response; True sends C-CANCEL-RQ (PS3.7 §9.3.3.3, §9.3.4.3).
+CancelCheck = Callable[[], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,3 +143,56 @@ def result_of(message: Message, transfer_syntax: str, *, received: int = 0) -> R
         failed_sop_instance_uids=failed_uids,
         received=received,
     )
+
+
+class Retrieval:
+    """One C-MOVE/C-GET-RQ sent on an association (:meth:`start`): its pending responses
+    go to ``progress``; a C-CANCEL-RQ is sent, once, when ``cancel`` returns True."""
+
+    __slots__ = ("association", "cancel", "cancelled", "context", "message_id", "progress")
+
+    def __init__(
+        self,
+        association: Association,
+        context: NegotiatedContext,
+        message_id: int,
+        *,
+        progress: ProgressCallback | None,
+        cancel: CancelCheck | None,
+    ) -> None:
+        self.association = association
+        self.context = context
+        self.message_id = message_id
+        self.progress = progress
+        self.cancel = cancel
+        self.cancelled = False
+
+    @classmethod
+    async def start(
+        cls,
+        association: Association,
+        sop_class_uid: str,
+        identifier: Dataset,
+        request: Callable[[int], CMoveRQ | CGetRQ],
+        *,
+        progress: ProgressCallback | None,
+        cancel: CancelCheck | None,
+    ) -> Retrieval:
+        """Send ``request(message_id)`` with ``identifier`` on the context of ``sop_class_uid``.
+
+        Raises:
+            LocalProtocolError: no accepted context for ``sop_class_uid``.
+        """
+        context = association.context_for(sop_class_uid)
+        message_id = association.next_message_id()
+        payload = encode_dataset(identifier, context.transfer_syntax)
+        await association.send_message(context.context_id, request(message_id), payload)
+        return cls(association, context, message_id, progress=progress, cancel=cancel)
+
+    async def pending(self, command: CMoveRSP | CGetRSP) -> None:
+        """A pending response: report its counts, then cancel if asked to."""
+        if self.progress is not None:
+            self.progress(progress_of(command))
+        if not self.cancelled and self.cancel is not None and self.cancel():
+            self.cancelled = True
+            await self.association.send_message(self.context.context_id, CCancelRQ(self.message_id))
