@@ -11,7 +11,9 @@ C-MOVE/C-GET failures are results.
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from apps.dicom_net.conf import dicom_settings
 from apps.dicom_net.handlers import ArchiveStorageHandler
@@ -25,6 +27,28 @@ from dicomkit.net.scu.retrieve import ProgressCallback, RetrieveResult
 from dicomkit.net.services.query_retrieve import InformationModel
 
 __all__ = ["scu_find", "scu_get", "scu_move"]
+
+_Target_contra = TypeVar("_Target_contra", contravariant=True)
+
+
+class _RetrieveSync(Protocol[_Target_contra]):
+    """``move_sync`` (target: the destination AE) or ``get_sync`` (target: the store)."""
+
+    def __call__(
+        self,
+        host: str,
+        port: int,
+        ae: AEConfig,
+        called_ae_title: str,
+        identifier: Dataset,
+        target: _Target_contra,
+        /,
+        *,
+        model: InformationModel,
+        progress: ProgressCallback | None,
+        ssl_context: ssl.SSLContext | None,
+        timeouts: Timeouts | None,
+    ) -> RetrieveResult: ...
 
 
 def _ae(calling_ae_title: str | None) -> AEConfig:
@@ -84,18 +108,8 @@ def scu_move(
     timeout: float | None = None,
 ) -> RetrieveResult:
     """Asks ``peer`` to C-MOVE what ``identifier`` selects to ``destination_ae_title`` (default: us)."""
-    return move_sync(
-        peer.host,
-        peer.port,
-        _ae(calling_ae_title),
-        peer.ae_title,
-        identifier,
-        destination_ae_title or dicom_settings().ae_title,
-        model=model,
-        progress=progress,
-        ssl_context=peer.ssl_context,
-        timeouts=_timeouts(timeout),
-    )
+    destination = destination_ae_title or dicom_settings().ae_title
+    return _retrieve(move_sync, peer, identifier, destination, model, progress, calling_ae_title, timeout)
 
 
 def scu_get(
@@ -111,13 +125,27 @@ def scu_get(
     """C-GETs what ``identifier`` selects from ``peer`` into the archive (or ``folder``)."""
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
-    return get_sync(
+    store = folder if folder is not None else ArchiveStorageHandler()
+    return _retrieve(get_sync, peer, identifier, store, model, progress, calling_ae_title, timeout)
+
+
+def _retrieve(
+    sync: _RetrieveSync[_Target_contra],
+    peer: Peer,
+    identifier: Dataset,
+    target: _Target_contra,
+    model: InformationModel,
+    progress: ProgressCallback | None,
+    calling_ae_title: str | None,
+    timeout: float | None,
+) -> RetrieveResult:
+    return sync(
         peer.host,
         peer.port,
         _ae(calling_ae_title),
         peer.ae_title,
         identifier,
-        folder if folder is not None else ArchiveStorageHandler(),
+        target,
         model=model,
         progress=progress,
         ssl_context=peer.ssl_context,

@@ -1,4 +1,5 @@
-"""What ``dicom_find``, ``dicom_move`` and ``dicom_get`` share: the peer and query options.
+"""What ``dicom_find``, ``dicom_move`` and ``dicom_get`` share: the peer and query options,
+and running a retrieval behind a progress bar.
 
 Not a command (the leading underscore). Keys and levels are parsed by dicomkit's CLI
 helpers (``-k KEY[=VALUE]``, ``--level``, ``--patient-root``), so the product's commands
@@ -8,6 +9,7 @@ and ``python -m dicomkit find`` read a query the same way.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from django.core.management.base import CommandError
@@ -16,8 +18,10 @@ from apps.dicom_net.errors import RemoteNodeError
 from apps.dicom_net.models import DimseOperation
 from apps.dicom_net.services.remote_nodes import Peer, remote_node_resolve
 from dicomkit.cli import find as find_cli
+from dicomkit.cli.move import RetrieveBar, show_progress
 from dicomkit.data.dataset import Dataset
 from dicomkit.errors import DicomError
+from dicomkit.net.scu.retrieve import ProgressCallback, RetrieveProgress, RetrieveResult
 from dicomkit.net.services.query_retrieve import InformationModel
 
 
@@ -52,3 +56,19 @@ def query(options: dict[str, Any]) -> tuple[Dataset, list[int], InformationModel
 
 def network_failure(peer: Peer, error: BaseException) -> CommandError:
     return CommandError(f"{peer}: {type(error).__name__}: {error}")
+
+
+def retrieve_with_bar(
+    peer: Peer, options: dict[str, Any], retrieve: Callable[[ProgressCallback], RetrieveResult]
+) -> RetrieveResult:
+    """``retrieve(progress)`` (a C-MOVE or C-GET) behind a progress bar (``--progress``).
+
+    The bar ends at the final counts. Network failures become a CommandError.
+    """
+    try:
+        with RetrieveBar(enabled=show_progress(argparse.Namespace(progress=options["progress"]))) as bar:
+            result = retrieve(bar.update)
+            bar.update(RetrieveProgress(0, result.completed, result.failed, result.warning))
+    except (DicomError, OSError) as error:
+        raise network_failure(peer, error) from error
+    return result

@@ -8,18 +8,16 @@ sub-operation completed.
 
 from __future__ import annotations
 
-from argparse import ArgumentParser, Namespace
+from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from apps.dicom_net.management.commands._scu import add_peer_arguments, network_failure, query, resolve
+from apps.dicom_net.management.commands._scu import add_peer_arguments, query, resolve, retrieve_with_bar
 from apps.dicom_net.models import DimseOperation
 from apps.dicom_net.services.scu import scu_get
-from dicomkit.cli.move import RetrieveBar, add_progress_argument, report, show_progress
-from dicomkit.errors import DicomError
-from dicomkit.net.scu.retrieve import RetrieveProgress
+from dicomkit.cli.move import add_progress_argument, report
 
 
 class Command(BaseCommand):
@@ -33,20 +31,19 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         peer = resolve(options, DimseOperation.GET)
         identifier, _, model = query(options)
-        try:
-            with RetrieveBar(enabled=show_progress(Namespace(progress=options["progress"]))) as bar:
-                result = scu_get(
-                    peer=peer,
-                    identifier=identifier,
-                    folder=options["out"],
-                    model=model,
-                    progress=bar.update,
-                    calling_ae_title=options["aet"],
-                    timeout=options["timeout"],
-                )
-                bar.update(RetrieveProgress(0, result.completed, result.failed, result.warning))
-        except (DicomError, OSError) as error:
-            raise network_failure(peer, error) from error
+        result = retrieve_with_bar(
+            peer,
+            options,
+            lambda progress: scu_get(
+                peer=peer,
+                identifier=identifier,
+                folder=options["out"],
+                model=model,
+                progress=progress,
+                calling_ae_title=options["aet"],
+                timeout=options["timeout"],
+            ),
+        )
         where = str(options["out"]) if options["out"] else "the archive"
         status = report(f"C-GET from {peer.ae_title} into {where} ({result.received} received)", result)
         if status:

@@ -7,17 +7,15 @@ Exit status 1 unless every sub-operation completed.
 
 from __future__ import annotations
 
-from argparse import ArgumentParser, Namespace
+from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from apps.dicom_net.management.commands._scu import add_peer_arguments, network_failure, query, resolve
+from apps.dicom_net.management.commands._scu import add_peer_arguments, query, resolve, retrieve_with_bar
 from apps.dicom_net.models import DimseOperation
 from apps.dicom_net.services.scu import scu_move
-from dicomkit.cli.move import RetrieveBar, add_progress_argument, report, show_progress
-from dicomkit.errors import DicomError
-from dicomkit.net.scu.retrieve import RetrieveProgress
+from dicomkit.cli.move import add_progress_argument, report
 
 
 class Command(BaseCommand):
@@ -31,20 +29,19 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         peer = resolve(options, DimseOperation.MOVE)
         identifier, _, model = query(options)
-        try:
-            with RetrieveBar(enabled=show_progress(Namespace(progress=options["progress"]))) as bar:
-                result = scu_move(
-                    peer=peer,
-                    identifier=identifier,
-                    destination_ae_title=options["destination"],
-                    model=model,
-                    progress=bar.update,
-                    calling_ae_title=options["aet"],
-                    timeout=options["timeout"],
-                )
-                bar.update(RetrieveProgress(0, result.completed, result.failed, result.warning))
-        except (DicomError, OSError) as error:
-            raise network_failure(peer, error) from error
+        result = retrieve_with_bar(
+            peer,
+            options,
+            lambda progress: scu_move(
+                peer=peer,
+                identifier=identifier,
+                destination_ae_title=options["destination"],
+                model=model,
+                progress=progress,
+                calling_ae_title=options["aet"],
+                timeout=options["timeout"],
+            ),
+        )
         status = report(f"C-MOVE from {peer.ae_title} to {options['destination'] or 'us'}", result)
         if status:
             raise SystemExit(status)
