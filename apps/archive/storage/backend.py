@@ -8,7 +8,8 @@ Protocol: their staging file is a local scratch file, ``store`` an upload.
 
 Guarantees of ``LocalFileBackend.store`` (the crash-safety of the ingest hot path):
 
-1. the staged data is ``fsync``-ed before it gets its name;
+1. the staged data is ``fsync``-ed before it gets its name (once: a caller that already
+   synced it, outside its transaction, is not charged a second ``fsync``);
 2. the key it is about to get is journalled first: written to ``<staging>.key`` beside the
    staging file, and both made durable (``fsync`` of the sidecar and the staging folder);
 3. the name appears atomically as a hard link, never overwriting an existing key;
@@ -73,16 +74,21 @@ class StagingFile:
     """A temporary file being written; becomes a stored object through ``backend.store``.
 
     The writing process holds an exclusive ``flock`` on it until it is stored or discarded.
+    It remembers whether anything may have been written since the last ``sync``, so that
+    a second ``sync`` (the caller's, then ``store``'s) costs no second ``fsync``.
     """
 
-    __slots__ = ("_file", "path")
+    __slots__ = ("_dirty", "_file", "path")
 
     def __init__(self, path: Path, file: BinaryIO) -> None:
         self.path = path
         self._file = file
+        self._dirty = True
 
     @property
     def file(self) -> BinaryIO:
+        """The open file; whoever takes it may write, so the next ``sync`` is a real one."""
+        self._dirty = True
         return self._file
 
     @property
@@ -90,12 +96,16 @@ class StagingFile:
         return self._file.closed
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._dirty = True
         self._file.write(data)
 
     def sync(self) -> None:
-        """Flush and ``fsync`` what was written."""
+        """Flush and ``fsync`` what was written (nothing to do if nothing was since the last)."""
+        if not self._dirty:
+            return
         self._file.flush()
         os.fsync(self._file.fileno())
+        self._dirty = False
 
     def close(self) -> None:
         """Close (releases the lock); the file itself stays where it is."""
