@@ -30,8 +30,10 @@ from __future__ import annotations
 import enum
 import logging
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from django.db import DatabaseError, IntegrityError, OperationalError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.archive.conf import ArchiveSettings, DuplicatePolicy, PatientConflictPolicy
@@ -55,6 +57,7 @@ logger = logging.getLogger(__name__)
 
 _MAX_ATTEMPTS = 3
 _MAX_KEY_ATTEMPTS = 5
+_Row = TypeVar("_Row")
 
 
 class IngestOutcome(enum.Enum):
@@ -157,8 +160,8 @@ def _index_once(
     received_at = timezone.now()
     context = ConflictContext(header.study_instance_uid, header.sop_instance_uid, source_ae)
     with transaction.atomic():
-        existing = (
-            Instance.objects.select_for_update().filter(sop_instance_uid=header.sop_instance_uid).first()
+        existing = _unique(
+            Instance.objects.select_for_update().filter(sop_instance_uid=header.sop_instance_uid)
         )
         replaced: tuple[Series, list[tuple[str, str]]] | None = None
         if existing is not None:
@@ -244,9 +247,14 @@ def _duplicate_result(existing: Instance) -> IngestResult:
     )
 
 
+def _unique(rows: QuerySet[Any, _Row]) -> _Row | None:
+    """The row of a lookup by a unique key, or None (unlike ``.first()``: no ORDER BY)."""
+    return next(iter(rows[:1]), None)
+
+
 def _lock_patient_and_study(patient_id: int, study_id: int) -> None:
-    Patient.objects.select_for_update().filter(pk=patient_id).first()
-    Study.objects.select_for_update().filter(pk=study_id).first()
+    list(Patient.objects.select_for_update().filter(pk=patient_id).values_list("pk", flat=True))
+    list(Study.objects.select_for_update().filter(pk=study_id).values_list("pk", flat=True))
 
 
 def _remove_for_replacement(existing: Instance) -> tuple[Series, list[tuple[str, str]]]:
@@ -297,9 +305,14 @@ def _patient_and_study(
 ) -> tuple[Study, bool]:
     """The study of the instance (and whether it is new), with it and its patient locked."""
     uid = header.study_instance_uid
-    known = Study.objects.filter(study_instance_uid=uid).values_list("patient_id", flat=True).first()
+    # Only an instance without Patient ID needs its study's patient before the lock.
+    known = (
+        None
+        if header.patient.patient_id
+        else _unique(Study.objects.filter(study_instance_uid=uid).values_list("patient_id", flat=True))
+    )
     patient_created = False
-    if known is not None and not header.patient.patient_id:
+    if known is not None:
         # No Patient ID: the instance joins its study's patient.
         patient = Patient.objects.select_for_update().get(pk=known)
     else:
@@ -307,7 +320,7 @@ def _patient_and_study(
             demographics=header.patient, context=context, policy=policy
         )
     fields = _study_fields(header)
-    study = Study.objects.select_for_update().filter(study_instance_uid=uid).first()
+    study = _unique(Study.objects.select_for_update().filter(study_instance_uid=uid))
     created = False
     if study is None:
         try:
@@ -335,7 +348,7 @@ def _patient_and_study(
 
 def _series_get_or_create(header: InstanceHeader, study: Study) -> tuple[Series, bool]:
     """The series and whether it is new (the study row is locked: no other writer creates it)."""
-    series = Series.objects.filter(series_instance_uid=header.series_instance_uid).first()
+    series = _unique(Series.objects.filter(series_instance_uid=header.series_instance_uid))
     if series is None:
         created = Series.objects.create(
             series_instance_uid=header.series_instance_uid, study=study, **header.series

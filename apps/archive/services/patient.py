@@ -82,7 +82,8 @@ def patient_get_or_create(
         "issuer_of_patient_id": demographics.issuer_of_patient_id,
     }
     created = False
-    patient = Patient.objects.select_for_update().filter(**identity).first()
+    # The identity is unique: a plain LIMIT 1, not ``.first()``'s ORDER BY pk.
+    patient = next(iter(Patient.objects.select_for_update().filter(**identity)[:1]), None)
     if patient is None:
         try:
             with transaction.atomic():
