@@ -32,11 +32,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.db import DatabaseError, IntegrityError, OperationalError, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from apps.archive.conf import ArchiveSettings, DuplicatePolicy, PatientConflictPolicy
+from apps.archive.conf import ArchiveSettings, DuplicatePolicy, KeyLayout, PatientConflictPolicy
 from apps.archive.errors import IngestError, KeyExistsError, Refusal, StorageError
 from apps.archive.models import Instance, Patient, PatientConflict, Series, StorageLocation, Study
 from apps.archive.person_names import person_name_search_key
@@ -117,17 +117,24 @@ def instance_index(
     Raises:
         IngestError: refused (duplicate under ``reject``, UID conflicts) or failed.
     """
+    fast = _index_fast(header, staged, stored, backend, config, source_ae, actor)
+    if isinstance(fast, IngestResult):
+        return fast
     for attempt in range(1, _MAX_ATTEMPTS + 1):
         holder = _StoredKey()
+        holder.key = fast
         try:
             return _index_once(header, staged, stored, backend, config, source_ae, actor, holder)
         except (IntegrityError, OperationalError) as exc:
             # A concurrent store of the same instance (unique index) or a deadlock between
-            # two replacements: retry while nothing was stored yet.
-            if holder.key is not None:
+            # two replacements: retry while nothing was stored by this attempt (the fast
+            # path's copy stays for the retry).
+            if holder.key is not None and holder.key != fast:
                 _unstore(backend, holder.key)
                 raise IngestError(Refusal.PROCESSING_FAILURE, "Index update failed") from exc
             if attempt == _MAX_ATTEMPTS:
+                if holder.key is not None:
+                    _unstore(backend, holder.key)
                 raise IngestError(Refusal.PROCESSING_FAILURE, "Index update failed repeatedly") from exc
         except DatabaseError as exc:
             if holder.key is not None:
@@ -138,6 +145,97 @@ def instance_index(
                 _unstore(backend, holder.key)
             raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _index_fast(
+    header: InstanceHeader,
+    staged: StagingFile,
+    stored: StoredFile,
+    backend: StorageBackend,
+    config: ArchiveSettings,
+    source_ae: str,
+    actor: object,
+) -> IngestResult | str | None:
+    """The common case in one round trip (PostgreSQL's ``archive_index_instance``).
+
+    Applies where the key does not depend on the index (the ``uids`` layout) and the
+    instance joins a series already held (see migration 0003 for the exact conditions).
+    The file is stored first, under its journal: a crash before the call commits leaves a
+    journalled staging file that ``staging_reconcile`` rolls back, as on the general path.
+
+    Returns the result, or the key the file was stored under when the function declined
+    (the general path then indexes it there), or None when it does not apply.
+    """
+    if connection.vendor != "postgresql" or config.key_layout is not KeyLayout.UIDS:
+        return None
+    if connection.in_atomic_block:
+        return None  # a failing statement would break the caller's transaction
+    received_at = timezone.now()
+    key = instance_key(
+        layout=config.key_layout,
+        study_instance_uid=header.study_instance_uid,
+        series_instance_uid=header.series_instance_uid,
+        sop_instance_uid=header.sop_instance_uid,
+    )
+    holder = _StoredKey()
+    _store(backend, staged, key, holder)
+    assert holder.key is not None
+    patient, instance = header.patient, header.instance
+    params: list[Any] = [
+        header.sop_instance_uid,
+        header.sop_class_uid,
+        header.series_instance_uid,
+        header.study_instance_uid,
+        patient.patient_id,
+        patient.issuer_of_patient_id,
+        patient.patient_name,
+        patient.patient_birth_date,
+        patient.patient_sex,
+        [name for name, value in _study_fields(header).items() if value not in ("", None)],
+        [name for name, value in header.series.items() if value not in ("", None)],
+        instance.get("instance_number"),
+        instance.get("content_date"),
+        instance.get("content_time"),
+        instance.get("rows"),
+        instance.get("columns"),
+        instance.get("bits_allocated"),
+        instance.get("number_of_frames"),
+        backend.name,
+        holder.key,
+        stored.size_bytes,
+        stored.checksum_sha256,
+        stored.transfer_syntax_uid,
+        received_at,
+        source_ae[:16],
+    ]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(_INDEX_INSTANCE_SQL, params)
+            row = cursor.fetchone()
+    except DatabaseError:
+        # A concurrent insert of the same UID, a deadlock: the general path sorts it out.
+        return holder.key
+    ids = row[0] if row else None
+    if not ids:
+        return holder.key
+    instance_id, patient_pk = ids
+    _signal_on_commit(header, instance_id, patient_pk, source_ae, False, actor)
+    return IngestResult(
+        outcome=IngestOutcome.STORED,
+        sop_instance_uid=header.sop_instance_uid,
+        sop_class_uid=header.sop_class_uid,
+        study_instance_uid=header.study_instance_uid,
+        series_instance_uid=header.series_instance_uid,
+        instance_id=instance_id,
+        backend=backend.name,
+        key=holder.key,
+        size_bytes=stored.size_bytes,
+        checksum_sha256=stored.checksum_sha256,
+        transfer_syntax_uid=stored.transfer_syntax_uid,
+    )
+
+
+_INDEX_INSTANCE_SQL = "SELECT archive_index_instance(" + ", ".join(["%s"] * 25) + ")"
 
 
 def _unstore(backend: StorageBackend, key: str) -> None:
@@ -168,6 +266,9 @@ def _index_once(
             if config.duplicate_policy is DuplicatePolicy.REJECT:
                 raise IngestError(Refusal.DUPLICATE, "SOP Instance is already stored")
             if config.duplicate_policy is DuplicatePolicy.KEEP_FIRST:
+                if holder.key is not None:  # stored ahead by the fast path: not needed
+                    _unstore(backend, holder.key)
+                    holder.key = None
                 return _duplicate_result(existing)
             replaced = _remove_for_replacement(existing)
         study, study_created = _patient_and_study(header, context, config.patient_conflict_policy)
@@ -186,7 +287,8 @@ def _index_once(
             study_date=study.study_date,
             received=received_at.date(),
         )
-        _store(backend, staged, key, holder)
+        if holder.key is None:
+            _store(backend, staged, key, holder)
         assert holder.key is not None
         StorageLocation.objects.create(
             instance=instance,

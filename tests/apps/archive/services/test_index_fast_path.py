@@ -1,0 +1,203 @@
+"""The one-round-trip index path (PostgreSQL's ``archive_index_instance``, migration 0003).
+
+Each test ingests outside any transaction (as the DIMSE server does), so the fast path is
+tried; ``CaptureQueriesContext`` shows whether it stored the instance or declined. What
+the index holds afterwards is compared with the general ORM path, which a surrounding
+``transaction.atomic`` selects.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from apps.archive.conf import DuplicatePolicy
+from apps.archive.errors import IngestError
+from apps.archive.models import Instance, Patient, PatientConflict, Series, StorageLocation, Study
+from apps.archive.services.ingest import IngestOutcome, IngestResult, instance_ingest
+from tests.apps.archive.conftest import staging_files, stored_files
+from tests.builders import write_ct
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL function"),
+]
+
+
+def _ingest(path: Path) -> tuple[IngestResult, bool]:
+    """Ingest; also whether the fast path stored it (its call was the only statement)."""
+    with CaptureQueriesContext(connection) as queries:
+        result = instance_ingest(source=path, source_ae="MODALITY")
+    statements = [q["sql"] for q in queries.captured_queries]
+    return result, len(statements) == 1 and "archive_index_instance(" in statements[0]
+
+
+def _series_files(tmp_path: Path, count: int, **attributes: object) -> list[Path]:
+    paths = []
+    for index in range(count):
+        path = tmp_path / f"{attributes.get('SeriesInstanceUID', 's')}-{index}.dcm"
+        write_ct(path, SOPInstanceUID=f"1.2.826.0.1.9.{index}.{len(str(attributes))}", **attributes)
+        paths.append(path)
+    return paths
+
+
+def _snapshot() -> dict[str, object]:
+    """What the index holds, without ids and times."""
+    return {
+        "patients": list(
+            Patient.objects.values_list(
+                "patient_id",
+                "patient_name",
+                "number_of_patient_related_studies",
+                "number_of_patient_related_series",
+                "number_of_patient_related_instances",
+                "size_bytes",
+                "has_identity_conflict",
+            )
+        ),
+        "studies": list(
+            Study.objects.values_list(
+                "study_instance_uid",
+                "study_description",
+                "modalities_in_study",
+                "sop_classes_in_study",
+                "number_of_study_related_series",
+                "number_of_study_related_instances",
+                "size_bytes",
+            )
+        ),
+        "series": sorted(
+            Series.objects.values_list(
+                "series_instance_uid", "modality", "number_of_series_related_instances", "size_bytes"
+            )
+        ),
+        "instances": sorted(
+            Instance.objects.values_list(
+                "sop_instance_uid",
+                "sop_class_uid",
+                "series__series_instance_uid",
+                "instance_number",
+                "rows",
+                "columns",
+                "bits_allocated",
+                "location__key",
+                "location__size_bytes",
+                "location__checksum_sha256",
+                "location__transfer_syntax_uid",
+                "location__source_ae",
+            )
+        ),
+    }
+
+
+def _clear() -> None:
+    Patient.objects.all().delete()
+
+
+def test_instances_joining_a_known_series_take_one_round_trip(storage_root, tmp_path) -> None:
+    paths = _series_files(tmp_path, 4, StudyInstanceUID="1.9.1", SeriesInstanceUID="1.9.1.1")
+
+    outcomes = [_ingest(path) for path in paths]
+
+    # The first instance creates patient, study and series: the general path.
+    assert [fast for _, fast in outcomes] == [False, True, True, True]
+    assert {result.outcome for result, _ in outcomes} == {IngestOutcome.STORED}
+    for result, _ in outcomes:
+        location = StorageLocation.objects.get(instance_id=result.instance_id)
+        assert location.key == result.key == (
+            f"1.9.1/1.9.1.1/{result.sop_instance_uid}.dcm"
+        )
+        assert (storage_root / location.key).read_bytes()[128:132] == b"DICM"
+    assert len(stored_files(storage_root)) == 4
+    assert staging_files(storage_root) == []
+
+
+def test_fast_and_general_path_leave_the_same_index(storage_root, tmp_path) -> None:
+    paths = _series_files(tmp_path, 3, StudyInstanceUID="1.9.2", SeriesInstanceUID="1.9.2.1")
+    paths += _series_files(tmp_path, 2, StudyInstanceUID="1.9.2", SeriesInstanceUID="1.9.2.2", Modality="MR")
+
+    fast_flags = [_ingest(path)[1] for path in paths]
+    fast = _snapshot()
+    _clear()
+    for path in stored_files(storage_root):
+        path.unlink()
+    with transaction.atomic():
+        for path in paths:
+            instance_ingest(source=path, source_ae="MODALITY")
+    general = _snapshot()
+
+    assert fast_flags == [False, True, True, False, True]
+    assert fast == general
+    study = Study.objects.get()
+    assert study.modalities_in_study == "CT\\MR"
+    assert (study.number_of_study_related_series, study.number_of_study_related_instances) == (2, 5)
+
+
+@pytest.mark.parametrize(
+    ("change", "effect"),
+    [
+        ({"PatientName": "OTHER^NAME"}, "conflict"),
+        ({"PatientBirthDate": "19010101"}, "conflict"),
+        ({"StudyDescription": "now known"}, "study filled"),
+        ({"SeriesDescription": "now known"}, "series filled"),
+        ({"SOPClassUID": "1.2.840.10008.5.1.4.1.1.7"}, "sop class added"),
+    ],
+)
+def test_the_function_declines_what_only_the_general_path_handles(
+    storage_root, tmp_path, change, effect
+) -> None:
+    base = {"StudyInstanceUID": "1.9.3", "SeriesInstanceUID": "1.9.3.1", "PatientID": "P-FAST"}
+    first = tmp_path / "first.dcm"
+    write_ct(first, SOPInstanceUID="1.9.3.1.1", StudyDescription="", SeriesDescription="", **base)
+    second = tmp_path / "second.dcm"
+    write_ct(second, SOPInstanceUID="1.9.3.1.2", **{"StudyDescription": "", "SeriesDescription": ""}, **base)
+    third = tmp_path / "third.dcm"
+    attributes = {"StudyDescription": "", "SeriesDescription": "", **base, **change}
+    write_ct(third, SOPInstanceUID="1.9.3.1.3", **attributes)
+
+    assert [_ingest(path)[1] for path in (first, second)] == [False, True]
+    result, fast = _ingest(third)
+
+    assert not fast
+    assert result.outcome is IngestOutcome.STORED
+    study = Study.objects.get()
+    assert study.number_of_study_related_instances == 3
+    if effect == "conflict":
+        assert Patient.objects.get().has_identity_conflict
+        assert PatientConflict.objects.count() == 1
+    elif effect == "study filled":
+        assert study.study_description == "now known"
+    elif effect == "series filled":
+        assert Series.objects.get().series_description == "now known"
+    else:
+        assert study.sop_classes == sorted(["1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.1.7"])
+    assert len(stored_files(storage_root)) == 3
+    assert staging_files(storage_root) == []
+
+
+@pytest.mark.parametrize("policy", list(DuplicatePolicy))
+def test_duplicates_after_the_fast_path_follow_the_policy(
+    storage_root, tmp_path, archive_policy, policy
+) -> None:
+    archive_policy(duplicate_policy=policy)
+    paths = _series_files(tmp_path, 2, StudyInstanceUID="1.9.4", SeriesInstanceUID="1.9.4.1")
+    for path in paths:
+        _ingest(path)
+
+    if policy is DuplicatePolicy.REJECT:
+        with pytest.raises(IngestError):
+            _ingest(paths[1])
+    else:
+        result, fast = _ingest(paths[1])
+        assert not fast
+        expected = IngestOutcome.DUPLICATE if policy is DuplicatePolicy.KEEP_FIRST else IngestOutcome.REPLACED
+        assert result.outcome is expected
+
+    # One file per instance, whatever the policy: the copy stored ahead never stays behind.
+    assert Instance.objects.count() == 2
+    assert len(stored_files(storage_root)) == 2
+    assert staging_files(storage_root) == []
+    assert Study.objects.get().number_of_study_related_instances == 2
