@@ -120,6 +120,8 @@ def instance_index(
     fast = _index_fast(header, staged, stored, backend, config, source_ae, actor)
     if isinstance(fast, IngestResult):
         return fast
+    if fast is None:
+        _sync_outside_transaction(staged)
     for attempt in range(1, _MAX_ATTEMPTS + 1):
         holder = _StoredKey()
         holder.key = fast
@@ -145,6 +147,15 @@ def instance_index(
                 _unstore(backend, holder.key)
             raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _sync_outside_transaction(staged: StagingFile) -> None:
+    """The data's ``fsync``, before the transaction holds row locks (``store`` then only
+    syncs the key journal)."""
+    try:
+        staged.sync()
+    except OSError as exc:
+        raise IngestError(Refusal.OUT_OF_RESOURCES, f"Cannot write to storage: {exc.strerror}") from exc
 
 
 def _index_fast(

@@ -317,12 +317,6 @@ def _complete(
     _validate(header, dicom_file, expected, config)
     if not len(dicom_file.meta):
         writer = _with_file_meta(backend, writer, header, dicom_file.transfer_syntax, source_ae)
-    try:
-        # The one fsync of the data: here, before the index transaction holds row locks
-        # (``backend.store`` syncs again only if something was written since).
-        writer.staged.sync()
-    except OSError as exc:
-        raise _out_of_resources(exc) from exc
     stored = StoredFile(writer.size, writer.sha256.hexdigest(), dicom_file.transfer_syntax)
     try:
         return instance_index(

@@ -8,26 +8,32 @@ Protocol: their staging file is a local scratch file, ``store`` an upload.
 
 Guarantees of ``LocalFileBackend.store`` (the crash-safety of the ingest hot path):
 
-1. the staged data is ``fsync``-ed before it gets its name (once: a caller that already
-   synced it, outside its transaction, is not charged a second ``fsync``);
-2. the key it is about to get is journalled first: written to ``<staging>.key`` beside the
-   staging file, and both made durable (``fsync`` of the sidecar and the staging folder);
+1. the key it is about to get is journalled first, on the staging file itself: an extended
+   attribute ``user.pacs.storage-key`` (where the filesystem has none, a sidecar file
+   ``<staging>.key``, made durable with an ``fsync`` of itself and of the staging folder);
+2. the staged data and that attribute are ``fsync``-ed together, before the file gets its
+   name (one ``fsync``; nothing more when a caller already synced it and no journal changed);
 3. the name appears atomically as a hard link, never overwriting an existing key;
 4. the parent directory is ``fsync``-ed, so the name survives a crash.
 
-The staging file (its second name) and its sidecar stay, still locked by the writer, until
-the index transaction has committed or the stored file was removed again; then
-:meth:`StagingFile.discard` drops both. A crash in between leaves an unlocked staging file
-with a sidecar naming the key: :meth:`LocalFileBackend.recover_staging` asks the index
-whether that key was committed and removes the stored file if not (only if it still is the
-very same file, a hard link of the staging file). See ``services.integrity.staging_reconcile``.
+The staging file (its second name) stays, still locked by the writer and journalling the key,
+until the index transaction has committed or the stored file was removed again; then
+:meth:`StagingFile.discard` drops it. A crash in between leaves an unlocked journalled
+staging file: :meth:`LocalFileBackend.recover_staging` asks the index whether that key was
+committed and removes the stored file if not (only if it still is the very same file, a hard
+link of the staging file). See ``services.integrity.staging_reconcile``. The stored file
+keeps the attribute (its own key); nothing reads it there.
 
 Invariants:
 
 - a staging file is ``flock``-ed by the process writing it for as long as it is in use;
   the cleanups touch only unlocked ones, so they are safe next to live ingests;
-- a sidecar exists only beside its staging file, from before the link until after the
-  outcome is settled; it is removed before the staging file.
+- a journal (attribute or sidecar) exists from before the link until after the outcome is
+  settled; a sidecar is removed before its staging file.
+
+Power loss: the staging file's own name is not ``fsync``-ed apart (with the attribute journal).
+A journalling filesystem (ext4, XFS) commits metadata in order, so when the link's directory
+``fsync`` has made the stored name durable, the earlier staging name is durable too.
 
 Not covered: filesystems without hard links. There ``store`` falls back to a rename, the
 staging name disappears, and a crash between the rename and the commit leaves a stored file
@@ -54,6 +60,9 @@ __all__ = ["STAGING_DIR", "LocalFileBackend", "StagingFile", "StagingRecovery", 
 STAGING_DIR = ".staging"
 _STAGING_SUFFIX = ".part"
 _JOURNAL_SUFFIX = ".key"
+_JOURNAL_XATTR = "user.pacs.storage-key"
+# What setxattr/getxattr raise where the filesystem keeps no user attributes.
+_NO_XATTR = frozenset({errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM, errno.ENOSYS})
 
 
 def journal_path(staging_path: Path) -> Path:
@@ -78,12 +87,13 @@ class StagingFile:
     a second ``sync`` (the caller's, then ``store``'s) costs no second ``fsync``.
     """
 
-    __slots__ = ("_dirty", "_file", "path")
+    __slots__ = ("_dirty", "_file", "_sidecar", "path")
 
     def __init__(self, path: Path, file: BinaryIO) -> None:
         self.path = path
         self._file = file
         self._dirty = True
+        self._sidecar = False  # a key journal was written beside it (no xattr support)
 
     @property
     def file(self) -> BinaryIO:
@@ -111,6 +121,28 @@ class StagingFile:
         """Close (releases the lock); the file itself stays where it is."""
         self._file.close()
 
+    def journal(self, key: str) -> None:
+        """Record ``key`` as the one this file is about to be stored under.
+
+        The extended attribute becomes durable with the next :meth:`sync`; the sidecar
+        (filesystems without user attributes) is made durable here.
+        """
+        try:
+            os.setxattr(self._file.fileno(), _JOURNAL_XATTR, key.encode("utf-8"))
+        except OSError as exc:
+            if exc.errno not in _NO_XATTR:
+                raise
+        else:
+            self._dirty = True
+            return
+        with open(journal_path(self.path), "wb") as sidecar:
+            sidecar.write(key.encode("utf-8"))
+            sidecar.flush()
+            os.fsync(sidecar.fileno())
+        self._sidecar = True
+        # Makes the sidecar's name (and the staging file's) durable before the link's.
+        _fsync_dir(self.path.parent)
+
     def discard(self) -> None:
         """Remove the staging file and its key journal (if there) and close it.
 
@@ -119,8 +151,9 @@ class StagingFile:
         of the same file and stays. Safe to call more than once.
         """
         # Sidecar first: a staging file without one is plain garbage to any cleanup.
-        with contextlib.suppress(FileNotFoundError):
-            journal_path(self.path).unlink()
+        if self._sidecar:
+            with contextlib.suppress(FileNotFoundError):
+                journal_path(self.path).unlink()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
         self._file.close()
@@ -226,7 +259,7 @@ class LocalFileBackend:
         removed: list[str] = []
         now = time.time()
         for path in self._staging_files():
-            if journal_path(path).exists():
+            if journalled_key(path) is not None:
                 continue
             try:
                 if now - path.stat(follow_symlinks=False).st_mtime < min_age_seconds:
@@ -237,7 +270,7 @@ class LocalFileBackend:
             if fd is None:
                 continue
             try:
-                if not journal_path(path).exists():  # journalled meanwhile: not ours to judge
+                if journalled_key(path) is None:  # journalled meanwhile: not ours to judge
                     path.unlink()
                     removed.append(path.name)
             except FileNotFoundError:
@@ -257,8 +290,7 @@ class LocalFileBackend:
         """
         recovery = StagingRecovery()
         for path in self._staging_files():
-            journal = journal_path(path)
-            if not journal.exists():
+            if journalled_key(path) is None:
                 continue
             fd = _lock_if_stale(path)
             if fd is None:
@@ -282,12 +314,7 @@ class LocalFileBackend:
     ) -> None:
         """One stale journalled staging file (locked by us): decide, then drop the journal."""
         journal = journal_path(path)
-        try:
-            key = journal.read_text("utf-8").strip()
-        except FileNotFoundError:
-            key = ""  # settled by its writer after we listed it
-        except (OSError, UnicodeDecodeError):
-            key = ""  # torn write: the link was never attempted for this content
+        key = journalled_key(path) or ""  # "": settled by its writer after we listed it
         if key and self._is_link_of(key, fd):
             if is_indexed(key):
                 recovery.completed.append(key)
@@ -334,8 +361,8 @@ class LocalFileBackend:
 
     def store(self, staged: StagingFile, key: str) -> None:
         target = self.path_for(key)
+        staged.journal(key)
         staged.sync()
-        self._journal(staged, key)
         created = self._make_parents(target.parent)
         try:
             os.link(staged.path, target)
@@ -352,18 +379,11 @@ class LocalFileBackend:
             os.rename(staged.path, target)
             with contextlib.suppress(FileNotFoundError):
                 journal_path(staged.path).unlink()
+            with contextlib.suppress(OSError):
+                os.removexattr(target, _JOURNAL_XATTR)
         _fsync_dir(target.parent)
         for directory in created:
             _fsync_dir(directory.parent)
-
-    def _journal(self, staged: StagingFile, key: str) -> None:
-        """Record durably which key ``staged`` is about to be linked to."""
-        with open(journal_path(staged.path), "wb") as sidecar:
-            sidecar.write(key.encode("utf-8"))
-            sidecar.flush()
-            os.fsync(sidecar.fileno())
-        # Makes the sidecar's name (and the staging file's) durable before the link's.
-        _fsync_dir(staged.path.parent)
 
     def _make_parents(self, directory: Path) -> list[Path]:
         """``mkdir -p`` that returns the directories it created, deepest last."""
@@ -419,6 +439,28 @@ class LocalFileBackend:
             for filename in filenames:
                 key = filename if relative == "." else f"{relative}/{filename}".replace(os.sep, "/")
                 yield key
+
+
+def journalled_key(staging_path: Path) -> str | None:
+    """The key a staging file journals (attribute or sidecar), or None."""
+    try:
+        value = os.getxattr(staging_path, _JOURNAL_XATTR, follow_symlinks=False)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None  # the staging file is gone
+    else:
+        return _decoded_key(value)
+    try:
+        return _decoded_key(journal_path(staging_path).read_bytes())
+    except OSError:
+        return None
+
+
+def _decoded_key(value: bytes) -> str | None:
+    try:
+        return value.decode("utf-8").strip() or None
+    except UnicodeDecodeError:
+        return None  # torn write: the link was never attempted for this content
 
 
 def _lock_if_stale(path: Path) -> int | None:

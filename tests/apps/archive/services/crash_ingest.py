@@ -3,6 +3,7 @@
 Run by ``test_crash_recovery.py`` against the session's test database::
 
     python tests/apps/archive/services/crash_ingest.py before-commit|after-commit FILE
+    python tests/apps/archive/services/crash_ingest.py fast-before-call|fast-after-call FIRST FILE
 
 - ``before-commit``: dies when the transaction sends the INSERT of the location row, after
   the file got its key (a Django ``execute_wrapper``, Django's public hook on SQL).
@@ -22,7 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parents[4]
 CRASH_STATUS = 9
 
 
-def main(mode: str, source: str) -> None:
+def main(mode: str, source: str, *more: str) -> None:
     sys.path.insert(0, str(REPO_ROOT))
     import django
 
@@ -40,16 +41,30 @@ def main(mode: str, source: str) -> None:
     def die(**kwargs: object) -> None:
         os._exit(CRASH_STATUS)
 
+    def die_around_fast_call(after: bool):  # type: ignore[no-untyped-def]
+        def wrapper(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+            if "archive_index_instance(" not in sql:
+                return execute(sql, params, many, context)
+            if after:
+                execute(sql, params, many, context)
+            os._exit(CRASH_STATUS)
+
+        return wrapper
+
     if mode == "before-commit":
         with connection.execute_wrapper(die_on_location_insert):
             instance_ingest(source=source)
     elif mode == "after-commit":
         instance_stored.connect(die, dispatch_uid="crash_ingest")
         instance_ingest(source=source)
+    elif mode in ("fast-before-call", "fast-after-call"):
+        instance_ingest(source=source)
+        with connection.execute_wrapper(die_around_fast_call(mode == "fast-after-call")):
+            instance_ingest(source=more[0])
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     raise SystemExit("the ingest finished without crashing")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], *sys.argv[2:])

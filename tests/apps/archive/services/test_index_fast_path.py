@@ -23,7 +23,7 @@ from tests.builders import write_ct
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL function"),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL function"),
 ]
 
 
@@ -107,9 +107,7 @@ def test_instances_joining_a_known_series_take_one_round_trip(storage_root, tmp_
     assert {result.outcome for result, _ in outcomes} == {IngestOutcome.STORED}
     for result, _ in outcomes:
         location = StorageLocation.objects.get(instance_id=result.instance_id)
-        assert location.key == result.key == (
-            f"1.9.1/1.9.1.1/{result.sop_instance_uid}.dcm"
-        )
+        assert location.key == result.key == (f"1.9.1/1.9.1.1/{result.sop_instance_uid}.dcm")
         assert (storage_root / location.key).read_bytes()[128:132] == b"DICM"
     assert len(stored_files(storage_root)) == 4
     assert staging_files(storage_root) == []

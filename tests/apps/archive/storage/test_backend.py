@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +12,7 @@ import pytest
 
 from apps.archive.errors import KeyExistsError
 from apps.archive.storage import STAGING_DIR, LocalFileBackend, StagingRecovery
-from apps.archive.storage.backend import journal_path
+from apps.archive.storage.backend import journal_path, journalled_key
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 
@@ -30,7 +32,8 @@ def test_store_links_the_staged_file_to_its_key_and_journals_it_until_discard(tm
     assert backend.size("1.2/1.2.3/1.2.3.4.dcm") == 7
     # Until the index commits, the staging file stays, locked, with the key beside it.
     assert staged.path.exists() and not staged.closed
-    assert journal_path(staged.path).read_text() == "1.2/1.2.3/1.2.3.4.dcm"
+    assert journalled_key(staged.path) == "1.2/1.2.3/1.2.3.4.dcm"
+    assert not journal_path(staged.path).exists()  # an extended attribute, no sidecar
     assert backend.remove_stale_staging() == []
     assert backend.recover_staging(is_indexed=lambda key: False) == StagingRecovery()
     staged.discard()
@@ -152,7 +155,7 @@ def test_recovery_and_cleanup_leave_a_live_writers_journal_alone(tmp_path: Path)
     backend.store(live, "1.2/1.2.3.dcm")
     assert backend.recover_staging(is_indexed=lambda key: False) == StagingRecovery()
     assert backend.remove_stale_staging() == []
-    assert live.path.exists() and journal_path(live.path).exists()
+    assert live.path.exists() and journalled_key(live.path) == "1.2/1.2.3.dcm"
     assert (tmp_path / "1.2/1.2.3.dcm").exists()
     live.discard()
 
@@ -163,5 +166,53 @@ def test_startup_cleanup_leaves_journalled_staging_files_to_recovery(tmp_path: P
     plain = _staged(backend, b"half an instance")
     plain.close()
     assert backend.remove_stale_staging() == [plain.path.name]
-    assert staged.path.exists() and journal_path(staged.path).exists()
+    assert staged.path.exists() and journalled_key(staged.path) == "1.2/1.2.3.dcm"
     assert backend.recover_staging(is_indexed=lambda key: False).rolled_back == ["1.2/1.2.3.dcm"]
+
+
+@pytest.fixture
+def without_xattrs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A filesystem that keeps no user extended attributes (tmpfs before Linux 6.6, NFS)."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOTSUP, "Operation not supported")
+
+    monkeypatch.setattr(os, "setxattr", refuse)
+    monkeypatch.setattr(os, "getxattr", refuse)
+
+
+def test_without_extended_attributes_the_key_is_journalled_in_a_sidecar(
+    tmp_path: Path, without_xattrs
+) -> None:
+    backend = LocalFileBackend(tmp_path)
+    staged = _staged(backend, b"payload")
+    backend.store(staged, "1.2/1.2.3.dcm")
+    assert journal_path(staged.path).read_text() == "1.2/1.2.3.dcm"
+    assert journalled_key(staged.path) == "1.2/1.2.3.dcm"
+    assert backend.remove_stale_staging() == []
+    staged.discard()
+    assert list((tmp_path / STAGING_DIR).iterdir()) == []
+
+
+def test_without_extended_attributes_recovery_reads_the_sidecar(tmp_path: Path, without_xattrs) -> None:
+    backend = LocalFileBackend(tmp_path)
+    _crashed_after_link(backend, "1.2/1.2.3.dcm")
+    recovery = backend.recover_staging(is_indexed=lambda key: False)
+    assert recovery.rolled_back == ["1.2/1.2.3.dcm"]
+    assert list(backend.iter_keys()) == []
+    assert list((tmp_path / STAGING_DIR).iterdir()) == []
+
+
+def test_a_second_store_attempt_journals_the_new_key(tmp_path: Path) -> None:
+    backend = LocalFileBackend(tmp_path)
+    first = _staged(backend, b"first")
+    backend.store(first, "1.2/1.2.3.dcm")
+    first.discard()  # indexed
+    second = _staged(backend, b"second")
+    with pytest.raises(KeyExistsError):
+        backend.store(second, "1.2/1.2.3.dcm")
+    backend.store(second, "1.2/1.2.3-x.dcm")
+    assert journalled_key(second.path) == "1.2/1.2.3-x.dcm"
+    second.close()  # crash: recovery rolls back the second key only
+    assert backend.recover_staging(is_indexed=lambda key: False).rolled_back == ["1.2/1.2.3-x.dcm"]
+    assert (tmp_path / "1.2/1.2.3.dcm").read_bytes() == b"first"
