@@ -1,4 +1,9 @@
-"""The generated archive (once per module, committed, removed afterwards) and a find helper."""
+"""The generated archive (once per module, committed, removed afterwards) and a find helper.
+
+``find`` also runs every query through ``query_execute_encoded`` in both transfer syntaxes
+of C-FIND and checks its bytes against the writer's encoding of each Dataset response, so
+every query test holds the C-FIND encoder to the Dataset path.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,18 @@ from collections.abc import Iterator
 import pytest
 
 from apps.archive.models import Patient
-from apps.archive.query import InformationModel, query_execute, query_from_identifier
+from apps.archive.query import (
+    InformationModel,
+    Query,
+    query_execute,
+    query_execute_encoded,
+    query_from_identifier,
+)
+from dicomkit.data import uids
 from dicomkit.data.dataset import Dataset
 from dicomkit.data.tag import Tag
+from dicomkit.errors import EncodeError
+from dicomkit.part10.writer import encode_dataset
 from tests.apps.archive.query.generated import Archive, archive_generate, archive_insert
 
 
@@ -49,7 +63,28 @@ def find(
         combined_datetime=combined,
         pn_case_insensitive=case_insensitive,
     )
-    return list(query_execute(query=query, page_size=7))
+    responses = list(query_execute(query=query, page_size=7))
+    assert_encoded_as_written(query, responses, page_size=7)
+    return responses
+
+
+def assert_encoded_as_written(
+    query: Query, responses: list[Dataset], *, page_size: int = 7, retrieve_ae_title: str | None = None
+) -> None:
+    """``query_execute_encoded`` gives the bytes the writer makes of ``responses`` (or its error)."""
+    for syntax in (uids.ExplicitVRLittleEndian, uids.ImplicitVRLittleEndian):
+        try:
+            expected: list[bytes] | type[EncodeError] = [encode_dataset(r, syntax) for r in responses]
+        except EncodeError:
+            expected = EncodeError
+        encoded = query_execute_encoded(
+            query=query, transfer_syntax=syntax, page_size=page_size, retrieve_ae_title=retrieve_ae_title
+        )
+        if expected is EncodeError:
+            with pytest.raises(EncodeError):
+                list(encoded)
+        else:
+            assert list(encoded) == expected
 
 
 def values(responses: list[Dataset], tag: int | str) -> set[str]:

@@ -20,6 +20,7 @@ from dicomkit.data import uids as registry
 from dicomkit.data.dataset import Dataset
 from dicomkit.part10.reader import read_dataset
 from dicomkit.part10.writer import encode_dataset
+from tests.apps.archive.query.conftest import assert_encoded_as_written
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +51,9 @@ def _query(name: str, request_charset: str | list[str]) -> list[Dataset]:
     request.set("PatientName", name, "PN")
     request.set("StudyInstanceUID", "", "UI")
     query = query_from_identifier(identifier=_wire(request), model=InformationModel.STUDY_ROOT)
-    return list(query_execute(query=query))
+    responses = list(query_execute(query=query))
+    assert_encoded_as_written(query, responses)
+    return responses
 
 
 @pytest.mark.parametrize(

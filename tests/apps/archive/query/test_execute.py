@@ -1,4 +1,4 @@
-"""Responses: return keys (computed ones, unknown ones), character sets, paging, cancel."""
+"""Responses: return keys (computed ones, unknown ones), character sets, paging, cancel; encoded."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.archive.query import InformationModel, query_execute, query_from_identifier
+from apps.archive.query import InformationModel, query_execute, query_execute_encoded, query_from_identifier
 from dicomkit.data import tags
 from dicomkit.data import uids as registry
 from dicomkit.data.dataset import Dataset
+from dicomkit.errors import EncodeError
 from dicomkit.part10.writer import encode_dataset
-from tests.apps.archive.query.conftest import find, identifier
+from tests.apps.archive.query.conftest import assert_encoded_as_written, find, identifier
 from tests.apps.archive.query.generated import Archive
 from tests.factories.archive import StudyFactory
 
@@ -73,6 +74,7 @@ def test_unknown_keys_are_returned_empty_and_supplied_keys_filled(archive: Archi
         model=InformationModel.STUDY_ROOT,
     )
     responses = list(query_execute(query=query, retrieve_ae_title="PACS"))
+    assert_encoded_as_written(query, responses, retrieve_ae_title="PACS")
     assert len(responses) == len(archive.studies[0].series)
     for response in responses:
         assert response.get_element("PatientAge") is not None and response.get_str("PatientAge") == ""
@@ -195,3 +197,47 @@ def test_response_tags_are_those_requested_plus_level_and_charset(archive: Archi
         tags.StudyInstanceUID,
         tags.SpecificCharacterSet,
     }
+
+
+def test_encoded_responses_fill_supplied_keys_as_the_datasets_do(archive: Archive) -> None:
+    query = query_from_identifier(
+        identifier=identifier(
+            "STUDY",
+            PatientID=archive.studies[2].patient.patient_id,
+            PatientAge="",
+            InstanceAvailability="",
+            RetrieveAETitle="",
+            StudyTime="",
+            NumberOfStudyRelatedSeries="",
+        ),
+        model=InformationModel.STUDY_ROOT,
+    )
+    responses = list(query_execute(query=query, retrieve_ae_title="PACS"))
+    assert responses
+    assert_encoded_as_written(query, responses, retrieve_ae_title="PACS")
+    assert_encoded_as_written(query, list(query_execute(query=query)))  # no Retrieve AE Title
+
+
+def test_a_stored_value_its_vr_cannot_hold_fails_encoding_in_both_paths() -> None:
+    StudyFactory(patient__patient_sex="Ö", study_id="BADSEX")
+    responses = find("STUDY", StudyID="BADSEX", PatientSex="")  # compares the failures too
+    assert [r.get_str("PatientSex") for r in responses] == ["Ö"]
+    with pytest.raises(EncodeError):
+        encode_dataset(responses[0], registry.ExplicitVRLittleEndian)
+
+
+def test_the_encoded_stream_stops_on_cancel_as_the_dataset_stream_does(archive: Archive) -> None:
+    query = query_from_identifier(
+        identifier=identifier("IMAGE", SOPInstanceUID=""), model=PATIENT_ROOT, relational=True
+    )
+    seen: list[bytes] = []
+    with CaptureQueriesContext(connection) as captured:
+        for response in query_execute_encoded(
+            query=query,
+            transfer_syntax=registry.ExplicitVRLittleEndian,
+            page_size=10,
+            cancelled=lambda: len(seen) >= 15,
+        ):
+            seen.append(response)
+    assert len(seen) == 15
+    assert len(captured.captured_queries) == 2
