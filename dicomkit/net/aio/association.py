@@ -85,6 +85,8 @@ logger = logging.getLogger(__name__)
 
 _PAUSE_AT: Final = 8  # inbox items before reading pauses
 _RESUME_AT: Final = 2
+_SMALL_PDU: Final = 4096  # PDUs shorter than this are written together ...
+_COALESCE_BYTES: Final = 64 * 1024  # ... up to this much at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,11 +332,37 @@ class AssociationProtocol(asyncio.Protocol):
         )
 
     async def send_pdus(self, pdus: Iterable[PDataTF]) -> None:
-        """Send P-DATA-TF PDUs, waiting whenever the transport's write buffer is full."""
-        for pdu in pdus:
-            self.send(pdu)
-            if self._write_paused:
-                await self.drain()
+        """Send P-DATA-TF PDUs, waiting whenever the transport's write buffer is full.
+
+        PDUs under ``_SMALL_PDU`` bytes are written together, up to ``_COALESCE_BYTES``
+        at a time: a run of small messages (C-FIND responses) then costs the transport
+        one system call, and the peer one read, instead of one per PDU. Larger PDUs (data
+        set fragments) are written one by one, as they come.
+        """
+        pending: list[bytes] = []
+        size = 0
+        try:
+            for pdu in pdus:
+                data = self.connection.send(pdu)
+                if len(data) >= _SMALL_PDU:
+                    self._write_joined(pending)
+                    self._write(data)
+                    size = 0
+                else:
+                    pending.append(data)
+                    size += len(data)
+                    if size < _COALESCE_BYTES:
+                        continue
+                    self._write_joined(pending)
+                    size = 0
+                self._process()
+                if self._write_paused:
+                    await self.drain()
+        finally:
+            self._write_joined(pending)
+        self._process()
+        if self._write_paused:
+            await self.drain()
 
     async def drain(self) -> None:
         """Wait until the transport's write buffer is below its high-water mark."""
@@ -370,6 +398,12 @@ class AssociationProtocol(asyncio.Protocol):
         return self._closed.done()
 
     # -------------------------------------------------------------- internals
+
+    def _write_joined(self, pending: list[bytes]) -> None:
+        """Write and forget what ``pending`` holds (one write)."""
+        if pending:
+            self._write(pending[0] if len(pending) == 1 else b"".join(pending))
+            pending.clear()
 
     def _write(self, data: bytes) -> None:
         transport = self.transport
