@@ -4,9 +4,10 @@ Bound into the server by ``handlers.service_handlers``; each method runs in the 
 handler thread pool, with Django's connection hygiene (``close_old_connections``) at its
 start and end, as a request would::
 
-    C-FIND  ArchiveFindHandler.find   -> generator: query_from_identifier -> query_execute
+    C-FIND  ArchiveFindHandler.find   -> generator: query_from_identifier -> query_execute_encoded
                                          (one pool thread from first page to last; cancel
-                                         asked before every page and every match)
+                                         asked before every page and every match; each
+                                         match encoded there, in the context's syntax)
     C-MOVE  ArchiveMoveHandler.destination -> RemoteNode (enabled, outgoing "move") | None (A801)
             ArchiveMoveHandler.instances   -> retrieval_instances -> [InstanceRef(path=...)]
     C-GET   ArchiveGetHandler.instances    -> retrieval_instances
@@ -36,7 +37,7 @@ from django.db import close_old_connections
 from apps.archive.conf import storage_backend_named
 from apps.archive.errors import QueryError
 from apps.archive.query import InformationModel as ArchiveModel
-from apps.archive.query import Level, query_execute, query_from_identifier, query_queryset
+from apps.archive.query import Level, query_execute_encoded, query_from_identifier, query_queryset
 from apps.dicom_net.errors import RemoteNodeError
 from apps.dicom_net.models import DimseOperation, RemoteNode
 from apps.dicom_net.peer_access import check_peer
@@ -92,19 +93,21 @@ def query_status_error(error: QueryError) -> DimseStatusError:
 class ArchiveFindHandler:
     """dicomkit's ``FindHandler`` backed by the archive's query engine."""
 
-    def find(self, request: FindRequest) -> Iterator[Dataset]:
+    def find(self, request: FindRequest) -> Iterator[bytes]:
         # A generator: nothing runs until the service iterates it in one pool thread.
         return _matches(request)
 
 
-def _matches(request: FindRequest) -> Iterator[Dataset]:
+def _matches(request: FindRequest) -> Iterator[bytes]:
+    """The encoded response identifiers (dicomkit sends bytes matches as they are)."""
     close_old_connections()
     try:
         check_peer(request.association.calling_ae_title, DimseOperation.FIND)
         try:
             query = query_from_identifier(identifier=request.identifier, model=_MODELS[request.model])
-            yield from query_execute(
+            yield from query_execute_encoded(
                 query=query,
+                transfer_syntax=request.context.transfer_syntax,
                 cancelled=lambda: request.cancelled,
                 retrieve_ae_title=request.association.called_ae_title,
             )

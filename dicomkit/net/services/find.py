@@ -8,34 +8,45 @@ then yields the matches, each sent as a pending response, and a final response e
     C-FIND-RQ + identifier --checks--> FindRequest --handler.find()--> match, match, ...
     C-FIND-RSP FF00 (match) ... FF00 (match) ... 0000 Success   (or FE00 after C-CANCEL)
 
-- A match is a :class:`Dataset` (answered FF00) or a :class:`FindMatch`, whose
-  ``optional_keys_supported=False`` answers FF01 (PS3.4 C.4.1.1.4).
-- Query/Retrieve Level is added to a match that lacks it (PS3.4 C.4.1.1.3.2).
-- A C-CANCEL-RQ is looked at before each match is sent: the search stops, FE00 follows.
+- A match is a :class:`Dataset` (answered FF00), a :class:`FindMatch`, whose
+  ``optional_keys_supported=False`` answers FF01 (PS3.4 C.4.1.1.4), or ``bytes``: an
+  identifier the handler encoded itself in the context's transfer syntax
+  (``FindRequest.context.transfer_syntax``), Query/Retrieve Level included (FF00).
+- Query/Retrieve Level is added to a Dataset match that lacks it (PS3.4 C.4.1.1.3.2).
+- A C-CANCEL-RQ is looked at before each batch of matches is sent (the loop does not
+  read the socket while it sends one): the search stops, FE00 follows.
 - The handler raises :class:`~dicomkit.errors.DimseStatusError` to refuse (its status
   and comment are sent); the dispatcher answers anything else with 0110H.
 
 ``find`` may return a plain iterator (a Django queryset, a generator over a database
 cursor): it is then run in one thread of the server's pool from start to end, so its
-database connection stays with it, and hands matches over a small bounded queue. An
-async iterator is consumed on the event loop. Calling ``find`` itself must not block.
+database connection stays with it, and hands matches over in batches through a small
+bounded queue (:func:`iterate_batches_in_thread`). An async iterator is consumed on the
+event loop. Calling ``find`` itself must not block.
+
+Each batch goes out as one ``send_pdus`` call (the transport writes it in few system
+calls), with the pending C-FIND-RSP command set encoded once per request: only the
+identifiers differ from one pending response to the next.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Final, Protocol, TypeVar
+from typing import Final, Generic, Protocol, TypeVar
 
 from dicomkit.data import tags
 from dicomkit.data.dataset import Dataset
 from dicomkit.net.acse import NegotiatedContext
 from dicomkit.net.dimse.assemble import DataSink
-from dicomkit.net.dimse.commands import CFindRQ, CFindRSP, DimseMessage, Priority
+from dicomkit.net.dimse.commands import CFindRQ, CFindRSP, DimseMessage, Priority, encode_command
+from dicomkit.net.dimse.fragment import fragment_message
 from dicomkit.net.dimse.status import CANCEL, PENDING, PENDING_WARNING, SUCCESS
+from dicomkit.net.pdu import PDataTF
 from dicomkit.net.services.protocols import AssociationInfo, Responder, ServiceRequest
 from dicomkit.net.services.query_retrieve import (
     FIND_SOP_CLASSES,
@@ -48,11 +59,20 @@ from dicomkit.net.services.query_retrieve import (
 )
 from dicomkit.part10.writer import encode_dataset
 
-__all__ = ["FindHandler", "FindMatch", "FindRequest", "FindService", "Matches", "iterate_in_thread"]
+__all__ = [
+    "FindHandler",
+    "FindMatch",
+    "FindRequest",
+    "FindService",
+    "Match",
+    "Matches",
+    "iterate_batches_in_thread",
+    "iterate_in_thread",
+]
 
-_QUEUE_SIZE: Final = 16  # batches
+_QUEUE_SIZE: Final = 4  # batches handed over and not yet sent (bounds the matches in flight)
 _BATCH_SIZE: Final = 32  # matches per hand-over from the producing thread
-_BATCH_SECONDS: Final = 0.005  # hand a partial batch over after this long
+_BATCH_SECONDS: Final = 0.002  # hand a partial batch over once the last hand-over is this old
 _T = TypeVar("_T")
 
 
@@ -88,8 +108,10 @@ class FindMatch:
     optional_keys_supported: bool = True
 
 
+#: One match: a response identifier, or one already encoded (see the module docstring).
+Match = Dataset | FindMatch | bytes
 #: What ``FindHandler.find`` returns: the matches, blocking or async.
-Matches = Iterator[Dataset | FindMatch] | AsyncIterator[Dataset | FindMatch]
+Matches = Iterator[Match] | AsyncIterator[Match]
 
 
 class FindHandler(Protocol):
@@ -140,41 +162,78 @@ class FindService:
             responder,
         )
         matches = self.handler.find(find)
+        batches: AsyncIterator[list[Match]]
         if isinstance(matches, AsyncIterator):
-            iterator = matches
+            batches = _batches_on_loop(matches)
         else:
-            iterator = iterate_in_thread(responder, matches)
+            batches = iterate_batches_in_thread(responder, matches)
+        pending = _PendingResponses(command, context, identifier.level, responder)
         status = SUCCESS
         try:
-            async for match in iterator:
+            async for batch in batches:
                 if responder.cancelled:
                     status = CANCEL
                     break
-                await _send_match(responder, command, context, identifier.level, match)
+                await pending.send(batch)
         finally:
-            await _close(iterator)
+            await _close(batches)
         if status == SUCCESS and responder.cancelled:
             status = CANCEL
         await responder.send(_response(command, status))
 
 
-async def _send_match(
-    responder: Responder,
-    command: CFindRQ,
-    context: NegotiatedContext,
-    level: QueryLevel,
-    match: Dataset | FindMatch,
-) -> None:
-    dataset, status = (match, PENDING) if isinstance(match, Dataset) else (match.dataset, PENDING_WARNING)
-    if isinstance(match, FindMatch) and match.optional_keys_supported:
-        status = PENDING
-    if tags.QueryRetrieveLevel not in dataset:
-        dataset = dataset.copy()
-        dataset.set(tags.QueryRetrieveLevel, level.value, "CS")
-    payload = encode_dataset(dataset, context.transfer_syntax)
-    await responder.send(
-        CFindRSP(command.message_id, status, command.affected_sop_class_uid, has_dataset=True), payload
-    )
+class _PendingResponses:
+    """Sends matches as pending C-FIND-RSPs, a batch at a time (see the module docstring)."""
+
+    __slots__ = ("_commands", "_context", "_level", "_request", "_responder")
+
+    def __init__(
+        self, request: CFindRQ, context: NegotiatedContext, level: QueryLevel, responder: Responder
+    ) -> None:
+        self._request = request
+        self._context = context
+        self._level = level
+        self._responder = responder
+        self._commands: dict[int, bytes] = {}  # status -> encoded command set
+
+    async def send(self, batch: Sequence[Match]) -> None:
+        context_id = self._context.context_id
+        limit = self._responder.peer_max_pdu_length
+        pdus: list[PDataTF] = []
+        for match in batch:
+            status, payload = self._encode(match)
+            pdus.extend(fragment_message(context_id, self._command(status), payload, limit))
+        await self._responder.send_pdus(pdus)
+
+    def _command(self, status: int) -> bytes:
+        command = self._commands.get(status)
+        if command is None:
+            request = self._request
+            response = CFindRSP(request.message_id, status, request.affected_sop_class_uid, has_dataset=True)
+            command = self._commands[status] = encode_command(response)
+        return command
+
+    def _encode(self, match: Match) -> tuple[int, bytes]:
+        if isinstance(match, bytes):
+            return PENDING, match
+        if isinstance(match, FindMatch):
+            dataset = match.dataset
+            status = PENDING if match.optional_keys_supported else PENDING_WARNING
+        else:
+            dataset, status = match, PENDING
+        if tags.QueryRetrieveLevel not in dataset:
+            dataset = dataset.copy()
+            dataset.set(tags.QueryRetrieveLevel, self._level.value, "CS")
+        return status, encode_dataset(dataset, self._context.transfer_syntax)
+
+
+async def _batches_on_loop(matches: AsyncIterator[Match]) -> AsyncIterator[list[Match]]:
+    """An async handler's matches, one per batch (each is sent as soon as it comes)."""
+    try:
+        async for match in matches:
+            yield [match]
+    finally:
+        await _close(matches)
 
 
 def _response(
@@ -196,48 +255,53 @@ async def _close(iterator: AsyncIterator[object]) -> None:
         await aclose()
 
 
-class _End:
-    """The producer is done."""
-
-
 @dataclass(frozen=True, slots=True)
-class _Failed:
-    """The producer's iterator raised ``error``."""
+class _End(Generic[_T]):
+    """The producer is done: its last ``items``, then ``error`` raised if its iterator raised."""
 
-    error: BaseException
+    items: list[_T]
+    error: BaseException | None = None
 
 
-async def iterate_in_thread(responder: Responder, iterator: Iterator[_T]) -> AsyncIterator[_T]:
-    """The items of a blocking iterator, produced in one thread of the server's pool.
+async def iterate_batches_in_thread(
+    responder: Responder, iterator: Iterator[_T]
+) -> AsyncGenerator[list[_T], None]:
+    """The items of a blocking iterator in batches, produced in one thread of the server's pool.
 
     The whole iteration runs in a single ``run_blocking`` call (a database cursor stays
-    in the thread that opened it); items come over a bounded queue in small batches (one
-    hop to the event loop per batch, not per match: that hop dominated broad queries),
-    so the thread waits when the peer reads slowly. A batch is handed over when it is
-    full or a few milliseconds old, so a slow iterator still delivers promptly. Closing
-    this generator early stops the thread after the batch it is producing; the
-    iterator's own ``close`` runs in that thread.
+    in the thread that opened it); items come to the event loop in batches (one hop
+    per batch, not per item: that hop dominated broad queries). A batch is handed over
+    when it holds ``_BATCH_SIZE`` items or the last hand-over is ``_BATCH_SECONDS`` old
+    (so the first item of a slow iterator is not held back), and the last one together
+    with the end, so a short result costs one hop back. The hand-over does not wait
+    for the loop; at most ``_QUEUE_SIZE`` batches wait unsent, after which the thread
+    waits, so a slow peer throttles the producer. Closing this generator early stops
+    the thread after the item it is producing; the iterator's own ``close`` runs in
+    that thread.
     """
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[list[_T] | _End | _Failed] = asyncio.Queue(_QUEUE_SIZE)
+    queue: asyncio.Queue[list[_T] | _End[_T]] = asyncio.Queue()  # bounded by ``slots``
+    slots = threading.Semaphore(_QUEUE_SIZE)
     stop = threading.Event()
 
-    def hand_over(item: list[_T] | _End | _Failed) -> None:
-        asyncio.run_coroutine_threadsafe(queue.put(item), loop).result()
+    def hand_over(item: list[_T] | _End[_T]) -> None:
+        slots.acquire()
+        if not stop.is_set():
+            loop.call_soon_threadsafe(queue.put_nowait, item)
 
     def produce() -> None:
         failure: BaseException | None = None
         batch: list[_T] = []
-        started = time.monotonic()
+        handed = time.monotonic()
         try:
             for item in iterator:
                 if stop.is_set():
                     break
                 batch.append(item)
-                if len(batch) >= _BATCH_SIZE or time.monotonic() - started > _BATCH_SECONDS:
+                if len(batch) >= _BATCH_SIZE or time.monotonic() - handed >= _BATCH_SECONDS:
                     hand_over(batch)
                     batch = []
-                    started = time.monotonic()
+                    handed = time.monotonic()
         except BaseException as error:  # raised again on the consumer's side
             failure = error
         finally:
@@ -247,25 +311,39 @@ async def iterate_in_thread(responder: Responder, iterator: Iterator[_T]) -> Asy
                     close()
                 except Exception as error:
                     failure = failure or error
-        if batch and not stop.is_set():
-            hand_over(batch)
-        hand_over(_End() if failure is None else _Failed(failure))
+        hand_over(_End(batch, failure))
+
+    def worker_done(future: asyncio.Future[None]) -> None:
+        # A producer that never ran (the pool is shut down) ends the consumer's wait.
+        if not future.cancelled() and future.exception() is not None:
+            queue.put_nowait(_End([], future.exception()))
 
     worker = asyncio.ensure_future(responder.run_blocking(produce))
+    worker.add_done_callback(worker_done)
     try:
         while True:
             item = await queue.get()
+            slots.release()
             if isinstance(item, _End):
+                if item.items:
+                    yield item.items
+                if item.error is not None:
+                    raise item.error
                 break
-            if isinstance(item, _Failed):
-                raise item.error
-            for match in item:
-                yield match
+            yield item
     finally:
         stop.set()
-        while not worker.done():  # unblock a producer waiting on the full queue
-            getter = asyncio.ensure_future(queue.get())
-            await asyncio.wait({getter, worker}, return_when=asyncio.FIRST_COMPLETED)
-            if not getter.done():
-                getter.cancel()
-        await worker
+        slots.release(2)  # a producer waiting for a slot, then its end: neither blocks now
+        with contextlib.suppress(Exception):
+            await worker  # its failure, if any, was raised above or is moot after a close
+
+
+async def iterate_in_thread(responder: Responder, iterator: Iterator[_T]) -> AsyncIterator[_T]:
+    """The items of a blocking iterator one by one (see :func:`iterate_batches_in_thread`)."""
+    batches = iterate_batches_in_thread(responder, iterator)
+    try:
+        async for batch in batches:
+            for item in batch:
+                yield item
+    finally:
+        await batches.aclose()

@@ -235,8 +235,10 @@ def test_limit_sends_c_cancel_the_scp_stops_and_the_association_stays_usable() -
     first, second = run(scenario())
     assert [m.get_str(tags.PatientID) for m in first] == [f"P{n}" for n in range(1, 6)]
     assert len(second) == 2
-    assert handler.closed  # the thread closed the generator
-    assert handler.produced < 200  # it stopped soon after the cancel, bounded by the queue
+    assert handler.closed  # the thread closed the endless generator: the cancel stopped it
+    # Matches are streamed ahead of the cancel, up to what the queue and the sockets
+    # hold (thousands on loopback), not to the end of the stream.
+    assert handler.produced < 20_000
 
 
 class _AsyncHandler:
