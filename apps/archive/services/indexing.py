@@ -225,6 +225,8 @@ def _index_fast(
             row = cursor.fetchone()
     except DatabaseError:
         # A concurrent insert of the same UID, a deadlock: the general path sorts it out.
+        if connection.errors_occurred and not connection.is_usable():
+            connection.close()  # dropped by the server: the general path reconnects
         return holder.key
     ids = row[0] if row else None
     if not ids:

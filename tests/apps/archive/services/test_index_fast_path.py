@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -199,3 +200,28 @@ def test_duplicates_after_the_fast_path_follow_the_policy(
     assert len(stored_files(storage_root)) == 2
     assert staging_files(storage_root) == []
     assert Study.objects.get().number_of_study_related_instances == 2
+
+
+def test_a_connection_dropped_by_the_server_is_replaced_without_failing_the_ingest(
+    storage_root, tmp_path
+) -> None:
+    paths = _series_files(tmp_path, 3, StudyInstanceUID="1.9.5", SeriesInstanceUID="1.9.5.1")
+    _ingest(paths[0])
+    _ingest(paths[1])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    with psycopg.connect(**_connect_args()) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    result = instance_ingest(source=paths[2], source_ae="MODALITY")
+
+    assert result.outcome is IngestOutcome.STORED
+    assert Study.objects.get().number_of_study_related_instances == 3
+    assert len(stored_files(storage_root)) == 3
+    assert staging_files(storage_root) == []
+
+
+def _connect_args() -> dict[str, object]:
+    params = connection.get_connection_params()
+    return {k: v for k, v in params.items() if k in ("host", "port", "user", "password", "dbname")}
