@@ -15,7 +15,10 @@ query is one SQL statement and nothing is filtered row by row in Python.
   Groups are matched with a regular expression (``[^=]`` keeps a wild card inside its
   group), next to a ``LIKE`` on the literal prefix that the B-tree index serves.
 - Derived study keys (Modalities in Study, SOP Classes in Study) are matched through the
-  indexed series and instance rows (``EXISTS``), not their joined text.
+  indexed series and instance rows (``EXISTS``), not their joined text. A keyset page
+  of a study-level query (``after``) bounds the subquery's study too: PostgreSQL does
+  not carry ``study.id > n`` across the semi-join, and its merge join would otherwise
+  read the series of every earlier study again for each page.
 - Sequence Matching (C.2.2.2.6) looks for one stored item matching every key of the
   query's item (``EXISTS`` over the JSON array, PostgreSQL and SQLite).
 - Empty Value Matching (``""``) matches empty strings and NULL; NULL never matches a value
@@ -138,16 +141,19 @@ class JsonItemsMatch(Expression):
         return f"EXISTS (SELECT 1 FROM {source} AS _item WHERE {where})", params
 
 
-def query_condition(query: Query) -> Q:
-    """The WHERE clause of ``query`` on the model of its level (AND of its matched keys)."""
-    condition = Q()
+def query_condition(query: Query, *, after: int | None = None) -> Q:
+    """The WHERE clause of ``query`` on the model of its level (AND of its matched keys).
+
+    ``after``: the rows of a keyset page, primary key above it (see the module docstring).
+    """
+    condition = Q() if after is None else Q(pk__gt=after)
     for key in query.keys:
         if key.matched and key.attribute is not None:
-            condition &= key_condition(key, key.attribute, query)
+            condition &= key_condition(key, key.attribute, query, after=after)
     return condition
 
 
-def key_condition(key: KeyMatch, attribute: Attribute, query: Query) -> Q:
+def key_condition(key: KeyMatch, attribute: Attribute, query: Query, *, after: int | None = None) -> Q:
     """One key's condition; the column is reached from the query level's model."""
     prefix = path_to(query.level, attribute.entity)
     column = prefix + attribute.column
@@ -165,7 +171,7 @@ def key_condition(key: KeyMatch, attribute: Attribute, query: Query) -> Q:
             return Q(**{column: []}) | Q(**{f"{column}__isnull": True})
         return Q(**{f"{column}__isnull": True})
     if attribute.child is not None:
-        return _child_condition(key, attribute, query)
+        return _child_condition(key, attribute, query, after)
     if key.kind is MatchKind.SEQUENCE:
         return Q(JsonItemsMatch(column, _item_conditions(key)))
     if key.kind is MatchKind.RANGE:
@@ -230,16 +236,16 @@ def _combined_condition(date_column: str, time_column: str, bounds: DateTimeBoun
     return condition
 
 
-def _child_condition(key: KeyMatch, attribute: Attribute, query: Query) -> Q:
+def _child_condition(key: KeyMatch, attribute: Attribute, query: Query, after: int | None) -> Q:
     """Modalities / SOP Classes in Study: some series or instance of the study has the value."""
     assert attribute.child is not None
     study_pk = path_to(query.level, Level.STUDY) + "pk" if query.level is not Level.STUDY else "pk"
     field = attribute.child.field
-    rows: QuerySet[Any]
-    if attribute.child.model == "series":
-        rows = Series.objects.filter(study_id=OuterRef(study_pk))
-    else:
-        rows = Instance.objects.filter(series__study_id=OuterRef(study_pk))
+    study = "study_id" if attribute.child.model == "series" else "series__study_id"
+    model = Series if attribute.child.model == "series" else Instance
+    rows: QuerySet[Any] = model.objects.filter(**{study: OuterRef(study_pk)})
+    if after is not None and query.level is Level.STUDY:
+        rows = rows.filter(**{f"{study}__gt": after})  # implied by pk > after; index-served
     if key.kind is MatchKind.UID_LIST:
         return Q(Exists(rows.filter(**{f"{field}__in": list(key.values)})))
     return Q(Exists(rows.filter(_any_of(_text_condition(field, value) for value in key.values))))

@@ -241,3 +241,19 @@ def test_the_encoded_stream_stops_on_cancel_as_the_dataset_stream_does(archive: 
             seen.append(response)
     assert len(seen) == 15
     assert len(captured.captured_queries) == 2
+
+
+def test_pages_grow_to_the_largest_size_asked_for(archive: Archive) -> None:
+    query = query_from_identifier(
+        identifier=identifier("IMAGE", SOPInstanceUID=""), model=PATIENT_ROOT, relational=True
+    )
+    with CaptureQueriesContext(connection) as captured:
+        responses = list(
+            query_execute_encoded(
+                query=query, transfer_syntax=registry.ExplicitVRLittleEndian, page_size=5, max_page_size=20
+            )
+        )
+    assert len(responses) == len(archive.instances)
+    limits = [int(q["sql"].rsplit("LIMIT", 1)[1]) for q in captured.captured_queries]
+    assert limits == [min(5 * 2**page, 20) for page in range(len(limits))]
+    assert sum(limits[:-1]) < len(archive.instances) <= sum(limits)

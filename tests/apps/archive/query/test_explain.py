@@ -97,3 +97,18 @@ def test_study_uid_uses_the_unique_index(generated: tuple[Patient, Study]) -> No
 def test_pages_are_keyset_not_offset(generated: tuple[Patient, Study]) -> None:
     text = plan(StudyDate="20150101-")
     assert "OFFSET" not in text.upper()
+
+
+def test_a_page_of_a_modalities_in_study_query_starts_the_series_scan_at_the_page(
+    generated: tuple[Patient, Study],
+) -> None:
+    _patient, study = generated
+    query = query_from_identifier(
+        identifier=identifier("STUDY", StudyInstanceUID="", ModalitiesInStudy="CT"),
+        model=InformationModel.STUDY_ROOT,
+    )
+    rows = query_queryset(query, after=study.pk).values("pk", "study_instance_uid")
+    text = rows.order_by("pk")[:200].explain()
+    # Without the bound, a merge semi-join reads the series of every earlier study again.
+    assert f"study_id > {study.pk})" in text, text
+    assert "Seq Scan" not in text, text
