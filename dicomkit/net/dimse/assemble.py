@@ -150,6 +150,7 @@ class MessageAssembler:
     __slots__ = (
         "_command",
         "_context_id",
+        "_last_command",
         "_max_command_length",
         "_parts",
         "_sink",
@@ -172,6 +173,9 @@ class MessageAssembler:
         self._command: DimseMessage | None = None  # set while its data set arrives
         self._sink: DataSink | None = None
         self._sink_error: OSError | None = None
+        # The last command set decoded, raw and decoded: consecutive pending responses
+        # (C-FIND, C-GET) carry byte-identical command sets, decoded once.
+        self._last_command: tuple[bytes, DimseMessage] | None = None
 
     @property
     def in_progress(self) -> bool:
@@ -228,8 +232,14 @@ class MessageAssembler:
         self._parts.append(bytes(pdv.data))
         if not pdv.is_last:
             return None
-        command = decode_command(b"".join(self._parts))
+        raw = b"".join(self._parts)
         self._parts = []
+        last = self._last_command
+        if last is not None and last[0] == raw:
+            command = last[1]  # frozen: sharing it is safe
+        else:
+            command = decode_command(raw)
+            self._last_command = (raw, command)
         if not command.has_dataset:
             self._reset()
             return Message(context_id, command, None)
