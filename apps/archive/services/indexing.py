@@ -1,7 +1,13 @@
 """The index half of ingest: duplicate policy, atomic store of the file, rows in one transaction.
 
-Called by ``services.ingest`` once a staged file is complete, parsed and validated. One
-database transaction, in this order:
+Called by ``services.ingest`` once a staged file is complete, parsed and validated.
+
+The common case first (:func:`_index_fast`, PostgreSQL and the ``uids`` key layout): the
+file is stored under its key (step 4 below, before any transaction), then one call of the
+``archive_index_instance`` function (migration 0003) does steps 1-5 in one round trip when
+none of their rules has anything to do (a known series, the same patient, nothing to fill
+in, no duplicate); otherwise it changes nothing and the general path runs, with the file
+already stored. The general path is one database transaction, in this order:
 
 1. lock the instance row of the same SOP Instance UID, if any, and apply
    ``PACS_DUPLICATE_POLICY`` (keep_first: answer with the stored copy; reject: refuse with
