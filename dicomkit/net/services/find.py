@@ -35,6 +35,7 @@ import asyncio
 import contextlib
 import threading
 import time
+from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Generic, Protocol, TypeVar
@@ -272,24 +273,34 @@ async def iterate_batches_in_thread(
     in the thread that opened it); items come to the event loop in batches (one hop
     per batch, not per item: that hop dominated broad queries). A batch is handed over
     when it holds ``_BATCH_SIZE`` items or the last hand-over is ``_BATCH_SECONDS`` old
-    (so the first item of a slow iterator is not held back), and the last one together
-    with the end, so a short result costs one hop back. The hand-over does not wait
-    for the loop; at most ``_QUEUE_SIZE`` batches wait unsent, after which the thread
-    waits, so a slow peer throttles the producer. Closing this generator early stops
-    the thread after the item it is producing; the iterator's own ``close`` runs in
-    that thread.
+    (so the first item of a slow iterator is not held back); the last one is the
+    thread's result, so a short result costs one wake-up of the loop, once the thread
+    is done (a wake-up while it still runs costs a GIL hand-over both ways). Handing a
+    batch over does not wait for the loop; at most ``_QUEUE_SIZE`` batches wait unsent,
+    after which the thread waits, so a slow peer throttles the producer. Closing this
+    generator early stops the thread after the item it is producing; the iterator's
+    own ``close`` runs in that thread.
     """
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[list[_T] | _End[_T]] = asyncio.Queue()  # bounded by ``slots``
+    ready: deque[list[_T]] = deque()  # appended to on the loop only
+    wakeup: asyncio.Future[None] | None = None
     slots = threading.Semaphore(_QUEUE_SIZE)
     stop = threading.Event()
 
-    def hand_over(item: list[_T] | _End[_T]) -> None:
+    def wake(_: object = None) -> None:
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
+
+    def deliver(batch: list[_T]) -> None:
+        ready.append(batch)
+        wake()
+
+    def hand_over(batch: list[_T]) -> None:  # in the producing thread
         slots.acquire()
         if not stop.is_set():
-            loop.call_soon_threadsafe(queue.put_nowait, item)
+            loop.call_soon_threadsafe(deliver, batch)
 
-    def produce() -> None:
+    def produce() -> _End[_T]:
         failure: BaseException | None = None
         batch: list[_T] = []
         handed = time.monotonic()
@@ -311,31 +322,33 @@ async def iterate_batches_in_thread(
                     close()
                 except Exception as error:
                     failure = failure or error
-        hand_over(_End(batch, failure))
-
-    def worker_done(future: asyncio.Future[None]) -> None:
-        # A producer that never ran (the pool is shut down) ends the consumer's wait.
-        if not future.cancelled() and future.exception() is not None:
-            queue.put_nowait(_End([], future.exception()))
+        return _End(batch, failure)
 
     worker = asyncio.ensure_future(responder.run_blocking(produce))
-    worker.add_done_callback(worker_done)
+    worker.add_done_callback(wake)
     try:
         while True:
-            item = await queue.get()
-            slots.release()
-            if isinstance(item, _End):
-                if item.items:
-                    yield item.items
-                if item.error is not None:
-                    raise item.error
-                break
-            yield item
+            while ready:
+                slots.release()
+                yield ready.popleft()
+            if worker.done():
+                # Batches handed over were delivered before the worker's result came
+                # (both are loop callbacks, run in order): ``ready`` is complete.
+                end = worker.result()
+                if end.items:
+                    yield end.items
+                if end.error is not None:
+                    raise end.error
+                return
+            wakeup = loop.create_future()
+            await wakeup
+            wakeup = None
     finally:
         stop.set()
-        slots.release(2)  # a producer waiting for a slot, then its end: neither blocks now
-        with contextlib.suppress(Exception):
-            await worker  # its failure, if any, was raised above or is moot after a close
+        slots.release()  # a producer waiting for a slot sees the stop
+        if not worker.done():
+            with contextlib.suppress(Exception):
+                await worker
 
 
 async def iterate_in_thread(responder: Responder, iterator: Iterator[_T]) -> AsyncIterator[_T]:
