@@ -239,19 +239,7 @@ def _index_fast(
         return holder.key
     instance_id, patient_pk = ids
     _signal_on_commit(header, instance_id, patient_pk, source_ae, False, actor)
-    return IngestResult(
-        outcome=IngestOutcome.STORED,
-        sop_instance_uid=header.sop_instance_uid,
-        sop_class_uid=header.sop_class_uid,
-        study_instance_uid=header.study_instance_uid,
-        series_instance_uid=header.series_instance_uid,
-        instance_id=instance_id,
-        backend=backend.name,
-        key=holder.key,
-        size_bytes=stored.size_bytes,
-        checksum_sha256=stored.checksum_sha256,
-        transfer_syntax_uid=stored.transfer_syntax_uid,
-    )
+    return _stored_result(IngestOutcome.STORED, header, instance_id, backend, holder.key, stored)
 
 
 _INDEX_INSTANCE_SQL = "SELECT archive_index_instance(" + ", ".join(["%s"] * 25) + ")"
@@ -335,15 +323,27 @@ def _index_once(
             patient_refresh_derived(patient_id=study.patient_id)
             files_delete_on_commit(old_locations)
         _signal_on_commit(header, instance.pk, study.patient_id, source_ae, replaced is not None, actor)
+    outcome = IngestOutcome.REPLACED if replaced is not None else IngestOutcome.STORED
+    return _stored_result(outcome, header, instance.pk, backend, holder.key, stored)
+
+
+def _stored_result(
+    outcome: IngestOutcome,
+    header: InstanceHeader,
+    instance_id: int,
+    backend: StorageBackend,
+    key: str,
+    stored: StoredFile,
+) -> IngestResult:
     return IngestResult(
-        outcome=IngestOutcome.REPLACED if replaced is not None else IngestOutcome.STORED,
+        outcome=outcome,
         sop_instance_uid=header.sop_instance_uid,
         sop_class_uid=header.sop_class_uid,
         study_instance_uid=header.study_instance_uid,
         series_instance_uid=header.series_instance_uid,
-        instance_id=instance.pk,
+        instance_id=instance_id,
         backend=backend.name,
-        key=holder.key,
+        key=key,
         size_bytes=stored.size_bytes,
         checksum_sha256=stored.checksum_sha256,
         transfer_syntax_uid=stored.transfer_syntax_uid,
