@@ -432,11 +432,15 @@ def parse_dt(text: str) -> _dt.datetime:
 
 
 def format_da(value: _dt.date) -> str:
-    return DicomDate.from_date(value).format()
+    """``YYYYMMDD`` (what ``DicomDate.from_date(value).format()`` gives, without the object:
+    C-FIND writes one per date key of every match)."""
+    return f"{value.year:04d}{value.month:02d}{value.day:02d}"
 
 
 def format_tm(value: _dt.time) -> str:
-    return DicomTime.from_time(value).format()
+    """``HHMMSS``, with ``.FFFFFF`` when there are microseconds (as ``DicomTime.from_time``)."""
+    text = f"{value.hour:02d}{value.minute:02d}{value.second:02d}"
+    return f"{text}.{value.microsecond:06d}" if value.microsecond else text
 
 
 def format_dt(value: _dt.datetime) -> str:

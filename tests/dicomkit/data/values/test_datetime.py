@@ -265,6 +265,12 @@ def test_times_round_trip(value: dt.time) -> None:
     assert parse_tm(format_tm(value)) == value
 
 
+@given(st.dates(min_value=dt.date(1, 1, 1)), st.times())
+def test_format_da_and_tm_write_what_the_value_types_write(day: dt.date, time: dt.time) -> None:
+    assert format_da(day) == DicomDate.from_date(day).format()
+    assert format_tm(time) == DicomTime.from_time(time).format()
+
+
 @given(st.datetimes(min_value=dt.datetime(1, 1, 1)))
 def test_naive_datetimes_round_trip(value: dt.datetime) -> None:
     assert parse_dt(format_dt(value)) == value
