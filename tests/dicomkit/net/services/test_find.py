@@ -21,6 +21,7 @@ from dicomkit.net.scu.find import find, find_sync
 from dicomkit.net.services import ServiceHandlers, VerificationService
 from dicomkit.net.services.find import FindMatch, FindRequest, FindService
 from dicomkit.net.services.query_retrieve import InformationModel, query_retrieve_contexts
+from dicomkit.part10.writer import encode_dataset
 from tests.dicomkit.net.aio.servers import fast_timeouts, run
 from tests.dicomkit.net.services.qr_handlers import FolderIndex, write_studies
 
@@ -296,3 +297,47 @@ def test_find_sync_returns_every_match(studies: tuple[Path, dict]) -> None:
             )
 
     assert len(run(scenario())) == 3
+
+
+class _Counted:
+    """``count`` matches, each encoded by the handler itself (bytes), or a failure after ``fail_after``."""
+
+    def __init__(self, count: int, *, fail_after: int | None = None) -> None:
+        self.count = count
+        self.fail_after = fail_after
+
+    def find(self, request: FindRequest) -> Iterator[bytes]:
+        for number in range(self.count):
+            if number == self.fail_after:
+                raise DimseStatusError(0xC001, "index went away")
+            match = Dataset()
+            match.set(tags.QueryRetrieveLevel, request.level.value, "CS")
+            match.set(tags.PatientID, f"P{number:05d}", "LO")
+            yield encode_dataset(match, request.context.transfer_syntax)
+
+
+@pytest.mark.parametrize("count", [0, 1, 31, 32, 33, 1000])
+def test_encoded_matches_of_any_count_arrive_in_order_across_batches(count: int) -> None:
+    async def scenario() -> list[Dataset]:
+        async with find_scp(_Counted(count)) as server:
+            return await collect(server.port, query("STUDY", PatientID=""))
+
+    matches = run(scenario())
+    assert [m.get_str(tags.PatientID) for m in matches] == [f"P{n:05d}" for n in range(count)]
+    assert all(m.get_str(tags.QueryRetrieveLevel) == "STUDY" for m in matches)
+
+
+def test_a_handler_failing_mid_stream_sends_what_it_found_then_its_status() -> None:
+    received: list[Dataset] = []
+
+    async def scenario() -> None:
+        async with find_scp(_Counted(100, fail_after=70)) as server:
+            async for match in find(
+                "127.0.0.1", server.port, AEConfig("FINDSCU"), "QRSCP", query("STUDY", PatientID="")
+            ):
+                received.append(match)
+
+    with pytest.raises(DimseStatusError) as caught:
+        run(scenario())
+    assert caught.value.status == 0xC001
+    assert [m.get_str(tags.PatientID) for m in received] == [f"P{n:05d}" for n in range(70)]
