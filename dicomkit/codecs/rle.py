@@ -23,20 +23,31 @@ replicate run; runs never cross a row. The default, 2, is byte for byte what
 pydicom's native encoder and pylibjpeg-rle write; 3 is byte for byte DCMTK's
 ``dcmcrle`` (and compresses slightly better).
 
-Both directions are vectorised: the encoder finds runs with numpy and writes
-the output with fancy indexing; the decoder walks the run headers in a tight
-loop (one step per run, not per byte) and expands every run with one
-``numpy.repeat``.
+Both directions are vectorised. The encoder finds runs with numpy and writes
+the output with fancy indexing. The decoder has one sequential step, finding
+where the runs start (each header tells where the next one is), and takes it
+in a tight Python loop that only records header bytes: one step per run, or,
+in a segment compressed 3:1 or better, one step per stretch of up to 127
+two-byte runs (replicate runs and one-byte literals), located beforehand with
+numpy. Everything else is numpy on the per-run arrays: one ``numpy.repeat``
+turns each run into its first byte repeated, then each literal run is copied
+over that as two overlapping windows of a power-of-two width (fancy indexing
+on ``V<width>`` views, one copy per width); the planes are joined into samples
+with shifts.
 
 Security bounds: the header's segment count and offsets are checked against
-the frame's size; decoding stops at the plane size, so the output never exceeds
-rows x columns bytes per segment whatever the runs declare.
+the frame's size; the header walk takes at least one byte per step, so it ends
+within the segment; runs are cut at the plane size, so the output is exactly
+rows x columns bytes per segment whatever the runs declare; every run used
+lies inside its segment (only the last one can reach past the end, and is
+checked), so no copy reads beyond it.
 """
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -58,10 +69,27 @@ HEADER_LENGTH = 64
 MAX_SEGMENTS = 15
 _MAX_RUN = 128
 
-# Bytes consumed by a run whose header byte is h (header included).
-_RUN_SIZE: tuple[int, ...] = tuple(h + 2 if h < 128 else (1 if h == 128 else 2) for h in range(256))
-
 Bytes = npt.NDArray[np.uint8]
+
+
+def _read_only(values: list[int], dtype: type[np.generic]) -> npt.NDArray[np.generic]:
+    table = np.array(values, dtype=dtype)
+    table.flags.writeable = False
+    return table
+
+
+# Tables indexed by a run's header byte h: bytes the run takes in the segment
+# (header included), bytes it outputs, and whether it is a literal run of 2..128
+# bytes (h = 0, a one-byte literal, decodes like a replicate run of one byte).
+_RUN_SIZE: tuple[int, ...] = tuple(h + 2 if h < 128 else (1 if h == 128 else 2) for h in range(256))
+_RUN_SIZE_BYTES = bytes(_RUN_SIZE)  # as a bytes.translate table
+_RUN_SIZE_TABLE: Bytes = np.frombuffer(_RUN_SIZE_BYTES, dtype=np.uint8)
+_RUN_COUNT = _read_only([h + 1 if h < 128 else (0 if h == 128 else 257 - h) for h in range(256)], np.intp)
+_LITERAL = _read_only([1 <= h <= 127 for h in range(256)], np.bool_)
+# Literal runs of n bytes are copied as windows of 2**k bytes, k = floor(log2 n).
+_WINDOW_CLASS = _read_only([0] + [n.bit_length() - 1 for n in range(1, _MAX_RUN + 1)], np.uint8)
+_WINDOW_SHIFT = _read_only([0] + [n - (1 << (n.bit_length() - 1)) for n in range(1, _MAX_RUN + 1)], np.intp)
+_WINDOW_DTYPES = tuple(np.dtype(f"V{1 << k}") for k in range(8))
 
 
 def parse_header(data: bytes | memoryview, *, frame: int = 0) -> list[int]:
@@ -90,47 +118,167 @@ def decode_segment(data: bytes | memoryview, length: int, *, frame: int = 0, seg
     ignored; a segment that yields fewer bytes raises ``CodecError``.
     """
     raw = bytes(data)
+    return _expand(raw, _find_runs(raw, length, frame=frame, segment=segment))
+
+
+class _Runs(NamedTuple):
+    """The runs that make the first ``length`` bytes of a segment, in order.
+
+    ``positions`` index the run headers, ``counts`` are the bytes each run
+    outputs (the last one cut at ``length``) and ``ends`` where each run's
+    output ends. No-op runs are left out.
+    """
+
+    positions: npt.NDArray[np.intp]
+    headers: Bytes
+    counts: npt.NDArray[np.intp]
+    ends: npt.NDArray[np.intp]
+
+
+def _find_runs(raw: bytes, length: int, *, frame: int, segment: int) -> _Runs:
+    """Walk the run headers of the segment ``raw`` and check it yields ``length`` bytes."""
     size = len(raw)
-    # One Python step per run; runs cover at least one byte each, so the loop
-    # is bounded by the segment size.
-    heads: list[int] = []
-    append = heads.append
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    if 3 * size <= length:  # compressed 3:1 or better, so mostly two-byte runs
+        hops = np.frombuffer(_walk_stretches(raw), dtype=np.uint8)
+        hop_starts = np.cumsum(hops, dtype=np.intp)
+        hop_starts -= hops
+        # a step from a two-byte run's header covers step / 2 such runs, any other step one run
+        stretch = np.take(_RUN_SIZE_TABLE, np.take(buf, hop_starts)) == 2
+        run_sizes = np.repeat(np.where(stretch, np.uint8(2), hops), np.where(stretch, hops >> 1, 1))
+        positions = np.cumsum(run_sizes, dtype=np.intp)
+        positions -= run_sizes
+        headers = np.take(buf, positions)
+        noops = b"\x80" in raw
+    else:
+        walked = _walk_headers(raw)
+        noops = 128 in walked
+        headers = np.frombuffer(walked, dtype=np.uint8)
+        run_sizes = np.frombuffer(walked.translate(_RUN_SIZE_BYTES), dtype=np.uint8)
+        positions = np.empty(headers.size, dtype=np.intp)
+        positions[:1] = 0
+        np.cumsum(run_sizes[:-1], out=positions[1:])
+    counts = np.take(_RUN_COUNT, headers)
+    ends = np.cumsum(counts)
+    total = int(ends[-1]) if ends.size else 0
+    if total < length:
+        raise CodecError(f"RLE segment {segment} decodes to {total} bytes, expected {length}", frame=frame)
+    last = int(np.searchsorted(ends, length))  # the first run reaching ``length``
+    excess = int(ends[last]) - length
+    # Every run before the last is whole (another header follows it); the
+    # last must hold the bytes it contributes.
+    needed = int(positions[last]) + 1 + (int(counts[last]) - excess if headers[last] < 128 else 1)
+    if needed > size:
+        raise CodecError(f"RLE segment {segment} is truncated", frame=frame)
+    used = slice(last + 1)
+    positions, headers, counts, ends = positions[used], headers[used], counts[used], ends[used]
+    counts[last] -= excess
+    ends[last] = length
+    if noops and 128 in headers:  # drop no-op runs, so that every run outputs
+        kept = np.flatnonzero(headers != 128)
+        positions, headers, counts, ends = (np.take(a, kept) for a in (positions, headers, counts, ends))
+    return _Runs(positions, headers, counts, ends)
+
+
+def _walk_headers(raw: bytes) -> bytearray:
+    """The header byte of every run: one Python step per run, each covering >= 1 byte."""
+    headers = bytearray()
+    append = headers.append
     run_size = _RUN_SIZE
     pos = 0
-    while pos < size:
-        append(pos)
-        pos += run_size[raw[pos]]
+    try:
+        while True:
+            header = raw[pos]
+            append(header)
+            pos += run_size[header]
+    except IndexError:  # stepped past the end
+        pass
+    return headers
 
-    buf = np.frombuffer(raw, dtype=np.uint8)
-    starts = np.array(heads, dtype=np.intp)
-    codes = buf[starts].astype(np.intp)
-    literal = codes < 128
-    counts = np.where(literal, codes + 1, np.where(codes > 128, 257 - codes, 0))
-    produced = np.cumsum(counts)
-    if not produced.size or produced[-1] < length:
-        got = int(produced[-1]) if produced.size else 0
-        raise CodecError(f"RLE segment {segment} decodes to {got} bytes, expected {length}", frame=frame)
-    last = int(np.searchsorted(produced, length))  # first run reaching ``length``
-    starts = starts[: last + 1]
-    literal = literal[: last + 1]
-    counts = counts[: last + 1].copy()
-    counts[last] -= int(produced[last]) - length
 
-    # Each used run must have its payload inside the segment.
-    needed = np.where(literal, starts + 1 + counts, np.where(counts > 0, starts + 2, starts + 1))
-    if int(needed.max()) > size:
-        raise CodecError(f"RLE segment {segment} is truncated", frame=frame)
+def _walk_stretches(raw: bytes) -> bytearray:
+    """Like ``_walk_headers``, but one step per stretch of two-byte runs.
 
-    # Expand with one repeat: every literal payload byte once, every replicate
-    # value byte count times, headers zero times.
-    repeats = np.zeros(size + 1, dtype=np.intp)
-    lit_starts = starts[literal] + 1
-    repeats[lit_starts] += 1
-    repeats[lit_starts + counts[literal]] -= 1  # run ends are distinct, no np.subtract.at needed
-    np.cumsum(repeats, out=repeats)
-    replicate = ~literal & (counts > 0)
-    repeats[starts[replicate] + 1] = counts[replicate]
-    return np.repeat(buf, repeats[:size])
+    Returns the bytes each step covers: a stretch of up to 127 consecutive
+    two-byte runs (replicate runs, one-byte literals), or any other single run.
+    """
+    table = _stretch_table(raw)
+    hops = bytearray()
+    append = hops.append
+    pos = 0
+    try:
+        while True:
+            step = table[pos]
+            append(step)
+            pos += step
+    except IndexError:
+        pass
+    return hops
+
+
+def _stretch_table(raw: bytes) -> bytes:
+    """The bytes ``_walk_stretches`` steps over from each position a run may start at.
+
+    Where the byte there would head a two-byte run, that is twice the count
+    (at most 127) of the positions p, p+2, p+4, ... whose bytes all would: if p
+    starts a run, so do they all. Elsewhere it is the size of the run.
+    """
+    sizes = np.frombuffer(raw.translate(_RUN_SIZE_BYTES), dtype=np.uint8)
+    size = sizes.size
+    half = (size + 1) // 2
+    # Even positions, then odd ones, each closed by a 0 that ends any stretch.
+    split = np.zeros(size + 2, dtype=np.uint8)
+    split[:half] = sizes[0::2]
+    split[half + 1 : size + 1] = sizes[1::2]
+    two = split == 2
+    ends = np.flatnonzero(~two)
+    stretch = np.repeat(ends, np.diff(ends, prepend=-1))  # the next end at or after each position
+    stretch -= np.arange(split.size)
+    np.minimum(stretch, 127, out=stretch)
+    stretch += stretch
+    np.copyto(split, stretch, where=two, casting="unsafe")
+    table = np.empty(size, dtype=np.uint8)
+    table[0::2] = split[:half]
+    table[1::2] = split[half + 1 : size + 1]
+    return table.tobytes()
+
+
+def _expand(raw: bytes, runs: _Runs) -> Bytes:
+    """The plane the segment ``raw`` decodes to, from its ``runs``.
+
+    Every run first becomes its first byte repeated (one ``numpy.repeat``,
+    which is all a replicate run needs). Each literal run of n bytes then gets
+    its first and its last w bytes copied over that, w the largest power of
+    two <= n: the two windows cover the run and overlap on identical bytes.
+    That is one fancy-index copy of ``V<w>`` items per width w.
+    """
+    payload = np.frombuffer(raw, dtype=np.uint8)[1:]  # payload[p]: the byte after header p
+    plane: Bytes = np.repeat(np.take(payload, runs.positions), runs.counts)
+    literal = np.flatnonzero(np.take(_LITERAL, runs.headers))
+    if not literal.size:
+        return plane
+    counts = np.take(runs.counts, literal)
+    classes = np.take(_WINDOW_CLASS, counts)
+    order = np.argsort(classes, kind="stable")
+    bounds = (2 * np.bincount(classes, minlength=len(_WINDOW_DTYPES)).cumsum()).tolist()
+    literal = np.take(literal, order)
+    counts = np.take(counts, order)
+    shift = np.take(_WINDOW_SHIFT, counts)  # from the first window to the last
+    into, out_of = windows = np.empty((2, literal.size, 2), dtype=np.intp)
+    np.take(runs.ends, literal, out=into[:, 0])
+    into[:, 0] -= counts
+    np.take(runs.positions, literal, out=out_of[:, 0])
+    np.add(windows[:, :, 0], shift, out=windows[:, :, 1])
+    into, out_of = into.reshape(-1), out_of.reshape(-1)
+    first = 0
+    for dtype, stop in zip(_WINDOW_DTYPES, bounds):
+        if stop > first:
+            width = dtype.itemsize
+            windows_in = np.ndarray((plane.size - width + 1,), dtype=dtype, buffer=plane, strides=(1,))
+            windows_of = np.ndarray((payload.size - width + 1,), dtype=dtype, buffer=payload, strides=(1,))
+            windows_in[into[first:stop]] = windows_of[out_of[first:stop]]
+        first = stop
+    return plane
 
 
 def encode_segment(plane: Bytes, *, min_replicate_run: int = 2) -> bytes:
@@ -204,21 +352,16 @@ class RLELosslessCodec:
             raise CodecError(
                 f"RLE cannot hold {fmt.bits_allocated}-bit x {fmt.samples_per_pixel}", frame=frame
             )
-        view = memoryview(data)
-        offsets = parse_header(view, frame=frame)
+        raw = bytes(data)
+        offsets = parse_header(raw, frame=frame)
         expected = _segment_count(fmt)
         if len(offsets) != expected:
             raise CodecError(f"RLE frame has {len(offsets)} segments, expected {expected}", frame=frame)
-        bytes_per_sample = fmt.bits_allocated // 8
-        planes = np.empty((fmt.pixels, fmt.samples_per_pixel, bytes_per_sample), dtype=np.uint8)
-        ends = [*offsets[1:], len(data)]
-        for index, (start, end) in enumerate(zip(offsets, ends)):
-            sample, significance = divmod(index, bytes_per_sample)
-            planes[:, sample, bytes_per_sample - 1 - significance] = decode_segment(
-                view[start:end], fmt.pixels, frame=frame, segment=index
-            )
-        samples = planes.reshape(fmt.rows, fmt.columns, -1).view(fmt.dtype)
-        return samples.reshape(fmt.shape)
+        planes = []
+        for index, (start, end) in enumerate(zip(offsets, [*offsets[1:], len(raw)])):
+            segment = raw[start:end]
+            planes.append(_expand(segment, _find_runs(segment, fmt.pixels, frame=frame, segment=index)))
+        return _interleave(planes, fmt)
 
     def encode_frame(self, array: PixelArray, fmt: PixelFormat, **options: object) -> bytes:
         """Encode one frame; option ``min_replicate_run`` (2 or 3, see the module docstring)."""
@@ -241,6 +384,35 @@ class RLELosslessCodec:
             offsets.append(offsets[-1] + len(segment))
         header = struct.pack("<16L", len(segments), *offsets, *([0] * (MAX_SEGMENTS - len(offsets))))
         return header + b"".join(segments)
+
+
+def _interleave(planes: list[Bytes], fmt: PixelFormat) -> PixelArray:
+    """Build the frame from its byte planes, in segment order (PS3.5 G.2)."""
+    bytes_per_sample = fmt.bits_allocated // 8
+    samples = [
+        _join_bytes(planes[first : first + bytes_per_sample])
+        for first in range(0, len(planes), bytes_per_sample)
+    ]
+    if fmt.samples_per_pixel == 1:
+        pixels = samples[0]
+    else:
+        pixels = np.empty((fmt.pixels, fmt.samples_per_pixel), dtype=samples[0].dtype)
+        for index, sample in enumerate(samples):
+            pixels[:, index] = sample
+    # native integers so far; the frame's dtype is little endian
+    return pixels.astype(f"<u{bytes_per_sample}", copy=False).view(fmt.dtype).reshape(fmt.shape)
+
+
+def _join_bytes(planes: list[Bytes]) -> npt.NDArray[np.unsignedinteger[Any]]:
+    """One sample's byte planes, most significant first, as native unsigned integers."""
+    if len(planes) == 1:
+        return planes[0]
+    sample = np.left_shift(planes[0], 8, dtype=f"=u{len(planes)}")
+    sample |= planes[1]
+    for plane in planes[2:]:
+        sample <<= 8
+        sample |= plane
+    return sample
 
 
 def _segment_count(fmt: PixelFormat) -> int:

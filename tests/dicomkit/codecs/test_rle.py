@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydicom.encaps import generate_frames
-from pydicom.pixels.decoders.rle import _rle_decode_frame
+from pydicom.pixels.decoders.rle import _rle_decode_frame, _rle_decode_segment
 from pydicom.pixels.encoders.native import _encode_frame as pydicom_rle_encode
 from rle.utils import encode_pixel_data as pylibjpeg_rle_encode
 
@@ -226,6 +226,103 @@ def test_trailing_padding_and_noop_headers_are_ignored() -> None:
 
 def test_excess_output_is_cut_to_the_plane_size() -> None:
     assert decode_segment(bytes([0x81, 1, 0x81, 2]), 130).tolist() == [1] * 128 + [2, 2]
+
+
+# Segments built run by run. A segment compressed 3:1 or better is walked one
+# stretch of two-byte runs at a time ("dense"), any other one run at a time.
+
+_DENSE = 40  # replicate runs of 128 put in front to make a segment dense
+
+
+def _replicates(count: int) -> bytes:
+    return bytes([0x81, 9]) * count
+
+
+@pytest.mark.parametrize("replicates", [0, _DENSE])
+def test_literal_run_crossing_the_plane_end_needs_only_the_bytes_it_contributes(replicates: int) -> None:
+    segment = _replicates(replicates) + bytes([9, 1, 2, 3])  # a 10-byte literal run, 3 bytes left
+    length = 128 * replicates + 3
+    assert decode_segment(segment, length).tolist() == [9] * (length - 3) + [1, 2, 3]
+    with pytest.raises(CodecError, match="segment 4 is truncated"):
+        decode_segment(segment, length + 1, segment=4)
+
+
+@pytest.mark.parametrize("replicates", [0, _DENSE])
+def test_replicate_run_without_its_value_byte_is_truncation(replicates: int) -> None:
+    segment = _replicates(replicates) + bytes([0x81])  # the last header has no byte to repeat
+    with pytest.raises(CodecError, match="truncated"):
+        decode_segment(segment, 128 * replicates + 1)
+
+
+@pytest.mark.parametrize("replicates", [0, _DENSE])
+def test_noop_headers_anywhere_are_skipped(replicates: int) -> None:
+    segment = b"\x80" + _replicates(replicates) + b"\x80\x80" + bytes([2, 1, 2, 3, 0x80, 0xFF, 4, 0x80])
+    expected = [9] * (128 * replicates) + [1, 2, 3, 4, 4]
+    assert decode_segment(segment, len(expected)).tolist() == expected
+
+
+def test_long_stretches_of_two_byte_runs_across_a_parity_change_decode() -> None:
+    # 300 two-byte runs (more than one 127-run step), a three-byte literal run
+    # that moves the runs to odd positions, then 200 more two-byte runs
+    segment = bytes([0xFE, 1]) * 150 + bytes([0, 2]) * 150 + bytes([1, 3, 4]) + bytes([0x81, 5]) * 200
+    expected = [1] * 450 + [2] * 150 + [3, 4] + [5] * 25600
+    assert 3 * len(segment) <= len(expected)
+    assert decode_segment(segment, len(expected)).tolist() == expected
+
+
+@st.composite
+def packbits_segments(draw: st.DrawFn) -> tuple[bytes, int]:
+    """A well-formed segment of literal, replicate and no-op runs, and a plane size it covers."""
+    kinds = ["literal", "replicate", "one", "noop"]
+    if draw(st.booleans()):  # mostly two-byte runs, so often dense
+        kinds = ["replicate"] * 6 + ["one"] * 3 + kinds
+    segment = bytearray()
+    produced = 0
+    for kind in draw(st.lists(st.sampled_from(kinds), min_size=1, max_size=300)):
+        if kind == "literal":
+            payload = draw(st.binary(min_size=1, max_size=128))
+            segment += bytes([len(payload) - 1]) + payload
+            produced += len(payload)
+        elif kind == "replicate":
+            count = draw(st.integers(2, 128))
+            segment += bytes([257 - count, draw(st.integers(0, 255))])
+            produced += count
+        elif kind == "one":
+            segment += bytes([0, draw(st.integers(0, 255))])
+            produced += 1
+        else:
+            segment.append(0x80)
+    assume(produced > 0)
+    return bytes(segment), draw(st.integers(max(1, produced // 2), produced))
+
+
+@settings(max_examples=300, deadline=None)
+@given(packbits_segments())
+def test_segments_decode_like_pydicom_whatever_their_runs(case: tuple[bytes, int]) -> None:
+    segment, length = case
+    expected = bytes(_rle_decode_segment(segment))[:length]
+    assert decode_segment(segment, length).tobytes() == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from([0x00, 0x01, 0x02, 0x7F, 0x80, 0x81, 0xC0, 0xFF]), max_size=400).map(bytes),
+    st.integers(1, 30000),
+)
+def test_random_mostly_two_byte_runs_decode_like_pydicom_or_raise(raw: bytes, length: int) -> None:
+    try:
+        decoded = decode_segment(raw, length)
+    except CodecError:
+        return
+    assert decoded.tobytes() == bytes(_rle_decode_segment(raw))[:length]
+
+
+def test_sixty_four_bit_samples_round_trip() -> None:
+    fmt = pixel_format(5, 7, 1, 64, signed=True)
+    info = np.iinfo(np.int64)
+    array = np.random.default_rng(3).integers(info.min, info.max, size=fmt.shape, dtype=np.int64)
+    array[1] = -7  # runs too
+    np.testing.assert_array_equal(CODEC.decode_frame(CODEC.encode_frame(array, fmt), fmt), array)
 
 
 def test_header_offsets_must_increase() -> None:
