@@ -28,15 +28,13 @@ handler raises is answered 0110H Processing failure by dicomkit's dispatcher.
 from __future__ import annotations
 
 import asyncio
-import math
-import threading
-import time
 
-from django.db import close_old_connections, connections
+from django.db import close_old_connections
 
 from apps.archive.errors import IngestError
 from apps.archive.services import IngestSink, ingest_session
 from apps.dicom_net.conf import dicom_settings
+from apps.dicom_net.connection_hygiene import connection_hygiene
 from apps.dicom_net.models import DimseOperation
 from apps.dicom_net.peer_access import KnownPeersPolicy, known_peers_required, peer_refusal
 from apps.dicom_net.query_retrieve import ArchiveFindHandler, ArchiveGetHandler, ArchiveMoveHandler
@@ -91,7 +89,7 @@ class ArchiveStorageHandler:
     ``on_store`` commits in the server's handler thread pool, where the success answer is
     sent only after the file is durable and its rows are committed. Commits run Django's
     connection hygiene (``close_old_connections``) as requests would, but at most once a
-    second per thread (see :func:`_connection_hygiene`), so a thread never keeps a broken
+    second per thread (see ``connection_hygiene``), so a thread never keeps a broken
     or expired connection for long.
     """
 
@@ -110,28 +108,9 @@ class ArchiveStorageHandler:
         return await request.run_blocking(_commit, sink, request.association.calling_ae_title)
 
 
-_HYGIENE_INTERVAL_S = 1.0
-_hygiene = threading.local()
-
-
-def _connection_hygiene() -> None:
-    """``close_old_connections``, at most once a second per thread unless a query failed.
-
-    Each call re-arms Django's connection health check, a ``SELECT 1`` round trip before
-    the next query: per C-STORE that would be one more round trip per instance. A
-    connection on which an error occurred is dealt with at once.
-    """
-    now = time.monotonic()
-    last = getattr(_hygiene, "last", -math.inf)
-    failed = any(connection.errors_occurred for connection in connections.all(initialized_only=True))
-    if failed or now - last >= _HYGIENE_INTERVAL_S:
-        _hygiene.last = now
-        close_old_connections()
-
-
 def _commit(sink: IngestSink, calling_ae_title: str) -> StoreStatus:
     """Runs in a handler thread: store and index the received instance."""
-    _connection_hygiene()
+    connection_hygiene()
     try:
         refusal = peer_refusal(calling_ae_title, DimseOperation.STORE) if known_peers_required() else None
         if refusal is not None:
@@ -141,7 +120,7 @@ def _commit(sink: IngestSink, calling_ae_title: str) -> StoreStatus:
     except IngestError as error:
         return store_status_for(error)
     finally:
-        _connection_hygiene()
+        connection_hygiene()
     return StoreStatus(result.status)
 
 

@@ -2,7 +2,8 @@
 
 Bound into the server by ``handlers.service_handlers``; each method runs in the server's
 handler thread pool, with Django's connection hygiene (``close_old_connections``) at its
-start and end, as a request would::
+start and end, as a request would (C-FIND: ``connection_hygiene``, at most once a second
+per thread; its health check round trip was a tenth of a selective query)::
 
     C-FIND  ArchiveFindHandler.find   -> generator: query_from_identifier -> query_execute_encoded
                                          (one pool thread from first page to last; cancel
@@ -37,7 +38,8 @@ from django.db import close_old_connections
 from apps.archive.conf import storage_backend_named
 from apps.archive.errors import QueryError
 from apps.archive.query import InformationModel as ArchiveModel
-from apps.archive.query import Level, query_execute_encoded, query_from_identifier, query_queryset
+from apps.archive.query import Level, Query, query_execute_encoded, query_from_identifier, query_queryset
+from apps.dicom_net.connection_hygiene import connection_hygiene, replace_dropped_connection
 from apps.dicom_net.errors import RemoteNodeError
 from apps.dicom_net.models import DimseOperation, RemoteNode
 from apps.dicom_net.peer_access import check_peer
@@ -103,22 +105,39 @@ class ArchiveFindHandler:
 
 def _matches(request: FindRequest) -> Iterator[bytes]:
     """The encoded response identifiers (dicomkit sends bytes matches as they are)."""
-    close_old_connections()
+    connection_hygiene()
     try:
         check_peer(request.association.calling_ae_title, DimseOperation.FIND)
         try:
             query = query_from_identifier(identifier=request.identifier, model=_MODELS[request.model])
-            yield from query_execute_encoded(
-                query=query,
-                transfer_syntax=request.context.transfer_syntax,
-                max_page_size=_FIND_MAX_PAGE_SIZE,
-                cancelled=lambda: request.cancelled,
-                retrieve_ae_title=request.association.called_ae_title,
-            )
+            yield from _encoded_matches(query, request)
         except QueryError as error:
             raise query_status_error(error) from None
     finally:
-        close_old_connections()
+        connection_hygiene()
+
+
+def _encoded_matches(query: Query, request: FindRequest) -> Iterator[bytes]:
+    """``query_execute_encoded``; its first statement again on a fresh connection if the
+    database server had dropped this thread's (no health check ran before it)."""
+    for retry in (False, True):
+        matches = query_execute_encoded(
+            query=query,
+            transfer_syntax=request.context.transfer_syntax,
+            max_page_size=_FIND_MAX_PAGE_SIZE,
+            cancelled=lambda: request.cancelled,
+            retrieve_ae_title=request.association.called_ae_title,
+        )
+        try:
+            first = next(matches, None)
+        except QueryError:
+            if retry or not replace_dropped_connection():
+                raise
+            continue
+        if first is not None:
+            yield first
+            yield from matches
+        return
 
 
 def retrieval_instances(*, identifier: Dataset, model: InformationModel) -> list[InstanceRef]:

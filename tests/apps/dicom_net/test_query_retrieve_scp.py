@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from apps.archive.services import files_import
 from apps.dicom_net.services.remote_nodes import remote_node_create
@@ -151,6 +152,22 @@ def test_findscu_queries_each_level_and_gets_the_archive_answers(loaded: Loaded,
 
 def _series_of(loaded: Loaded, study_uid: str) -> str:
     return str(read_file(loaded.studies[study_uid][0]).dataset.get_str(tags.SeriesInstanceUID))
+
+
+def test_c_find_answers_after_the_database_dropped_the_servers_connections(
+    loaded: Loaded, tmp_path: Path
+) -> None:
+    keys = ("QueryRetrieveLevel=STUDY", "StudyInstanceUID", "PatientName")
+    before = _findscu(loaded, tmp_path / "before", *keys)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    # Within the second in which the handler threads skip Django's health check.
+    after = [_findscu(loaded, tmp_path / f"after{n}", *keys) for n in range(3)]
+    assert len(before) == 2
+    assert after == [before] * 3
 
 
 @pytest.mark.parametrize(
