@@ -117,6 +117,8 @@ def decode_segment(data: bytes | memoryview, length: int, *, frame: int = 0, seg
     Bytes beyond ``length`` (encoder padding, runs crossing the end) are
     ignored; a segment that yields fewer bytes raises ``CodecError``.
     """
+    if length <= 0:
+        return np.zeros(0, dtype=np.uint8)
     raw = bytes(data)
     return _expand(raw, _find_runs(raw, length, frame=frame, segment=segment))
 

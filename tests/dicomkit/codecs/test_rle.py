@@ -226,6 +226,7 @@ def test_trailing_padding_and_noop_headers_are_ignored() -> None:
 
 def test_excess_output_is_cut_to_the_plane_size() -> None:
     assert decode_segment(bytes([0x81, 1, 0x81, 2]), 130).tolist() == [1] * 128 + [2, 2]
+    assert decode_segment(bytes([3, 1, 2, 3, 4]), 0).size == 0
 
 
 # Segments built run by run. A segment compressed 3:1 or better is walked one
