@@ -373,3 +373,62 @@ def test_unknown_options_are_rejected() -> None:
         CODEC.encode_frame(np.zeros((1, 1), np.uint8), fmt, quality=3)
     with pytest.raises(CodecError, match="2 or 3"):
         CODEC.encode_frame(np.zeros((1, 1), np.uint8), fmt, min_replicate_run=4)
+
+
+# Frames of several segments: each segment is decoded and checked on its own,
+# whatever runs its neighbours hold.
+
+
+def _frame(segments: list[bytes]) -> bytes:
+    offsets = [64]
+    for segment in segments[:-1]:
+        offsets.append(offsets[-1] + len(segment))
+    return struct.pack("<16L", len(segments), *offsets, *([0] * (15 - len(offsets)))) + b"".join(segments)
+
+
+@pytest.mark.parametrize(("bits", "spp"), [(8, 3), (32, 1), (16, 3)])
+def test_frames_of_several_segments_mixing_dense_and_literal_planes_round_trip(bits: int, spp: int) -> None:
+    fmt = pixel_format(64, 96, spp, bits, signed=False)
+    rng = np.random.default_rng(bits + spp)
+    array = rng.integers(0, np.iinfo(fmt.dtype).max, size=fmt.shape, dtype=fmt.dtype, endpoint=True)
+    # the first sample's top byte becomes long runs (a dense segment); the last
+    # sample's low byte stays random (literal runs)
+    first = array.reshape(fmt.pixels, spp)[:, 0]
+    runs = np.repeat(rng.integers(0, 2, size=fmt.pixels // 200 + 1), 200)[: fmt.pixels]
+    first &= np.array(0xFF if bits > 8 else 0, dtype=fmt.dtype)
+    first |= runs.astype(fmt.dtype) << (bits - 8)
+    encoded = CODEC.encode_frame(array, fmt)
+    offsets = parse_header(encoded)
+    top = offsets[1] - offsets[0]  # the most significant plane of the first sample
+    assert 3 * top <= fmt.pixels < 3 * (len(encoded) - offsets[-1])  # one dense, one literal segment
+    np.testing.assert_array_equal(CODEC.decode_frame(encoded, fmt), array)
+
+
+def test_rgb_planes_come_from_their_own_segments() -> None:
+    fmt = pixel_format(1, 6, 3, 8, signed=False, planar=0)
+    frame = _frame([bytes([0xFB, 7]), bytes([5, 1, 2, 3, 4, 5, 6]), bytes([0xFE, 9, 0x81, 0]) + b"\x00\x00"])
+    decoded = CODEC.decode_frame(frame, fmt)
+    assert decoded.tolist() == [[[7, 1, 9], [7, 2, 9], [7, 3, 9], [7, 4, 0], [7, 5, 0], [7, 6, 0]]]
+
+
+def test_short_second_segment_is_reported_as_segment_1() -> None:
+    fmt = pixel_format(1, 6, 3, 8, signed=False)
+    frame = _frame([bytes([0xFB, 7]), bytes([0xFE, 1]), bytes([0xFB, 9])])
+    with pytest.raises(CodecError, match="segment 1 decodes to 3 bytes, expected 6") as info:
+        CODEC.decode_frame(frame, fmt, frame=4)
+    assert info.value.frame == 4
+
+
+def test_literal_run_of_second_segment_never_reads_into_the_third() -> None:
+    # segment 1 declares six literal bytes but holds two; segment 2's bytes follow it
+    fmt = pixel_format(1, 6, 1, 32, signed=False)
+    frame = _frame([bytes([0xFB, 7]), bytes([5, 1, 2]), bytes([3, 4, 5, 6, 7, 8, 9]), bytes([0xFB, 0])])
+    with pytest.raises(CodecError, match="segment 1 is truncated"):
+        CODEC.decode_frame(frame, fmt)
+
+
+def test_empty_last_segment_is_reported_not_an_index_error() -> None:
+    fmt = pixel_format(1, 6, 1, 16, signed=False)
+    frame = _frame([bytes([0xFB, 7]), b""])
+    with pytest.raises(CodecError, match="segment 1 decodes to 0 bytes"):
+        CODEC.decode_frame(frame, fmt)
