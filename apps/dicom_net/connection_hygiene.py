@@ -19,7 +19,9 @@ import threading
 import time
 from typing import Final
 
-from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections
+from django.db import close_old_connections, connections
+
+from pacs_project.db_connections import replace_dropped_connection
 
 __all__ = ["connection_hygiene", "replace_dropped_connection"]
 
@@ -35,12 +37,3 @@ def connection_hygiene() -> None:
     if failed or now - last >= _INTERVAL_S:
         _last.at = now
         close_old_connections()
-
-
-def replace_dropped_connection() -> bool:
-    """True if a query failed because the server dropped the connection, which is now closed."""
-    connection = connections[DEFAULT_DB_ALIAS]
-    if connection.connection is None or not connection.errors_occurred or connection.is_usable():
-        return False
-    connection.close()
-    return True

@@ -56,6 +56,7 @@ from apps.archive.services.patient import ConflictContext, patient_flag_conflict
 from apps.archive.services.study import files_delete_on_commit
 from apps.archive.signals import instance_stored
 from apps.archive.storage import StagingFile, StorageBackend, alternate_key, instance_key
+from pacs_project.db_connections import replace_dropped_connection
 
 __all__ = ["IngestOutcome", "IngestResult", "StoredFile", "instance_index"]
 
@@ -231,8 +232,7 @@ def _index_fast(
             row = cursor.fetchone()
     except DatabaseError:
         # A concurrent insert of the same UID, a deadlock: the general path sorts it out.
-        if connection.errors_occurred and not connection.is_usable():
-            connection.close()  # dropped by the server: the general path reconnects
+        replace_dropped_connection()  # if the server dropped it, the general path reconnects
         return holder.key
     ids = row[0] if row else None
     if not ids:
