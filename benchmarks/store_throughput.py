@@ -26,7 +26,9 @@ the other uncompressed syntaxes proposed) and time from their start to the last 
 exit; read the CPU time again and the peak RSS (VmHWM) of every server process; check that
 the server holds all 1,008 instances (our index row count, Orthanc's /statistics, storescp's
 files); stop the server. The servers take turns within each round, so that load from
-elsewhere on the machine weighs on them alike; ``--repeat N`` runs N rounds.
+elsewhere on the machine weighs on them alike; ``--repeat N`` runs N rounds. Every run's
+files are kept until the end (about 4.6 GB a round, under ``$TMPDIR``): deleting them
+between runs made the next server's file creation slow on ext4 without a journal.
 
 CPU is utime + stime from /proc of the server's process tree (forked workers included;
 PostgreSQL's, which Orthanc's in-process SQLite has no counterpart of, reported apart).
@@ -45,6 +47,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -202,20 +205,31 @@ class Run:
 Starter = Callable[[Path], AbstractContextManager[servers.Running]]
 
 
-def timed_run(name: str, associations: int, start: Starter, studies: list[Path], warmup: Path) -> Run:
-    """One timed run; a server that failed before the timed send gets one more try (other
-    work on the machine can take a port, or a signal, from a starting server)."""
-    run = _timed_run_once(name, associations, start, studies, warmup)
+def timed_run(
+    name: str, associations: int, start: Starter, studies: list[Path], warmup: Path, base: Path
+) -> Run:
+    """One timed run in a new folder under ``base``; a server that failed before the timed
+    send gets one more try (other work on the machine can take a port, or a signal, from a
+    starting server).
+
+    The run's files stay until the caller removes ``base`` after the last run: on ext4
+    without a journal, creating a file scans the inodes freed in the last half minute
+    (``recently_deleted``), so deleting one server's 1,000 files just before the next
+    server starts would charge that server about 0.5-1 ms per file it creates.
+    """
+    run = _timed_run_once(name, associations, start, studies, warmup, base)
     if run.error is not None and not run.seconds:
         print(f"retrying after: {_describe(run)}", file=sys.stderr, flush=True)
-        run = _timed_run_once(name, associations, start, studies, warmup)
+        run = _timed_run_once(name, associations, start, studies, warmup, base)
     return run
 
 
-def _timed_run_once(name: str, associations: int, start: Starter, studies: list[Path], warmup: Path) -> Run:
+def _timed_run_once(
+    name: str, associations: int, start: Starter, studies: list[Path], warmup: Path, base: Path
+) -> Run:
     run = Run(name, associations, load_average=os.getloadavg()[0])
     groups = [studies] if associations == 1 else [[folder] for folder in studies]
-    workdir = Path(tempfile.mkdtemp(prefix="store-throughput-"))
+    workdir = Path(tempfile.mkdtemp(prefix="run-", dir=base))
     try:
         with start(workdir) as running:
             send(running, [[folder] for folder in sorted(warmup.iterdir())])
@@ -234,8 +248,6 @@ def _timed_run_once(name: str, associations: int, start: Starter, studies: list[
             run.error = f"holds {run.received} instances, expected {expected}"
     except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
         run.error = str(exc)
-    finally:
-        servers.remove(workdir)
     return run
 
 
@@ -343,8 +355,13 @@ def main(repeat: int) -> Report:
     total_bytes = sum(path.stat().st_size for path in files)
     runs: list[Run] = []
     load_before = os.getloadavg()
-    base = Path(tempfile.mkdtemp(prefix="store-throughput-services-"))
+    base = Path(tempfile.mkdtemp(prefix="store-throughput-"))
     try:
+        # every run's files stay until the end (see timed_run): about 1.1x the images each
+        needed = int(repeat * 2 * (len(OUR_SETTINGS) + 2) * total_bytes * 1.1)
+        free = shutil.disk_usage(base).free
+        if free < needed:
+            raise RuntimeError(f"{base} has {free / 1e9:.1f} GB free, the runs need {needed / 1e9:.1f} GB")
         with servers.database(base) as db:
             starters: dict[tuple[str, int], Starter] = {}
             for associations, workers in ((1, 1), (4, 2)):
@@ -354,7 +371,7 @@ def main(repeat: int) -> Report:
                 starters[("DCMTK storescp", associations)] = servers.storescp
             for _round in range(repeat):
                 for (name, associations), start in starters.items():
-                    run = timed_run(name, associations, start, studies, warmup)
+                    run = timed_run(name, associations, start, studies, warmup, base)
                     print(_describe(run), file=sys.stderr, flush=True)
                     runs.append(run)
     finally:
