@@ -107,6 +107,11 @@ class IngestError(ArchiveError):
         self.comment = comment
         self.offending_tag = offending_tag
 
+    @classmethod
+    def storage_write_failed(cls, exc: OSError) -> IngestError:
+        """The refusal when the storage cannot take the file (disk full, I/O error)."""
+        return cls(Refusal.OUT_OF_RESOURCES, f"Cannot write to storage: {exc.strerror or exc}")
+
     @property
     def status(self) -> int:
         """The C-STORE status for this refusal."""

@@ -162,7 +162,7 @@ def _sync_outside_transaction(staged: StagingFile) -> None:
     try:
         staged.sync()
     except OSError as exc:
-        raise IngestError(Refusal.OUT_OF_RESOURCES, f"Cannot write to storage: {exc.strerror}") from exc
+        raise IngestError.storage_write_failed(exc) from exc
 
 
 def _index_fast(
@@ -491,7 +491,7 @@ def _store(backend: StorageBackend, staged: StagingFile, key: str, holder: _Stor
             candidate = alternate_key(key)
             continue
         except OSError as exc:
-            raise IngestError(Refusal.OUT_OF_RESOURCES, f"Cannot write to storage: {exc.strerror}") from exc
+            raise IngestError.storage_write_failed(exc) from exc
         holder.key = candidate
         return
     raise IngestError(Refusal.PROCESSING_FAILURE, "No free storage key")  # pragma: no cover

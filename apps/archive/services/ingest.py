@@ -81,15 +81,11 @@ class _HashingWriter:
         self.size += len(data)
 
 
-def _out_of_resources(exc: OSError) -> IngestError:
-    return IngestError(Refusal.OUT_OF_RESOURCES, f"Cannot write to storage: {exc.strerror or exc}")
-
-
 def _new_staging(backend: StorageBackend) -> StagingFile:
     try:
         return backend.create_staging_file()
     except OSError as exc:
-        raise _out_of_resources(exc) from exc
+        raise IngestError.storage_write_failed(exc) from exc
 
 
 # --------------------------------------------------------------------------------- entry 1
@@ -143,7 +139,7 @@ def _copy_stream(stream: BinaryIO, writer: _HashingWriter) -> None:
         try:
             writer.write(chunk)
         except OSError as exc:
-            raise _out_of_resources(exc) from exc
+            raise IngestError.storage_write_failed(exc) from exc
 
 
 # --------------------------------------------------------------------------------- entry 2
@@ -190,7 +186,7 @@ class IngestSink:
         try:
             self._writer.write(data)
         except OSError as exc:
-            self._failure = _out_of_resources(exc)
+            self._failure = IngestError.storage_write_failed(exc)
             self._discard()
 
     def close(self) -> None:
@@ -199,7 +195,7 @@ class IngestSink:
             try:
                 self._staged.file.flush()
             except OSError as exc:
-                self._failure = _out_of_resources(exc)
+                self._failure = IngestError.storage_write_failed(exc)
                 self._discard()
 
     def abort(self) -> None:
@@ -271,7 +267,7 @@ def ingest_session(
             expected=expected,
             source_ae=ae,
             actor=actor,
-            failure=_out_of_resources(exc),
+            failure=IngestError.storage_write_failed(exc),
         )
     header = _part10_header(sop_class_uid, sop_instance_uid, transfer_syntax, ae)
     sink = IngestSink(
@@ -310,7 +306,7 @@ def _complete(
     try:
         staged.file.flush()
     except OSError as exc:
-        raise _out_of_resources(exc) from exc
+        raise IngestError.storage_write_failed(exc) from exc
     dicom_file = _parse(staged, expected)
     header = header_from_dataset(dicom_file.dataset)
     config = archive_settings()
@@ -409,7 +405,7 @@ def _with_file_meta(
             _copy_stream(original, completed)
     except OSError as exc:
         staged.discard()
-        raise _out_of_resources(exc) from exc
+        raise IngestError.storage_write_failed(exc) from exc
     except BaseException:
         staged.discard()
         raise
