@@ -2,12 +2,14 @@
 
 Called by ``services.ingest`` once a staged file is complete, parsed and validated.
 
-The common case first (:func:`_index_fast`, PostgreSQL and the ``uids`` key layout): the
-file is stored under its key (step 4 below, before any transaction), then one call of the
-``archive_index_instance`` function (migration 0003) does steps 1-5 in one round trip when
-none of their rules has anything to do (a known series, the same patient, nothing to fill
-in, no duplicate); otherwise it changes nothing and the general path runs, with the file
-already stored. The general path is one database transaction, in this order:
+The common case first (:func:`_index_fast`, PostgreSQL and the ``uids`` key layout): one
+call of the ``archive_index_instance`` function (migration 0003) does steps 1-5 when none of
+their rules has anything to do (a known series, the same patient, nothing to fill in, no
+duplicate). A background thread stores the file under its key (step 4) while the call runs,
+and the transaction commits only once the file is durable, so the two waits overlap and the
+order of what becomes durable stays the same: file, then rows. When the function declines,
+it changed nothing and the general path runs, with the file already stored. The general
+path is one database transaction, in this order:
 
 1. lock the instance row of the same SOP Instance UID, if any, and apply
    ``PACS_DUPLICATE_POLICY`` (keep_first: answer with the stored copy; reject: refuse with
@@ -33,8 +35,12 @@ journal assumes that leaving it means committed.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -64,6 +70,7 @@ logger = logging.getLogger(__name__)
 
 _MAX_ATTEMPTS = 3
 _MAX_KEY_ATTEMPTS = 5
+_STORE_THREADS = 16
 _Row = TypeVar("_Row")
 
 
@@ -178,8 +185,10 @@ def _index_fast(
 
     Applies where the key does not depend on the index (the ``uids`` layout) and the
     instance joins a series already held (see migration 0003 for the exact conditions).
-    The file is stored first, under its journal: a crash before the call commits leaves a
-    journalled staging file that ``staging_reconcile`` rolls back, as on the general path.
+    The file is stored beside the call, under its journal, and the call's transaction
+    commits after that: a crash before the commit leaves a journalled staging file that
+    ``staging_reconcile`` rolls back, as on the general path. A store that had to take
+    another key (the planned one was taken) rolls the call back too.
 
     Returns the result, or the key the file was stored under when the function declined
     (the general path then indexes it there), or None when it does not apply.
@@ -195,9 +204,6 @@ def _index_fast(
         series_instance_uid=header.series_instance_uid,
         sop_instance_uid=header.sop_instance_uid,
     )
-    holder = _StoredKey()
-    _store(backend, staged, key, holder)
-    assert holder.key is not None
     patient, instance = header.patient, header.instance
     params: list[Any] = [
         header.sop_instance_uid,
@@ -219,27 +225,75 @@ def _index_fast(
         instance.get("bits_allocated"),
         instance.get("number_of_frames"),
         backend.name,
-        holder.key,
+        key,
         stored.size_bytes,
         stored.checksum_sha256,
         stored.transfer_syntax_uid,
         received_at,
         source_ae[:16],
     ]
+    holder = _StoredKey()
+    storing = _store_threads.submit(backend, staged, key, holder)
     try:
-        with connection.cursor() as cursor:
-            cursor.execute(_INDEX_INSTANCE_SQL, params)
-            row = cursor.fetchone()
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(_INDEX_INSTANCE_SQL, params)
+                row = cursor.fetchone()
+            ids = row[0] if row else None
+            # Commit only once the file is durable under the key the row names.
+            storing.result()
+            if not ids or holder.key != key:
+                raise _Declined
+            instance_id, patient_pk = ids
+            _signal_on_commit(header, instance_id, patient_pk, source_ae, False, actor)
+        return _stored_result(IngestOutcome.STORED, header, instance_id, backend, key, stored)
+    except _Declined:
+        return holder.key  # declined, or stored under another key: the general path indexes it
     except DatabaseError:
         # A concurrent insert of the same UID, a deadlock: the general path sorts it out.
         replace_dropped_connection()  # if the server dropped it, the general path reconnects
+        storing.result()  # the store's own failure (IngestError) wins, with the file gone
         return holder.key
-    ids = row[0] if row else None
-    if not ids:
-        return holder.key
-    instance_id, patient_pk = ids
-    _signal_on_commit(header, instance_id, patient_pk, source_ae, False, actor)
-    return _stored_result(IngestOutcome.STORED, header, instance_id, backend, holder.key, stored)
+    except BaseException:
+        _wait_and_unstore(storing, backend, holder)
+        raise
+
+
+class _Declined(Exception):
+    """The one-round-trip call changed nothing; roll back and take the general path."""
+
+
+def _wait_and_unstore(storing: Future[None], backend: StorageBackend, holder: _StoredKey) -> None:
+    """After a failure beside it, wait for the background store and undo it."""
+    with contextlib.suppress(BaseException):
+        storing.result()
+    if holder.key is not None:
+        _unstore(backend, holder.key)
+
+
+class _StoreThreads:
+    """The threads that store files while the index call runs (``fsync`` and ``link``
+    release the GIL, so the two overlap); started on first use, again after a fork."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def submit(
+        self, backend: StorageBackend, staged: StagingFile, key: str, holder: _StoredKey
+    ) -> Future[None]:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(_STORE_THREADS, thread_name_prefix="archive-store")
+            return self._pool.submit(_store, backend, staged, key, holder)
+
+    def after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._pool = None  # its threads did not survive the fork
+
+
+_store_threads = _StoreThreads()
+os.register_at_fork(after_in_child=_store_threads.after_fork)
 
 
 _INDEX_INSTANCE_SQL = "SELECT archive_index_instance(" + ", ".join(["%s"] * 25) + ")"

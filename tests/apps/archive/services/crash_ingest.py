@@ -3,12 +3,15 @@
 Run by ``test_crash_recovery.py`` against the session's test database::
 
     python tests/apps/archive/services/crash_ingest.py before-commit|after-commit FILE
-    python tests/apps/archive/services/crash_ingest.py fast-before-call|fast-after-call FIRST FILE
+    python tests/apps/archive/services/crash_ingest.py fast-before-call|fast-before-commit|... FIRST FILE
 
 - ``before-commit``: dies when the transaction sends the INSERT of the location row, after
   the file got its key (a Django ``execute_wrapper``, Django's public hook on SQL).
 - ``after-commit``: dies in an ``instance_stored`` receiver (signals are sent on commit), so
   the rows are committed but the staging file and its journal are still there.
+- ``fast-*``: ``FIRST`` is ingested normally, then ``FILE`` joins its series on the one-round-trip
+  path and dies when the index call is sent, after it ran (the transaction still open), or on
+  commit. The file is stored beside the call; the first two wait until it has its name.
 
 Nothing of the archive is patched: the crash points are Django's and our signal's hooks.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
@@ -30,6 +34,7 @@ def main(mode: str, source: str, *more: str) -> None:
     django.setup()
     from django.db import connection
 
+    from apps.archive.conf import storage_root
     from apps.archive.services import instance_ingest
     from apps.archive.signals import instance_stored
 
@@ -47,9 +52,21 @@ def main(mode: str, source: str, *more: str) -> None:
                 return execute(sql, params, many, context)
             if after:
                 execute(sql, params, many, context)
+            # The file is stored beside the call: die once it has its name (both files).
+            wait_for_stored_files(2)
             os._exit(CRASH_STATUS)
 
         return wrapper
+
+    def wait_for_stored_files(count: int) -> None:
+        root = storage_root()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            found = [p for p in root.rglob("*.dcm") if p.is_file() and ".staging" not in p.parts]
+            if len(found) >= count:
+                return
+            time.sleep(0.005)
+        raise SystemExit("the file was not stored beside the index call")
 
     if mode == "before-commit":
         with connection.execute_wrapper(die_on_location_insert):
@@ -57,10 +74,14 @@ def main(mode: str, source: str, *more: str) -> None:
     elif mode == "after-commit":
         instance_stored.connect(die, dispatch_uid="crash_ingest")
         instance_ingest(source=source)
-    elif mode in ("fast-before-call", "fast-after-call"):
+    elif mode in ("fast-before-call", "fast-before-commit"):
         instance_ingest(source=source)
-        with connection.execute_wrapper(die_around_fast_call(mode == "fast-after-call")):
+        with connection.execute_wrapper(die_around_fast_call(mode == "fast-before-commit")):
             instance_ingest(source=more[0])
+    elif mode == "fast-after-commit":
+        instance_ingest(source=source)
+        instance_stored.connect(die, dispatch_uid="crash_ingest")
+        instance_ingest(source=more[0])
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     raise SystemExit("the ingest finished without crashing")

@@ -94,13 +94,15 @@ def test_verify_storage_command_settles_an_interrupted_ingest_first(
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the one-round-trip path is PostgreSQL's")
-@pytest.mark.parametrize("committed", [False, True], ids=["before-call", "after-call"])
+@pytest.mark.parametrize(
+    ("mode", "committed"),
+    [("fast-before-call", False), ("fast-before-commit", False), ("fast-after-commit", True)],
+)
 def test_crash_around_the_one_round_trip_index_call(
-    storage_root: Path, tmp_path: Path, committed: bool
+    storage_root: Path, tmp_path: Path, mode: str, committed: bool
 ) -> None:
     write_ct(tmp_path / "first.dcm", StudyInstanceUID="1.7.1", SeriesInstanceUID="1.7.1.1")
     write_ct(tmp_path / "second.dcm", StudyInstanceUID="1.7.1", SeriesInstanceUID="1.7.1.1")
-    mode = "fast-after-call" if committed else "fast-before-call"
     _crash_ingest(mode, storage_root, tmp_path / "first.dcm", tmp_path / "second.dcm")
 
     assert len(stored_files(storage_root)) == 2

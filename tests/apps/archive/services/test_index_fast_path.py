@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from apps.archive.conf import DuplicatePolicy
-from apps.archive.errors import IngestError
+from apps.archive.errors import IngestError, Refusal
 from apps.archive.models import Instance, Patient, PatientConflict, Series, StorageLocation, Study
 from apps.archive.services.ingest import IngestOutcome, IngestResult, instance_ingest
 from tests.apps.archive.conftest import staging_files, stored_files
@@ -29,10 +29,10 @@ pytestmark = [
 
 
 def _ingest(path: Path) -> tuple[IngestResult, bool]:
-    """Ingest; also whether the fast path stored it (its call was the only statement)."""
+    """Ingest; also whether the fast path stored it (its call was the transaction's only statement)."""
     with CaptureQueriesContext(connection) as queries:
         result = instance_ingest(source=path, source_ae="MODALITY")
-    statements = [q["sql"] for q in queries.captured_queries]
+    statements = [q["sql"] for q in queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]
     return result, len(statements) == 1 and "archive_index_instance(" in statements[0]
 
 
@@ -225,3 +225,39 @@ def test_a_connection_dropped_by_the_server_is_replaced_without_failing_the_inge
 def _connect_args() -> dict[str, object]:
     params = connection.get_connection_params()
     return {k: v for k, v in params.items() if k in ("host", "port", "user", "password", "dbname")}
+
+
+def test_a_taken_key_sends_the_instance_to_the_general_path_under_another_key(storage_root, tmp_path) -> None:
+    paths = _series_files(tmp_path, 2, StudyInstanceUID="1.9.6", SeriesInstanceUID="1.9.6.1")
+    _ingest(paths[0])
+    planted = storage_root / "1.9.6" / "1.9.6.1" / "1.2.826.0.1.9.1.61.dcm"
+    planted.write_bytes(b"left by a crash")
+
+    result, fast = _ingest(paths[1])
+
+    # The call ran beside the store, which found the key taken: rolled back, indexed again.
+    assert not fast
+    assert result.outcome is IngestOutcome.STORED
+    assert result.key != "1.9.6/1.9.6.1/1.2.826.0.1.9.1.61.dcm"
+    assert StorageLocation.objects.get(instance_id=result.instance_id).key == result.key
+    assert (storage_root / result.key).read_bytes()[128:132] == b"DICM"
+    assert planted.read_bytes() == b"left by a crash"
+    assert Study.objects.get().number_of_study_related_instances == 2
+    assert staging_files(storage_root) == []
+
+
+def test_a_failed_store_beside_the_call_commits_nothing(storage_root, tmp_path) -> None:
+    paths = _series_files(tmp_path, 2, StudyInstanceUID="1.9.7", SeriesInstanceUID="1.9.7.1")
+    _ingest(paths[0])
+    series_dir = storage_root / "1.9.7" / "1.9.7.1"
+    series_dir.rename(tmp_path / "moved")
+    series_dir.write_bytes(b"not a folder")  # the link into it fails (ENOTDIR)
+
+    with pytest.raises(IngestError) as failure:
+        _ingest(paths[1])
+
+    assert failure.value.reason is Refusal.OUT_OF_RESOURCES
+    assert Instance.objects.count() == 1
+    assert Study.objects.get().number_of_study_related_instances == 1
+    assert StorageLocation.objects.count() == 1
+    assert staging_files(storage_root) == []
