@@ -54,6 +54,7 @@ from typing import BinaryIO, Protocol
 
 from apps.archive.errors import InvalidKeyError, KeyExistsError, StorageError
 from apps.archive.storage.keys import check_key
+from apps.archive.storage.reserve import name_unnamed, take_unnamed
 
 __all__ = ["STAGING_DIR", "LocalFileBackend", "StagingFile", "StagingRecovery", "StorageBackend"]
 
@@ -237,13 +238,27 @@ class LocalFileBackend:
     # --------------------------------------------------------------- staging
 
     def create_staging_file(self) -> StagingFile:
+        """A new staging file: an unnamed one made ahead (``storage.reserve``) given its name
+        under its lock, or else one created here."""
         self.staging_dir.mkdir(parents=True, exist_ok=True)
+        unnamed = take_unnamed(self.staging_dir)
         for _ in range(10):
             name = f"{os.getpid()}-{os.urandom(8).hex()}{_STAGING_SUFFIX}"
             path = self.staging_dir / name
             try:
-                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o640)
+                if unnamed is None:
+                    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o640)
+                else:
+                    fcntl.flock(unnamed, fcntl.LOCK_EX)  # locked before it has a name
+                    name_unnamed(unnamed, path)
+                    fd, unnamed = unnamed, None
             except FileExistsError:  # pragma: no cover - 64 random bits
+                continue
+            except OSError:
+                if unnamed is None:
+                    raise
+                os.close(unnamed)  # could not be named (no /proc?): create one the usual way
+                unnamed = None
                 continue
             fcntl.flock(fd, fcntl.LOCK_EX)
             return StagingFile(path, os.fdopen(fd, "w+b"))
