@@ -38,9 +38,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import logging
-import os
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -62,6 +60,7 @@ from apps.archive.services.patient import ConflictContext, patient_flag_conflict
 from apps.archive.services.study import files_delete_on_commit
 from apps.archive.signals import instance_stored
 from apps.archive.storage import StagingFile, StorageBackend, alternate_key, instance_key
+from apps.archive.storage.io_threads import io_submit
 from pacs_project.db_connections import replace_dropped_connection
 
 __all__ = ["IngestOutcome", "IngestResult", "StoredFile", "instance_index"]
@@ -70,7 +69,6 @@ logger = logging.getLogger(__name__)
 
 _MAX_ATTEMPTS = 3
 _MAX_KEY_ATTEMPTS = 5
-_STORE_THREADS = 16
 _Row = TypeVar("_Row")
 
 
@@ -233,7 +231,7 @@ def _index_fast(
         source_ae[:16],
     ]
     holder = _StoredKey()
-    storing = _store_threads.submit(backend, staged, key, holder)
+    storing = io_submit(_store, backend, staged, key, holder)
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
@@ -269,31 +267,6 @@ def _wait_and_unstore(storing: Future[None], backend: StorageBackend, holder: _S
         storing.result()
     if holder.key is not None:
         _unstore(backend, holder.key)
-
-
-class _StoreThreads:
-    """The threads that store files while the index call runs (``fsync`` and ``link``
-    release the GIL, so the two overlap); started on first use, again after a fork."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
-
-    def submit(
-        self, backend: StorageBackend, staged: StagingFile, key: str, holder: _StoredKey
-    ) -> Future[None]:
-        with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(_STORE_THREADS, thread_name_prefix="archive-store")
-            return self._pool.submit(_store, backend, staged, key, holder)
-
-    def after_fork(self) -> None:
-        self._lock = threading.Lock()
-        self._pool = None  # its threads did not survive the fork
-
-
-_store_threads = _StoreThreads()
-os.register_at_fork(after_in_child=_store_threads.after_fork)
 
 
 _INDEX_INSTANCE_SQL = "SELECT archive_index_instance(" + ", ".join(["%s"] * 25) + ")"

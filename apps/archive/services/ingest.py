@@ -3,7 +3,8 @@
 ::
 
     source ──stream──> staging file (on the archive volume, SHA-256 while writing)
-                        │ parse once (dicomkit, values deferred, lenient)
+                        │ parse once (dicomkit, values deferred, lenient), while an I/O
+                        │   thread fsyncs the data
                         │ validate: UIDs present and valid, as the request said, TS as negotiated
                         │ no File Meta? prepend one (the stored file is always PS3.10)
                         ▼
@@ -305,6 +306,7 @@ def _complete(
     staged = writer.staged
     try:
         staged.file.flush()
+        staged.sync_in_background()  # the data's fsync runs while the header is parsed
     except OSError as exc:
         raise IngestError.storage_write_failed(exc) from exc
     dicom_file = _parse(staged, expected)

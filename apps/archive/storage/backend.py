@@ -48,11 +48,13 @@ import fcntl
 import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from apps.archive.errors import InvalidKeyError, KeyExistsError, StorageError
+from apps.archive.storage.io_threads import io_submit
 from apps.archive.storage.keys import check_key
 from apps.archive.storage.reserve import name_unnamed, take_unnamed
 
@@ -84,22 +86,29 @@ class StagingFile:
     """A temporary file being written; becomes a stored object through ``backend.store``.
 
     The writing process holds an exclusive ``flock`` on it until it is stored or discarded.
-    It remembers whether anything may have been written since the last ``sync``, so that
-    a second ``sync`` (the caller's, then ``store``'s) costs no second ``fsync``.
+    It counts its changes (writes, the key journal) and remembers which of them an ``fsync``
+    made durable, so that a second ``sync`` (the caller's, then ``store``'s) costs no second
+    ``fsync``. :meth:`sync_in_background` starts the ``fsync`` early, on an I/O thread, while
+    the caller goes on (parsing the header); ``sync`` then waits for it. Once an ``fsync``
+    has failed, every later ``sync`` fails too: a retry could report success for data the
+    kernel already dropped.
     """
 
-    __slots__ = ("_dirty", "_file", "_sidecar", "path")
+    __slots__ = ("_background", "_changes", "_failure", "_file", "_sidecar", "_synced", "path")
 
     def __init__(self, path: Path, file: BinaryIO) -> None:
         self.path = path
         self._file = file
-        self._dirty = True
+        self._changes = 1  # bumped by every change; ``_synced``: the count an fsync covered
+        self._synced = 0
+        self._background: Future[int] | None = None
+        self._failure: OSError | None = None
         self._sidecar = False  # a key journal was written beside it (no xattr support)
 
     @property
     def file(self) -> BinaryIO:
         """The open file; whoever takes it may write, so the next ``sync`` is a real one."""
-        self._dirty = True
+        self._changes += 1
         return self._file
 
     @property
@@ -107,16 +116,42 @@ class StagingFile:
         return self._file.closed
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        self._dirty = True
+        self._changes += 1
         self._file.write(data)
 
     def sync(self) -> None:
-        """Flush and ``fsync`` what was written (nothing to do if nothing was since the last)."""
-        if not self._dirty:
+        """Flush and ``fsync`` what was written (nothing to do if an ``fsync`` since the last
+        change did, or the background one does)."""
+        self._settle_background()
+        if self._failure is not None:
+            raise self._failure
+        if self._synced == self._changes:
+            return
+        changes = self._changes
+        self._file.flush()
+        try:
+            os.fsync(self._file.fileno())
+        except OSError as exc:
+            self._failure = exc
+            raise
+        self._synced = changes
+
+    def sync_in_background(self) -> None:
+        """Flush, and start the ``fsync`` on an I/O thread; do not write until ``sync``."""
+        if self._background is not None or self._synced == self._changes:
             return
         self._file.flush()
-        os.fsync(self._file.fileno())
-        self._dirty = False
+        self._background = io_submit(_fsync_fd, self._file.fileno(), self._changes)
+
+    def _settle_background(self) -> None:
+        """Wait for the background ``fsync``, if one was started, and take its outcome."""
+        pending, self._background = self._background, None
+        if pending is None:
+            return
+        try:
+            self._synced = max(self._synced, pending.result())
+        except OSError as exc:
+            self._failure = exc
 
     def close(self) -> None:
         """Close (releases the lock); the file itself stays where it is."""
@@ -134,7 +169,7 @@ class StagingFile:
             if exc.errno not in _NO_XATTR:
                 raise
         else:
-            self._dirty = True
+            self._changes += 1
             return
         with open(journal_path(self.path), "wb") as sidecar:
             sidecar.write(key.encode("utf-8"))
@@ -151,6 +186,7 @@ class StagingFile:
         committed (or the stored copy was deleted again); the stored copy is another name
         of the same file and stays. Safe to call more than once.
         """
+        self._settle_background()  # its fsync must not meet a closed (or reused) fd
         # Sidecar first: a staging file without one is plain garbage to any cleanup.
         if self._sidecar:
             with contextlib.suppress(FileNotFoundError):
@@ -490,6 +526,12 @@ def _lock_if_stale(path: Path) -> int | None:
         os.close(fd)  # a live writer holds it
         return None
     return fd
+
+
+def _fsync_fd(fd: int, changes: int) -> int:
+    """``fsync`` ``fd``; returns ``changes``, the count of changes it made durable."""
+    os.fsync(fd)
+    return changes
 
 
 def _fsync_dir(directory: Path) -> None:
