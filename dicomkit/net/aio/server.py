@@ -31,6 +31,7 @@ import asyncio
 import enum
 import itertools
 import logging
+import socket
 import ssl
 import time
 from collections.abc import Callable, Iterable
@@ -47,6 +48,7 @@ from dicomkit.net.acse import (
     negotiated_contexts,
 )
 from dicomkit.net.aio.association import AssociationProtocol, LocalAbort, TransportClosed, raise_for
+from dicomkit.net.aio.balance import WorkerLoad
 from dicomkit.net.config import AEConfig
 from dicomkit.net.dimse.assemble import DataSink, MemorySink, Message, MessageAssembler
 from dicomkit.net.dimse.commands import CCancelRQ, DimseMessage, encode_command, failure_response
@@ -355,6 +357,26 @@ class _Dispatcher:
             )
 
 
+_MAX_DEFERRALS = 25  # (50 ms) then a process accepts even though another seems less loaded
+_DEFERRAL_SECONDS = 0.002
+_ACCEPT_RETRY_SECONDS = 0.1
+
+
+def _readable(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> asyncio.Future[None]:
+    """Resolves once ``sock`` is readable (a connection waits to be accepted)."""
+    future: asyncio.Future[None] = loop.create_future()
+    fd = sock.fileno()
+
+    def ready() -> None:
+        loop.remove_reader(fd)
+        if not future.done():
+            future.set_result(None)
+
+    loop.add_reader(fd, ready)
+    future.add_done_callback(lambda _: loop.remove_reader(fd))  # also when cancelled
+    return future
+
+
 class DicomServer:
     """A DICOM SCP listening on ``host:port`` (``port=0`` picks a free one).
 
@@ -365,6 +387,10 @@ class DicomServer:
         reuse_port: SO_REUSEPORT, for several server processes on one port.
         observer: called with an AssociationRecord at each association event.
         executor: the thread pool of ``Responder.run_blocking`` (None: the loop's default).
+        sockets: listening sockets bound already (``balance.listening_sockets``), shared
+            with other server processes; ``host``, ``port`` and ``reuse_port`` are then unused.
+        load: this process's entry on the processes' ``LoadBoard`` (with ``sockets``): a
+            waiting connection is accepted only while no other process serves fewer.
     """
 
     def __init__(
@@ -378,6 +404,8 @@ class DicomServer:
         reuse_port: bool = False,
         observer: AssociationObserver | None = None,
         executor: Executor | None = None,
+        sockets: list[socket.socket] | None = None,
+        load: WorkerLoad | None = None,
     ) -> None:
         self.ae = ae
         self.handlers = handlers
@@ -393,6 +421,11 @@ class DicomServer:
         self._associations: dict[int, _ServerAssociation] = {}
         self._active = 0
         self._stopped: asyncio.Event | None = None
+        self._sockets = sockets
+        self._load = load
+        self._accepting = 0  # connections accepted from ``sockets``, not yet associations
+        self._acceptors: list[asyncio.Task[None]] = []
+        self._handshakes: set[asyncio.Task[None]] = set()  # accepted, becoming associations
 
     @property
     def active_associations(self) -> int:
@@ -403,6 +436,11 @@ class DicomServer:
         """Bind and start accepting; ``port`` then holds the bound port."""
         loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
+        if self._sockets is not None:
+            self._acceptors = [loop.create_task(self._accept_forever(sock)) for sock in self._sockets]
+            self.port = self._sockets[0].getsockname()[1]
+            self._publish_load()
+            return
         self._server = await loop.create_server(
             self._make_protocol,
             self.host,
@@ -426,6 +464,11 @@ class DicomServer:
         self.stopping = True
         if self._server is not None:
             self._server.close()
+        starting = [*self._acceptors, *self._handshakes]
+        for task in starting:
+            task.cancel()
+        if starting:
+            await asyncio.wait(starting)
         for association in list(self._associations.values()):
             if not association.busy and association.protocol is not None:
                 association.protocol.abort("server shutting down")
@@ -450,6 +493,53 @@ class DicomServer:
 
     # ---------------------------------------------------------------- internals
 
+    async def _accept_forever(self, sock: socket.socket) -> None:
+        """Accept from a shared listening socket, leaving connections to less loaded
+        processes (at most ``_MAX_DEFERRALS`` times in a row)."""
+        loop = asyncio.get_running_loop()
+        deferred = 0
+        while not self.stopping:
+            await _readable(loop, sock)
+            if self._load is not None and deferred < _MAX_DEFERRALS and not self._load.may_accept():
+                deferred += 1
+                await asyncio.sleep(_DEFERRAL_SECONDS)
+                continue
+            try:
+                connection, _ = sock.accept()
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                continue  # another process took it, or the client gave up
+            except OSError as exc:  # out of file descriptors, ...: wait, do not spin
+                logger.warning("accept failed", extra={"error": str(exc)})
+                await asyncio.sleep(_ACCEPT_RETRY_SECONDS)
+                continue
+            deferred = 0
+            self._accepting += 1
+            self._publish_load()
+            task = loop.create_task(self._serve_accepted(connection))
+            self._handshakes.add(task)
+            task.add_done_callback(self._handshakes.discard)
+
+    async def _serve_accepted(self, connection: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            connection.setblocking(False)
+            await loop.connect_accepted_socket(
+                self._make_protocol,
+                connection,
+                ssl=self.ssl_context,
+                ssl_handshake_timeout=self.ae.timeouts.artim if self.ssl_context else None,
+            )
+        except (TimeoutError, OSError) as exc:  # TLS handshake failed or timed out
+            logger.info("connection dropped before association", extra={"error": str(exc)})
+            connection.close()
+        finally:
+            self._accepting -= 1
+            self._publish_load()
+
+    def _publish_load(self) -> None:
+        if self._load is not None:
+            self._load.publish(self._active + self._accepting)
+
     def _make_protocol(self) -> AssociationProtocol:
         exceeded = association_limit_exceeded(self.ae, active_associations=self._active)
         association = _ServerAssociation(self, next(self._ids), exceeded)
@@ -472,6 +562,7 @@ class DicomServer:
         self._associations[association.association_id] = association
         if not association.limit_exceeded:
             self._active += 1
+            self._publish_load()
         association.task = asyncio.get_running_loop().create_task(association.run(protocol))
         if self.stopping:
             protocol.abort("server shutting down")
@@ -480,6 +571,7 @@ class DicomServer:
         known = self._associations.pop(association.association_id, None) is not None
         if known and not association.limit_exceeded:
             self._active -= 1
+            self._publish_load()
 
     def notify(self, association: _ServerAssociation, phase: Phase) -> None:
         if self.observer is None:
