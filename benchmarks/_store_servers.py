@@ -93,7 +93,7 @@ def status_kib(pid: int, name: str) -> int:
 
 
 def _listeners(port: int) -> int:
-    """How many sockets listen on ``port`` (several with SO_REUSEPORT workers), IPv4 or IPv6."""
+    """How many sockets listen on ``port``, IPv4 or IPv6."""
     suffix = f":{port:04X}"
     count = 0
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
@@ -104,11 +104,11 @@ def _listeners(port: int) -> int:
     return count
 
 
-def wait_listening(port: int, process: subprocess.Popen[bytes], sockets: int = 1) -> None:
-    """Until ``sockets`` sockets listen on ``port``; fails at once if the process exits."""
+def wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
+    """Until a socket listens on ``port``; fails at once if the process exits."""
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
-        if _listeners(port) >= sockets:
+        if _listeners(port):
             return
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=0.05)
@@ -324,7 +324,7 @@ def ours(
             [sys.executable, *command], cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL
         )
         try:
-            wait_listening(port, process, sockets=workers)
+            wait_listening(port, process)  # the parent binds; the warm-up finds every worker up
             yield Running(
                 "ours",
                 "PACS",

@@ -410,7 +410,7 @@ def main(repeat: int) -> Report:
         "PostgreSQL commits durably (fsync, synchronous_commit on); our files and Orthanc's are "
         "fsync-ed before the answer, storescp's are not",
         "ours runs run_dicom_server --workers 1 for one association and --workers 2 for four "
-        "(SO_REUSEPORT spreads the four connections over the two workers by hash, not evenly)",
+        "(the least loaded worker accepts the next association: two each)",
         "server CPU ms/image: the server's process tree (utime+stime) over the timed run / 1,000; "
         "'+ PostgreSQL' is the database cluster's CPU in the same interval (ours only)",
         "peak RSS: sum of VmHWM over the server's processes (supervisor and workers for ours)",

@@ -3,7 +3,8 @@
 :func:`dicom_server_serve` is what ``run_dicom_server`` calls. It builds the TLS context
 once, logs the structured start-up line, and either serves in this process
 (:func:`dicom_server_run`) or hands over to the supervisor in ``services.workers``, whose
-forked workers run :func:`dicom_server_worker` on the same port with SO_REUSEPORT.
+forked workers run :func:`dicom_server_worker` on the listening sockets it bound, each
+accepting while it is the least loaded.
 
 In each serving process dicomkit's :class:`~dicomkit.net.aio.server.DicomServer` (PS3.8
 association acceptor) runs on asyncio; SIGTERM or SIGINT starts a graceful shutdown:
@@ -26,7 +27,7 @@ from apps.dicom_net.errors import ServerStartError
 from apps.dicom_net.handlers import service_handlers
 from apps.dicom_net.services.association_log import AssociationLogWriter
 from apps.dicom_net.services.server_config import ServerConfig, server_ssl_context_build
-from apps.dicom_net.services.workers import dicom_server_supervise
+from apps.dicom_net.services.workers import Listening, dicom_server_supervise
 from dicomkit.net.aio.server import DicomServer
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,9 @@ LOG_DRAIN_MARGIN = 5.0
 MAX_HANDLER_THREADS = 32
 
 
-async def _serve(config: ServerConfig, ssl_context: ssl.SSLContext | None, *, reuse_port: bool) -> None:
+async def _serve(
+    config: ServerConfig, ssl_context: ssl.SSLContext | None, listening: Listening | None
+) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     received: list[signal.Signals] = []
@@ -58,9 +61,10 @@ async def _serve(config: ServerConfig, ssl_context: ssl.SSLContext | None, *, re
         host=config.host,
         port=config.port,
         ssl_context=ssl_context,
-        reuse_port=reuse_port,
         observer=writer.observe,
         executor=executor,
+        sockets=listening.sockets if listening is not None else None,
+        load=listening.claim() if listening is not None else None,
     )
     try:
         try:
@@ -97,21 +101,23 @@ async def _serve(config: ServerConfig, ssl_context: ssl.SSLContext | None, *, re
 
 
 def dicom_server_run(
-    config: ServerConfig, ssl_context: ssl.SSLContext | None, *, reuse_port: bool = False
+    config: ServerConfig, ssl_context: ssl.SSLContext | None, *, listening: Listening | None = None
 ) -> int:
     """Serves in this process until SIGTERM/SIGINT; the exit status.
 
     Raises:
         ServerStartError: the address could not be bound.
     """
-    asyncio.run(_serve(config, ssl_context, reuse_port=reuse_port))
+    asyncio.run(_serve(config, ssl_context, listening))
     return 0
 
 
-def dicom_server_worker(config: ServerConfig, ssl_context: ssl.SSLContext | None) -> int:
-    """Body of one forked worker: serve on the shared port; a start failure is exit status 1."""
+def dicom_server_worker(
+    config: ServerConfig, ssl_context: ssl.SSLContext | None, listening: Listening
+) -> int:
+    """Body of one forked worker: serve on the shared sockets; a start failure is exit status 1."""
     try:
-        return dicom_server_run(config, ssl_context, reuse_port=True)
+        return dicom_server_run(config, ssl_context, listening=listening)
     except ServerStartError as exc:
         logger.error("dicom worker could not start", extra={"error": str(exc), "pid": os.getpid()})
         return 1

@@ -1,8 +1,12 @@
 """Running N DIMSE server processes on one port, and supervising them.
 
-``run_dicom_server --workers N`` forks N workers from the configured parent; each binds the
-same address with SO_REUSEPORT (Linux spreads incoming connections over them) and runs
-:func:`~apps.dicom_net.services.server.dicom_server_run`. The parent only supervises:
+``run_dicom_server --workers N`` binds the listening sockets in the configured parent (a
+taken port fails the start at once) and forks N workers that share them, each running
+:func:`~apps.dicom_net.services.server.dicom_server_run`. The workers publish how many
+associations each serves on a shared ``LoadBoard``, and a waiting connection goes to the
+least loaded one (``dicomkit.net.aio.balance``): four long associations over two workers
+are served 2:2, where SO_REUSEPORT's hash split them 3:1 or 4:0 more often than not. The
+parent only supervises:
 
 - a worker that exits while the server should be running is restarted, after a short
   back-off; more than ``MAX_RESTARTS`` crashes within ``RESTART_WINDOW`` seconds means
@@ -36,7 +40,9 @@ from multiprocessing.process import BaseProcess
 
 from django.db import connections
 
+from apps.dicom_net.errors import ServerStartError
 from apps.dicom_net.services.server_config import ServerConfig
+from dicomkit.net.aio.balance import LoadBoard, WorkerLoad, listening_sockets
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +52,20 @@ SHUTDOWN_MARGIN = 5.0
 _BACKOFF_FIRST = 0.1
 _BACKOFF_MAX = 5.0
 
-WorkerMain = Callable[[ServerConfig, ssl.SSLContext | None], int]
+
+@dataclass(frozen=True, slots=True)
+class Listening:
+    """What a worker serves on: the parent's listening sockets and its load board slot."""
+
+    sockets: list[socket.socket]
+    board: LoadBoard
+    slot: int
+
+    def claim(self) -> WorkerLoad:
+        return self.board.claim(self.slot)
+
+
+WorkerMain = Callable[[ServerConfig, ssl.SSLContext | None, Listening], int]
 
 
 @dataclass(slots=True)
@@ -61,7 +80,11 @@ class _Slot:
 
 
 def _child(
-    main: WorkerMain, config: ServerConfig, ssl_context: ssl.SSLContext | None, wakeup_fds: tuple[int, int]
+    main: WorkerMain,
+    config: ServerConfig,
+    ssl_context: ssl.SSLContext | None,
+    listening: Listening,
+    wakeup_fds: tuple[int, int],
 ) -> None:
     """Entry point of a forked worker: undo the parent's signal set-up, then serve."""
     signal.set_wakeup_fd(-1)
@@ -69,7 +92,7 @@ def _child(
         os.close(fd)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    sys.exit(main(config, ssl_context))
+    sys.exit(main(config, ssl_context, listening))
 
 
 class WorkerSupervisor:
@@ -85,10 +108,30 @@ class WorkerSupervisor:
         self._signal: int | None = None
         self._failed = False
         self._wakeup_read, self._wakeup_write = socket.socketpair()
+        self._board = LoadBoard(config.workers)
+        self._sockets: list[socket.socket] = []
 
     # --- life cycle ---------------------------------------------------------------------------
 
     def run(self) -> int:
+        """Serve until SIGTERM/SIGINT; the exit status.
+
+        Raises:
+            ServerStartError: the address could not be bound.
+        """
+        try:
+            self._sockets = listening_sockets(self._config.host, self._config.port)
+        except OSError as exc:
+            raise ServerStartError(
+                f"cannot listen on {self._config.host}:{self._config.port}: {exc.strerror or exc}"
+            ) from exc
+        try:
+            return self._supervise()
+        finally:
+            for sock in self._sockets:
+                sock.close()
+
+    def _supervise(self) -> int:
         self._wakeup_read.setblocking(False)
         self._wakeup_write.setblocking(False)
         previous_fd = signal.set_wakeup_fd(self._wakeup_write.fileno())
@@ -120,7 +163,13 @@ class WorkerSupervisor:
     def _start(self, slot: _Slot) -> None:
         process = self._context.Process(
             target=_child,
-            args=(self._main, self._config, self._ssl_context, self._wakeup_fds()),
+            args=(
+                self._main,
+                self._config,
+                self._ssl_context,
+                Listening(self._sockets, self._board, slot.index),
+                self._wakeup_fds(),
+            ),
             name=f"dicom-worker-{slot.index}",
             daemon=False,
         )
@@ -159,6 +208,7 @@ class WorkerSupervisor:
             if process is not None and not process.is_alive():
                 process.join()
                 slot.process = None
+                self._board.vacate(slot.index)  # its connections are gone with it
                 if self._stopping:
                     continue
                 self._record_crash(slot, process, now)

@@ -40,9 +40,12 @@ def _tls_flags(pki: Path, *, ca: bool) -> tuple[str, ...]:
     return (*flags, "--tls-ca", str(pki / "ca.crt")) if ca else flags
 
 
-def test_echoscu_over_tls_is_answered_and_logged_as_tls(dicom_server, echoscu, pki: Path) -> None:
-    server = dicom_server(*_tls_flags(pki, ca=False))
-    server.wait_listening()
+@pytest.mark.parametrize("workers", [1, 2])  # 2: TLS on the sockets the parent bound
+def test_echoscu_over_tls_is_answered_and_logged_as_tls(
+    dicom_server, echoscu, pki: Path, workers: int
+) -> None:
+    server = dicom_server(*_tls_flags(pki, ca=False), "--workers", str(workers))
+    server.wait_listening(count=workers)
     (start,) = server.messages("dicom server starting")
     assert start["tls"] is True
 

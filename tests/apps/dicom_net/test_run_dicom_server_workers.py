@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 import subprocess
+from collections import Counter
 
 from apps.dicom_net.models import AssociationLog
+from dicomkit.net.aio.client import VERIFICATION_CONTEXT, Association, open_association
+from dicomkit.net.config import AEConfig
 
 EXIT_TIMEOUT = 30.0
 BATCH = 6
@@ -73,12 +77,38 @@ def test_a_crashed_worker_is_replaced_and_the_exit_status_reports_it(dicom_serve
     assert {line["pid"] for line in stopped if "clean" not in line} == {second, replacement}
 
 
-def test_workers_that_cannot_start_make_the_server_give_up_with_status_1(dicom_server) -> None:
-    with socket.socket() as taken:  # bound without SO_REUSEPORT: no worker can join it
+def test_a_taken_port_fails_the_start_at_once_with_status_1(dicom_server) -> None:
+    with socket.socket() as taken:  # listening already: the parent cannot bind it
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         server = dicom_server("--workers", "2", port=taken.getsockname()[1])
         assert server.process.wait(timeout=120) == 1
         server.stop()
-    assert server.messages("dicom worker could not start")
-    assert server.messages("dicom worker keeps crashing, stopping the server")
+    assert "cannot listen on" in server.output()
+    assert not server.messages("dicom worker started")
+
+
+def test_long_associations_are_spread_evenly_over_the_workers(dicom_server) -> None:
+    server = dicom_server("--workers", "2")
+    pids = server.wait_listening(count=2)
+
+    async def hold_four() -> None:
+        # Each opened after the one before is established, as modalities reconnect: the
+        # least loaded worker takes the next (SO_REUSEPORT split four 2:2 in 3 of 8 cases).
+        held = []
+        for _ in range(4):
+            held.append(await _open(server.port))
+        for association in held:
+            await association.release()
+
+    asyncio.run(hold_four())
+    server.wait_for(
+        lambda: len(server.messages("association ended")) == 4, timeout=30, what="4 ended associations"
+    )
+    served = Counter(line["pid"] for line in server.messages("association ended"))
+    assert served == {pids[0]: 2, pids[1]: 2}
+    assert server.terminate_and_wait(EXIT_TIMEOUT) == 0
+
+
+async def _open(port: int) -> Association:
+    return await open_association("127.0.0.1", port, AEConfig("HOLDER"), "PACS", [VERIFICATION_CONTEXT])
