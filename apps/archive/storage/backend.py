@@ -274,9 +274,15 @@ class LocalFileBackend:
     # --------------------------------------------------------------- staging
 
     def create_staging_file(self) -> StagingFile:
-        """A new staging file: an unnamed one made ahead (``storage.reserve``) given its name
-        under its lock, or else one created here."""
-        self.staging_dir.mkdir(parents=True, exist_ok=True)
+        """A new staging file: an unnamed one made ahead (``storage.reserve``, locked
+        already) given its name, or else one created here."""
+        try:
+            return self._new_staging_file()
+        except FileNotFoundError:  # the first one: no staging folder yet
+            self.staging_dir.mkdir(parents=True, exist_ok=True)
+            return self._new_staging_file()
+
+    def _new_staging_file(self) -> StagingFile:
         unnamed = take_unnamed(self.staging_dir)
         for _ in range(10):
             name = f"{os.getpid()}-{os.urandom(8).hex()}{_STAGING_SUFFIX}"
@@ -284,8 +290,8 @@ class LocalFileBackend:
             try:
                 if unnamed is None:
                     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o640)
+                    fcntl.flock(fd, fcntl.LOCK_EX)
                 else:
-                    fcntl.flock(unnamed, fcntl.LOCK_EX)  # locked before it has a name
                     name_unnamed(unnamed, path)
                     fd, unnamed = unnamed, None
             except FileExistsError:  # pragma: no cover - 64 random bits
@@ -296,7 +302,6 @@ class LocalFileBackend:
                 os.close(unnamed)  # could not be named (no /proc?): create one the usual way
                 unnamed = None
                 continue
-            fcntl.flock(fd, fcntl.LOCK_EX)
             return StagingFile(path, os.fdopen(fd, "w+b"))
         raise StorageError("could not create a staging file")  # pragma: no cover
 

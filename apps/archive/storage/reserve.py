@@ -4,8 +4,8 @@ Allocating an inode is the slow part of creating a file on some filesystems: a n
 filesystem asks its server, and ext4 without a journal scans the inodes freed in the last
 minutes (``recently_deleted``; about 1 ms per file on a busy volume). The receive path of a
 C-STORE should not wait for that. A background thread keeps a few unnamed files
-(``O_TMPFILE``) open in each recently used staging folder; :func:`take_unnamed` hands one
-out, and the caller gives it a name with a hard link of ``/proc/self/fd/N``.
+(``O_TMPFILE``) open and ``flock``-ed in each recently used staging folder; :func:`take_unnamed`
+hands one out, and the caller gives it a name with a hard link of ``/proc/self/fd/N``.
 
 An unnamed file that is never named vanishes with the process: a crash leaves nothing
 behind. Where ``O_TMPFILE`` or ``/proc`` is missing the reserve turns itself off and
@@ -18,6 +18,7 @@ starts afresh.
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import threading
 from collections import OrderedDict, deque
@@ -83,6 +84,7 @@ class _Reserve:
             except OSError as exc:
                 self._drop(folder, unsupported=exc.errno != errno.ENOENT)
                 continue
+            fcntl.flock(fd, fcntl.LOCK_EX)  # locked before it can have a name
             with self._lock:
                 ready = self._ready.get(folder)
                 if ready is None:
@@ -119,7 +121,8 @@ os.register_at_fork(after_in_child=_reserve.after_fork)
 
 
 def take_unnamed(folder: Path) -> int | None:
-    """An open, unnamed file in ``folder`` (the caller owns the fd), or None: create one."""
+    """An open, unnamed, ``flock``-ed file in ``folder`` (the caller owns the fd), or None:
+    create one."""
     return _reserve.take(str(folder))
 
 
