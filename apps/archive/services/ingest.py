@@ -332,9 +332,9 @@ def _complete(
 
 
 def _parse(staged: StagingFile, expected: _Expected) -> DicomFile:
-    if expected.dataset_offset is not None:
-        _check_encoding(staged, expected)
     try:
+        if expected.dataset_offset is not None:
+            _check_encoding(staged, expected)
         return read_file(staged.path, _READ_OPTIONS)
     except DicomError as exc:
         raise IngestError(Refusal.MALFORMED, f"Not a readable DICOM data set: {exc}") from exc
@@ -345,9 +345,7 @@ def _parse(staged: StagingFile, expected: _Expected) -> DicomFile:
 def _check_encoding(staged: StagingFile, expected: _Expected) -> None:
     """The received data set is encoded as its presentation context's transfer syntax says."""
     assert expected.dataset_offset is not None and expected.transfer_syntax is not None
-    with open(staged.path, "rb") as fp:
-        fp.seek(expected.dataset_offset)
-        head = fp.read(8)
+    head = staged.read_at(expected.dataset_offset, 8)  # flushed by ``_complete``
     if not head:
         raise IngestError(Refusal.MALFORMED, "Empty data set")
     ts = transfer_syntax(expected.transfer_syntax)

@@ -136,6 +136,10 @@ class StagingFile:
             raise
         self._synced = changes
 
+    def read_at(self, offset: int, size: int) -> bytes:
+        """Up to ``size`` bytes from ``offset`` of what was flushed (the write position stays)."""
+        return os.pread(self._file.fileno(), size, offset)
+
     def sync_in_background(self) -> None:
         """Flush, and start the ``fsync`` on an I/O thread; do not write until ``sync``."""
         if self._background is not None or self._synced == self._changes:
