@@ -25,6 +25,10 @@ class ServerConfigError(DicomNetError):
 class ServerStartError(DicomNetError):
     """The server could not start listening (address in use, permission denied)."""
 
+    @classmethod
+    def cannot_listen(cls, host: str | None, port: int, exc: OSError) -> ServerStartError:
+        return cls(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+
 
 class RemoteNodeError(DicomNetError):
     """A remote node cannot be created, changed or used as asked.

@@ -70,9 +70,7 @@ async def _serve(
         try:
             await server.start()
         except OSError as exc:
-            raise ServerStartError(
-                f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
-            ) from exc
+            raise ServerStartError.cannot_listen(config.host, config.port, exc) from exc
         logger.info(
             "dicom server listening",
             extra={
@@ -115,12 +113,8 @@ def dicom_server_run(
 def dicom_server_worker(
     config: ServerConfig, ssl_context: ssl.SSLContext | None, listening: Listening
 ) -> int:
-    """Body of one forked worker: serve on the shared sockets; a start failure is exit status 1."""
-    try:
-        return dicom_server_run(config, ssl_context, listening=listening)
-    except ServerStartError as exc:
-        logger.error("dicom worker could not start", extra={"error": str(exc), "pid": os.getpid()})
-        return 1
+    """Body of one forked worker: serve on the sockets the parent bound (nothing to bind)."""
+    return dicom_server_run(config, ssl_context, listening=listening)
 
 
 #: Seconds a handler thread keeps its database connection when PACS_DB_CONN_MAX_AGE is not set.

@@ -122,9 +122,7 @@ class WorkerSupervisor:
         try:
             self._sockets = listening_sockets(self._config.host, self._config.port)
         except OSError as exc:
-            raise ServerStartError(
-                f"cannot listen on {self._config.host}:{self._config.port}: {exc.strerror or exc}"
-            ) from exc
+            raise ServerStartError.cannot_listen(self._config.host, self._config.port, exc) from exc
         try:
             return self._supervise()
         finally:
