@@ -16,9 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from dicomkit.net.config import DEFAULT_MAX_PDU_LENGTH
 from pacs_project.settings.components.paths import resolve_path
 from pacs_project.settings.env import Env, env_bool, env_int, env_list, env_str
+
+
+# The Maximum Length we announce: 128 KiB, eight times the 16 KiB of DCMTK's and Orthanc's
+# defaults. A 512 KiB CT image then arrives in 4 PDUs instead of 32: less decoding and fewer
+# writes per image on the event loop. A sender may always send shorter PDUs, and what one
+# association buffers stays bounded by it.
+ARCHIVE_MAX_PDU_LENGTH = 131072
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +53,7 @@ class DicomNetworkSettings:
     tls_key: Path | None = None
     tls_ca: Path | None = None
     max_associations: int = 10
-    max_pdu_length: int = DEFAULT_MAX_PDU_LENGTH
+    max_pdu_length: int = ARCHIVE_MAX_PDU_LENGTH
     allowed_calling_ae_titles: tuple[str, ...] = ()
     timeouts: DicomTimeouts = DicomTimeouts()
     workers: int = 1
