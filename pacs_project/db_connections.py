@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import DEFAULT_DB_ALIAS, connections
 
-__all__ = ["replace_dropped_connection"]
+__all__ = ["replace_dropped_connection", "server_binding_cursor"]
 
 
 def replace_dropped_connection() -> bool:
@@ -17,3 +19,24 @@ def replace_dropped_connection() -> bool:
         return False
     connection.close()
     return True
+
+
+def server_binding_cursor() -> Any:
+    """A Django cursor on the default (PostgreSQL) connection whose parameters are bound by
+    the server rather than quoted into the SQL text in Python.
+
+    Django's psycopg cursors bind on the client, which costs a hot statement with many
+    parameters Python time and the server a parse and plan each time. This one sends them
+    apart (extended protocol), so psycopg also prepares the statement once it repeats (its
+    ``prepare_threshold``, which ``OPTIONS`` may turn off, as behind a pooler). The usual
+    wrapper keeps Django's query log and error translation. Use it for fixed statements
+    with plain parameters only; everything else keeps Django's cursors.
+    """
+    import psycopg
+
+    connection = connections[DEFAULT_DB_ALIAS]
+    connection.ensure_connection()
+    raw: Any = psycopg.Cursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw)
+    return connection.make_cursor(raw)

@@ -61,7 +61,7 @@ from apps.archive.services.study import files_delete_on_commit
 from apps.archive.signals import instance_stored
 from apps.archive.storage import StagingFile, StorageBackend, alternate_key, instance_key
 from apps.archive.storage.io_threads import io_submit
-from pacs_project.db_connections import replace_dropped_connection
+from pacs_project.db_connections import replace_dropped_connection, server_binding_cursor
 
 __all__ = ["IngestOutcome", "IngestResult", "StoredFile", "instance_index"]
 
@@ -234,7 +234,7 @@ def _index_fast(
     storing = io_submit(_store, backend, staged, key, holder)
     try:
         with transaction.atomic():
-            with connection.cursor() as cursor:
+            with server_binding_cursor() as cursor:
                 cursor.execute(_INDEX_INSTANCE_SQL, params)
                 row = cursor.fetchone()
             ids = row[0] if row else None
