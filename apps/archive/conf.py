@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from django.conf import settings
@@ -50,7 +51,13 @@ def storage_root() -> Path:
 
 def storage_backend() -> StorageBackend:
     """The backend new instances are stored in (today: the local filesystem tier)."""
-    return LocalFileBackend(storage_root())
+    return _local_backend(str(settings.PACS_STORAGE_ROOT))
+
+
+@functools.lru_cache(maxsize=4)
+def _local_backend(root: str) -> LocalFileBackend:
+    """One backend object per root (it holds no state but the root): every C-STORE asks."""
+    return LocalFileBackend(Path(root))
 
 
 def storage_backend_named(name: str) -> StorageBackend:
