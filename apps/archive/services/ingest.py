@@ -26,6 +26,7 @@ Whatever fails, the staging file is removed: a refusal or error leaves no file a
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from types import TracebackType
@@ -269,7 +270,36 @@ def ingest_session(
 
 
 def _part10_header(sop_class_uid: str, sop_instance_uid: str, ts_uid: str, source_ae: str) -> bytes:
-    """Preamble, ``DICM`` and File Meta Information (PS3.10 7.1) for a received data set."""
+    """Preamble, ``DICM`` and File Meta Information (PS3.10 7.1) for a received data set.
+
+    The instances of one transfer differ only in their SOP Instance UID, so the header is
+    encoded once per SOP class, transfer syntax, AE title and UID length, and the UID is
+    put in its place (the caller has validated it: digits and dots).
+    """
+    template = _header_template(sop_class_uid, ts_uid, source_ae, len(sop_instance_uid))
+    if template is None:
+        return _encode_part10_header(sop_class_uid, sop_instance_uid, ts_uid, source_ae)
+    header, offset = template
+    return b"".join(
+        (header[:offset], sop_instance_uid.encode("ascii"), header[offset + len(sop_instance_uid) :])
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _header_template(
+    sop_class_uid: str, ts_uid: str, source_ae: str, uid_length: int
+) -> tuple[bytes, int] | None:
+    """The header for a placeholder UID of ``uid_length`` characters, and where that UID is."""
+    if uid_length < 8:
+        return None
+    placeholder = "1." + "9" * (uid_length - 2)
+    header = _encode_part10_header(sop_class_uid, placeholder, ts_uid, source_ae)
+    if header.count(placeholder.encode("ascii")) != 1:
+        return None
+    return header, header.index(placeholder.encode("ascii"))
+
+
+def _encode_part10_header(sop_class_uid: str, sop_instance_uid: str, ts_uid: str, source_ae: str) -> bytes:
     identity = Dataset()
     identity.set(tags.SOPClassUID, sop_class_uid, "UI")
     identity.set(tags.SOPInstanceUID, sop_instance_uid, "UI")
