@@ -27,6 +27,7 @@ Whatever fails, the staging file is removed: a refusal or error leaves no file a
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 from dataclasses import dataclass
 from types import TracebackType
@@ -36,7 +37,6 @@ from apps.archive.conf import ArchiveSettings, archive_settings, storage_backend
 from apps.archive.errors import IngestError, Refusal
 from apps.archive.services.header import InstanceHeader, header_from_dataset
 from apps.archive.services.indexing import IngestOutcome, IngestResult, StoredFile, instance_index
-from apps.archive.services.staging_writer import BackgroundHashingWriter, HashingWriter
 from apps.archive.storage import StagingFile, StorageBackend
 from dicomkit.data import tags
 from dicomkit.data.dataset import Dataset
@@ -67,6 +67,22 @@ class _Expected:
     dataset_offset: int | None = None  # where the data set starts (known for DIMSE sinks)
 
 
+class _HashingWriter:
+    """Writes to a staging file, counting and hashing what goes in."""
+
+    __slots__ = ("sha256", "size", "staged")
+
+    def __init__(self, staged: StagingFile) -> None:
+        self.staged = staged
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.staged.write(data)
+        self.sha256.update(data)
+        self.size += len(data)
+
+
 def _new_staging(backend: StorageBackend) -> StagingFile:
     try:
         return backend.create_staging_file()
@@ -94,7 +110,7 @@ def instance_ingest(
     backend = storage_backend()
     staged = _new_staging(backend)
     try:
-        writer = HashingWriter(staged)
+        writer = _HashingWriter(staged)
         _copy(source, writer)
         expected = _Expected(expected_sop_instance_uid, expected_sop_class_uid, expected_transfer_syntax)
         return _complete(backend, writer, expected, source_ae or "", actor)
@@ -102,7 +118,7 @@ def instance_ingest(
         staged.discard()
 
 
-def _copy(source: Source, writer: HashingWriter) -> None:
+def _copy(source: Source, writer: _HashingWriter) -> None:
     if isinstance(source, str | os.PathLike):
         try:
             stream: BinaryIO = open(source, "rb")  # noqa: SIM115 - closed below
@@ -114,7 +130,7 @@ def _copy(source: Source, writer: HashingWriter) -> None:
         _copy_stream(source, writer)
 
 
-def _copy_stream(stream: BinaryIO, writer: HashingWriter) -> None:
+def _copy_stream(stream: BinaryIO, writer: _HashingWriter) -> None:
     while True:
         try:
             chunk = stream.read(_CHUNK)
@@ -152,7 +168,7 @@ class IngestSink:
     ) -> None:
         self._backend = backend
         self._staged = staged
-        self._writer = BackgroundHashingWriter(staged) if staged is not None else None
+        self._writer = _HashingWriter(staged) if staged is not None else None
         self._expected = expected
         self._source_ae = source_ae
         self._actor = actor
@@ -176,10 +192,13 @@ class IngestSink:
             self._discard()
 
     def close(self) -> None:
-        """End of the data set (the last fragment was written): what is still buffered goes
-        to the I/O thread; ``commit`` waits for it."""
-        if self._writer is not None and self._failure is None and not self._finished:
-            self._writer.hand_off_rest()
+        """End of the data set (the last fragment was written)."""
+        if self._staged is not None and not self._staged.closed and self._failure is None:
+            try:
+                self._staged.file.flush()
+            except OSError as exc:
+                self._failure = IngestError.storage_write_failed(exc)
+                self._discard()
 
     def abort(self) -> None:
         """Drop what was received (association aborted or released mid-transfer)."""
@@ -194,22 +213,17 @@ class IngestSink:
         """
         if self._finished:
             raise IngestError(Refusal.PROCESSING_FAILURE, "Data set was aborted or already committed")
+        self.close()
         self._finished = True
         try:
             if self._failure is not None:
                 raise self._failure
             assert self._writer is not None
-            try:
-                self._writer.finish()
-            except OSError as exc:
-                raise IngestError.storage_write_failed(exc) from exc
             return _complete(self._backend, self._writer, self._expected, self._source_ae, self._actor)
         finally:
             self._discard()
 
     def _discard(self) -> None:
-        if self._writer is not None:
-            self._writer.settle()  # no write may meet the closed (or reused) descriptor
         if self._staged is not None:
             self._staged.discard()
 
@@ -316,7 +330,7 @@ def _encode_part10_header(sop_class_uid: str, sop_instance_uid: str, ts_uid: str
 
 
 def _complete(
-    backend: StorageBackend, writer: HashingWriter, expected: _Expected, source_ae: str, actor: object
+    backend: StorageBackend, writer: _HashingWriter, expected: _Expected, source_ae: str, actor: object
 ) -> IngestResult:
     """Parse, validate, complete the File Meta if needed, then index (see the module diagram)."""
     staged = writer.staged
@@ -409,12 +423,12 @@ def _validate(
 
 
 def _with_file_meta(
-    backend: StorageBackend, writer: HashingWriter, header: InstanceHeader, ts_uid: str, source_ae: str
-) -> HashingWriter:
+    backend: StorageBackend, writer: _HashingWriter, header: InstanceHeader, ts_uid: str, source_ae: str
+) -> _HashingWriter:
     """A new staging file: File Meta Information, then the raw data set as received."""
     prefix = _part10_header(header.sop_class_uid, header.sop_instance_uid, ts_uid, source_ae)
     staged = _new_staging(backend)
-    completed = HashingWriter(staged)
+    completed = _HashingWriter(staged)
     try:
         completed.write(prefix)
         with open(writer.staged.path, "rb") as original:
