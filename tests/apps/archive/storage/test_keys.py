@@ -70,3 +70,27 @@ def test_backend_refuses_a_key_resolving_outside_through_a_symlink(tmp_path: Pat
     backend = LocalFileBackend(root)
     with pytest.raises(InvalidKeyError):
         backend.path_for("1.2/1.2.3.dcm")
+
+
+def test_backend_refuses_a_symlinked_series_folder_leading_outside(tmp_path: Path) -> None:
+    root = tmp_path / "storage"
+    outside = tmp_path / "outside"
+    (root / "1.2").mkdir(parents=True)
+    outside.mkdir()
+    (root / "1.2" / "1.2.3").symlink_to(outside)
+    backend = LocalFileBackend(root)
+    with pytest.raises(InvalidKeyError):
+        backend.path_for("1.2/1.2.3/1.2.3.4.dcm")
+
+
+def test_backend_accepts_a_symlinked_folder_that_stays_inside(tmp_path: Path) -> None:
+    root = tmp_path / "storage"
+    (root / "moved").mkdir(parents=True)
+    (root / "1.2").symlink_to(root / "moved")
+    backend = LocalFileBackend(root)
+    assert backend.path_for("1.2/1.2.3.dcm") == root / "1.2" / "1.2.3.dcm"
+
+
+def test_backend_takes_keys_of_folders_not_made_yet(tmp_path: Path) -> None:
+    backend = LocalFileBackend(tmp_path)
+    assert backend.path_for("1.2/1.2.3/1.2.3.4.dcm") == tmp_path / "1.2" / "1.2.3" / "1.2.3.4.dcm"
