@@ -12,8 +12,9 @@ The SCPs (``benchmarks/_store_servers.py``), each started fresh for every timed 
 * Orthanc with its default SQLite index and storage settings (it fsyncs each file), and
   DCMTK ``storescp -od DIR +xa`` (files only, no fsync).
 
-All three announce their default maximum PDU length (16 KiB), so storescu sends 16 KiB
-P-DATA-TF PDUs to each. Every process gets ``TCP_NODELAY=1``.
+Each announces its default maximum PDU length, and storescu sends P-DATA-TF PDUs that long:
+128 KiB to ours, 16 KiB to Orthanc and storescp. A third row of ours, ``ours, 16 KiB
+PDUs``, announces 16 KiB as the peers do. Every process gets ``TCP_NODELAY=1``.
 
 The images (generated once, cached in ``benchmarks/results/.cache``): CT Image Storage,
 512x512 16-bit native pixels, Explicit VR Little Endian, distinct SOP Instance UIDs; four
@@ -71,15 +72,18 @@ IMAGES = STUDIES * SERIES_PER_STUDY * IMAGES_PER_SERIES
 WARMUP_PER_SENDER = 2
 ROWS = COLUMNS = 512
 GOAL_VS_ORTHANC, GOAL_MB_S, GOAL_VS_STORESCP = 1.5, 100.0, 0.5
-OURS, OURS_NO_REUSE = "ours", "ours, CONN_MAX_AGE=0"
+OURS, OURS_16K, OURS_NO_REUSE = "ours", "ours, 16 KiB PDUs", "ours, CONN_MAX_AGE=0"
 # Our server's settings beyond the benchmark's own: database connections kept for 60 s, as
-# docker/compose.yaml deploys it; and, for comparison, the embedded default (0: a new
-# connection for every C-STORE, since each commit ends with Django's connection hygiene).
+# docker/compose.yaml deploys it. For comparison: our server announcing the peers' 16 KiB
+# maximum PDU length instead of its default 128 KiB; and the embedded default of
+# connections (0: a new one for every C-STORE, since each commit ends with Django's
+# connection hygiene).
 OUR_SETTINGS = {
     OURS: {"PACS_DB_CONN_MAX_AGE": "60"},
+    OURS_16K: {"PACS_DB_CONN_MAX_AGE": "60", "PACS_DICOM_MAX_PDU_LENGTH": "16384"},
     OURS_NO_REUSE: {"PACS_DB_CONN_MAX_AGE": "0"},
 }
-SERVER_NAMES = (OURS, OURS_NO_REUSE, "Orthanc", "DCMTK storescp")
+SERVER_NAMES = (OURS, OURS_16K, OURS_NO_REUSE, "Orthanc", "DCMTK storescp")
 
 
 # -------------------------------------------------------------------------- images
@@ -392,7 +396,7 @@ def main(repeat: int) -> Report:
             "bytes": total_bytes,
             "rounds": repeat,
             "our_workers": {"1 association": 1, "4 associations": 2},
-            "max_pdu": 16384,
+            "max_pdu": {OURS: 131072, OURS_16K: 16384, "Orthanc": 16384, "DCMTK storescp": 16384},
             "our_settings": OUR_SETTINGS,
             "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
             "runs": [asdict(run) for run in runs],
