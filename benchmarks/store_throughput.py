@@ -28,8 +28,10 @@ exit; read the CPU time again and the peak RSS (VmHWM) of every server process; 
 the server holds all 1,008 instances (our index row count, Orthanc's /statistics, storescp's
 files); stop the server. The servers take turns within each round, so that load from
 elsewhere on the machine weighs on them alike; ``--repeat N`` runs N rounds. Every run's
-files are kept until the end (about 4.6 GB a round, under ``$TMPDIR``): deleting them
-between runs made the next server's file creation slow on ext4 without a journal.
+files are kept until the end (about 5.5 GB a round, under ``$TMPDIR``): deleting them
+between runs made the next server's file creation slow on ext4 without a journal. Every
+run ends with ``sync``, so that no server's writeback (storescp does not fsync) weighs on
+the next one.
 
 CPU is utime + stime from /proc of the server's process tree (forked workers included;
 PostgreSQL's, which Orthanc's in-process SQLite has no counterpart of, reported apart).
@@ -220,11 +222,15 @@ def timed_run(
     without a journal, creating a file scans the inodes freed in the last half minute
     (``recently_deleted``), so deleting one server's 1,000 files just before the next
     server starts would charge that server about 0.5-1 ms per file it creates.
+
+    Each run ends with ``sync``: storescp does not fsync, and writing back its 500 MB in
+    the seconds after its run slowed the fsyncs of whichever server came next.
     """
     run = _timed_run_once(name, associations, start, studies, warmup, base)
     if run.error is not None and not run.seconds:
         print(f"retrying after: {_describe(run)}", file=sys.stderr, flush=True)
         run = _timed_run_once(name, associations, start, studies, warmup, base)
+    os.sync()
     return run
 
 
