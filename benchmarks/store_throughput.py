@@ -27,7 +27,9 @@ the other uncompressed syntaxes proposed) and time from their start to the last 
 exit; read the CPU time again and the peak RSS (VmHWM) of every server process; check that
 the server holds all 1,008 instances (our index row count, Orthanc's /statistics, storescp's
 files); stop the server. The servers take turns within each round, so that load from
-elsewhere on the machine weighs on them alike; ``--repeat N`` runs N rounds. Every run's
+elsewhere on the machine weighs on them alike; ``--repeat N`` runs N rounds, every second
+one in reverse order (the machine's speed drifted within rounds: the later runs of a round
+tended to come out faster). Every run's
 files are kept until the end (about 5.5 GB a round, under ``$TMPDIR``): deleting them
 between runs made the next server's file creation slow on ext4 without a journal. Every
 run ends with ``sync``, so that no server's writeback (storescp does not fsync) weighs on
@@ -379,8 +381,11 @@ def main(repeat: int) -> Report:
                     starters[(name, associations)] = _ours_starter(db, workers, settings)
                 starters[("Orthanc", associations)] = servers.orthanc
                 starters[("DCMTK storescp", associations)] = servers.storescp
-            for _round in range(repeat):
-                for (name, associations), start in starters.items():
+            for round_index in range(repeat):
+                order = list(starters.items())
+                if round_index % 2:  # a drift of the machine within a round must not favour a place
+                    order.reverse()
+                for (name, associations), start in order:
                     run = timed_run(name, associations, start, studies, warmup, base)
                     print(_describe(run), file=sys.stderr, flush=True)
                     runs.append(run)
