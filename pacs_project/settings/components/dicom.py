@@ -19,7 +19,6 @@ from pathlib import Path
 from pacs_project.settings.components.paths import resolve_path
 from pacs_project.settings.env import Env, env_bool, env_int, env_list, env_str
 
-
 # The Maximum Length we announce: 128 KiB, eight times the 16 KiB of DCMTK's and Orthanc's
 # defaults. A 512 KiB CT image then arrives in 4 PDUs instead of 32: less decoding and fewer
 # writes per image on the event loop. A sender may always send shorter PDUs, and what one
