@@ -56,7 +56,8 @@ def storage_backend() -> StorageBackend:
 
 @functools.lru_cache(maxsize=4)
 def _local_backend(root: str) -> LocalFileBackend:
-    """One backend object per root (it holds no state but the root): every C-STORE asks."""
+    """One backend object per root (it holds no state but the root): every C-STORE and
+    every read asks."""
     return LocalFileBackend(Path(root))
 
 
@@ -67,5 +68,5 @@ def storage_backend_named(name: str) -> StorageBackend:
         ImproperlyConfigured: no backend of that name is configured.
     """
     if name == LocalFileBackend.name:
-        return LocalFileBackend(storage_root())
+        return _local_backend(str(settings.PACS_STORAGE_ROOT))
     raise ImproperlyConfigured(f"no storage backend named {name!r} is configured")

@@ -261,8 +261,8 @@ def _any_link_below(root: Path, folders: list[str]) -> bool:
         try:
             if stat.S_ISLNK(os.lstat(current).st_mode):
                 return True
-        except FileNotFoundError:
-            return False
+        except (FileNotFoundError, NotADirectoryError):
+            return False  # nothing below can be a link; storing or reading there fails on its own
     return False
 
 

@@ -94,3 +94,10 @@ def test_backend_accepts_a_symlinked_folder_that_stays_inside(tmp_path: Path) ->
 def test_backend_takes_keys_of_folders_not_made_yet(tmp_path: Path) -> None:
     backend = LocalFileBackend(tmp_path)
     assert backend.path_for("1.2/1.2.3/1.2.3.4.dcm") == tmp_path / "1.2" / "1.2.3" / "1.2.3.4.dcm"
+
+
+def test_backend_gives_the_path_of_a_key_below_a_file_not_a_folder(tmp_path: Path) -> None:
+    """A file where a folder should be is not a link: the path comes back, its use fails."""
+    (tmp_path / "1.2").write_bytes(b"not a folder")
+    backend = LocalFileBackend(tmp_path)
+    assert backend.path_for("1.2/1.2.3/1.2.3.4.dcm") == tmp_path / "1.2" / "1.2.3" / "1.2.3.4.dcm"
