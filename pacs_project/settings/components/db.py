@@ -3,6 +3,8 @@
 ``DATABASE_URL`` uses the usual URL form, e.g. ``postgres://user:password@host:5432/pacs``.
 ``PACS_DB_CONN_MAX_AGE`` (seconds, default 0) enables persistent connections, with Django's
 health checks so a connection dropped by the server is replaced rather than used.
+``PACS_DB_PREPARED_STATEMENTS=0`` stops psycopg from preparing repeated statements (the
+ingest's index call is one), for a transaction-mode pooler that cannot keep them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 import dj_database_url
 
-from pacs_project.settings.env import Env, env_int, env_str
+from pacs_project.settings.env import Env, env_bool, env_int, env_str
 
 SQLITE_FILENAME = "db.sqlite3"
 
@@ -28,6 +30,8 @@ def databases(env: Env, *, var_dir: Path) -> dict[str, dict[str, Any]]:
                 conn_health_checks=True,
             )
         )
+        if not env_bool(env, "PACS_DB_PREPARED_STATEMENTS", default=True):
+            config.setdefault("OPTIONS", {})["prepare_threshold"] = None
         return {"default": config}
     # Embedded mode. Django creates the file but not its directory.
     var_dir.mkdir(parents=True, exist_ok=True)
