@@ -12,6 +12,7 @@ bound on their inflated size.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import struct
@@ -31,7 +32,7 @@ from dicomkit.part10.transfer_syntax import (
     transfer_syntax,
 )
 
-__all__ = ["read_dataset", "read_file"]
+__all__ = ["read_dataset", "read_dataset_at", "read_dataset_head", "read_file"]
 
 _PREAMBLE = 128
 _MAGIC = b"DICM"
@@ -78,6 +79,73 @@ def read_dataset(
         raise
     except (struct.error, IndexError, ValueError, UnicodeError, OverflowError) as exc:
         raise DecodeError(f"malformed data set: {exc}") from None
+    return dataset
+
+
+def read_dataset_head(
+    data: bytes | bytearray | memoryview,
+    transfer_syntax_uid: str,
+    stop_before: int,
+    options: ReadOptions | None = None,
+) -> tuple[Dataset, int] | None:
+    """The top-level elements of a data set's first bytes that come before ``stop_before``.
+
+    For a data set still arriving (a C-STORE's first fragments): returns the elements and
+    the offset of the first element tagged ``stop_before`` or higher, or None when ``data``
+    ends before one (more bytes may complete it, or show the data set malformed).
+
+    Raises:
+        DicomFormatError: (or a subclass) for bytes that no continuation can make valid.
+        ValueError: for a deflated syntax, which cannot be read in parts.
+    """
+    ts = transfer_syntax(transfer_syntax_uid)
+    if ts.deflated:
+        raise ValueError("a deflated data set cannot be read in parts")
+    opts = dataclasses.replace(options or ReadOptions(), stop_before=stop_before)
+    parser = Parser(Source.from_bytes(data), implicit=ts.implicit_vr, little=ts.little_endian, options=opts)
+    try:
+        dataset, pos = parser.parse(0)
+    except TruncatedError:
+        return None
+    except DicomError:
+        raise
+    except (struct.error, IndexError, ValueError, UnicodeError, OverflowError) as exc:
+        raise DecodeError(f"malformed data set: {exc}") from None
+    # Stopping anywhere but at such an element means the bytes ran out first.
+    return (dataset, pos) if pos < len(data) else None
+
+
+def read_dataset_at(
+    path: str | os.PathLike[str],
+    offset: int,
+    transfer_syntax_uid: str,
+    options: ReadOptions | None = None,
+) -> Dataset:
+    """The top-level elements from ``offset`` to the end of the file at ``path``.
+
+    The rest of a data set whose beginning :func:`read_dataset_head` read: parsing it
+    checks that the data set is whole. Values above ``options.defer_size`` stay in the file.
+
+    Raises:
+        DicomFormatError: (or a subclass) for malformed input, naming the offset.
+        OSError: when the path cannot be opened.
+        ValueError: for a deflated syntax.
+    """
+    options = options or ReadOptions()
+    ts = transfer_syntax(transfer_syntax_uid)
+    if ts.deflated:
+        raise ValueError("a deflated data set cannot be read in parts")
+    file_path = os.fspath(path)
+    with open(file_path, "rb") as fp:
+        fp.seek(offset)
+        src = Source.from_stream(fp, path=file_path)
+        parser = Parser(src, implicit=ts.implicit_vr, little=ts.little_endian, options=options)
+        try:
+            dataset, _ = parser.parse(offset)
+        except DicomError:
+            raise
+        except (struct.error, IndexError, ValueError, UnicodeError, OverflowError, MemoryError) as exc:
+            raise DecodeError(f"malformed data set: {type(exc).__name__}: {exc}", offset=offset) from None
     return dataset
 
 
