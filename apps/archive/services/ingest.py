@@ -19,7 +19,10 @@ Two entry points:
 - :func:`ingest_session` is for the DIMSE Storage SCP: it returns an :class:`IngestSink`
   that the data set's P-DATA fragments are written into as they arrive (``write``), then
   ``close()`` and ``commit()``; ``abort()`` when the association ends early. The sink starts
-  the file with a File Meta Information header built from the C-STORE request.
+  the file with a File Meta Information header built from the C-STORE request. It reads
+  and checks the header from the first fragments and journals the storage key while the
+  pixel data still arrives (``services.header_ahead``); the commit then parses only the
+  rest. Whatever that cannot handle is parsed whole at commit, as above.
 
 Whatever fails, the staging file is removed: a refusal or error leaves no file and no row.
 """
@@ -33,20 +36,20 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import BinaryIO
 
-from apps.archive.conf import ArchiveSettings, archive_settings, storage_backend
-from apps.archive.errors import IngestError, Refusal
+from apps.archive.conf import ArchiveSettings, KeyLayout, archive_settings, storage_backend
+from apps.archive.errors import IngestError, Refusal, StorageError
 from apps.archive.services.header import InstanceHeader, header_from_dataset
+from apps.archive.services.header_ahead import DatasetHead, HeaderReader, encoding_mismatch
 from apps.archive.services.indexing import IngestOutcome, IngestResult, StoredFile, instance_index
-from apps.archive.storage import StagingFile, StorageBackend
+from apps.archive.storage import StagingFile, StorageBackend, instance_key
 from dicomkit.data import tags
 from dicomkit.data.dataset import Dataset
 from dicomkit.data.uid import is_valid_uid
-from dicomkit.data.vr import VALID_VRS
 from dicomkit.errors import DicomError
 from dicomkit.part10.meta import build_file_meta
 from dicomkit.part10.options import DicomFile, ReadOptions, Validation
-from dicomkit.part10.reader import read_file
-from dicomkit.part10.transfer_syntax import EXPLICIT_VR_LITTLE_ENDIAN, transfer_syntax
+from dicomkit.part10.reader import read_dataset_at, read_file
+from dicomkit.part10.transfer_syntax import EXPLICIT_VR_LITTLE_ENDIAN
 from dicomkit.part10.writer import WriteOptions, encode_file
 
 __all__ = ["IngestOutcome", "IngestResult", "IngestSink", "ingest_session", "instance_ingest"]
@@ -54,7 +57,6 @@ __all__ = ["IngestOutcome", "IngestResult", "IngestSink", "ingest_session", "ins
 _CHUNK = 1 << 20
 # One parse of the whole structure; values above 4 KiB (pixel data) stay in the file.
 _READ_OPTIONS = ReadOptions(defer_size=4096, validation=Validation.LENIENT)
-_VR_BYTES = frozenset(vr.encode() for vr in VALID_VRS)
 
 Source = str | os.PathLike[str] | BinaryIO
 
@@ -65,6 +67,14 @@ class _Expected:
     sop_class_uid: str | None = None
     transfer_syntax: str | None = None
     dataset_offset: int | None = None  # where the data set starts (known for DIMSE sinks)
+
+
+@dataclass(frozen=True, slots=True)
+class _CheckedHeader:
+    """A header read and checked while the data set arrived (``services.header_ahead``)."""
+
+    header: InstanceHeader
+    tail_offset: int  # file offset of the elements from Pixel Data on, read at commit
 
 
 class _HashingWriter:
@@ -167,6 +177,8 @@ class IngestSink:
         failure: IngestError | None = None,
     ) -> None:
         self._backend = backend
+        self._reader: HeaderReader | None = None
+        self._checked: _CheckedHeader | None = None
         self._staged = staged
         self._writer = _HashingWriter(staged) if staged is not None else None
         self._expected = expected
@@ -190,6 +202,23 @@ class IngestSink:
         except OSError as exc:
             self._failure = IngestError.storage_write_failed(exc)
             self._discard()
+            return
+        if self._reader is not None:
+            self._read_ahead(data)
+
+    def read_header_ahead(self) -> None:
+        """Read and check the header from the fragments as they come (the data set's ones:
+        call after writing anything that precedes it)."""
+        if self._writer is not None and self._expected.transfer_syntax is not None:
+            self._reader = HeaderReader(self._expected.transfer_syntax)
+
+    def _read_ahead(self, data: bytes | bytearray | memoryview) -> None:
+        assert self._reader is not None and self._staged is not None
+        head = self._reader.feed(data)
+        if self._reader.done:
+            self._reader = None
+        if head is not None:
+            self._checked = _check_ahead(head, self._staged, self._expected)
 
     def close(self) -> None:
         """End of the data set (the last fragment was written)."""
@@ -219,7 +248,9 @@ class IngestSink:
             if self._failure is not None:
                 raise self._failure
             assert self._writer is not None
-            return _complete(self._backend, self._writer, self._expected, self._source_ae, self._actor)
+            return _complete(
+                self._backend, self._writer, self._expected, self._source_ae, self._actor, self._checked
+            )
         finally:
             self._discard()
 
@@ -280,6 +311,7 @@ def ingest_session(
         actor=actor,
     )
     sink.write(header)
+    sink.read_header_ahead()
     return sink
 
 
@@ -330,22 +362,34 @@ def _encode_part10_header(sop_class_uid: str, sop_instance_uid: str, ts_uid: str
 
 
 def _complete(
-    backend: StorageBackend, writer: _HashingWriter, expected: _Expected, source_ae: str, actor: object
+    backend: StorageBackend,
+    writer: _HashingWriter,
+    expected: _Expected,
+    source_ae: str,
+    actor: object,
+    checked: _CheckedHeader | None = None,
 ) -> IngestResult:
-    """Parse, validate, complete the File Meta if needed, then index (see the module diagram)."""
+    """Parse, validate, complete the File Meta if needed, then index (see the module diagram).
+
+    With a header ``checked`` ahead, only the rest of the data set is parsed.
+    """
     staged = writer.staged
     try:
         staged.file.flush()
         staged.sync_in_background()  # the data's fsync runs while the header is parsed
     except OSError as exc:
         raise IngestError.storage_write_failed(exc) from exc
-    dicom_file = _parse(staged, expected)
-    header = header_from_dataset(dicom_file.dataset)
     config = archive_settings()
-    _validate(header, dicom_file, expected, config)
-    if not len(dicom_file.meta):
-        writer = _with_file_meta(backend, writer, header, dicom_file.transfer_syntax, source_ae)
-    stored = StoredFile(writer.size, writer.sha256.hexdigest(), dicom_file.transfer_syntax)
+    if checked is not None and expected.transfer_syntax is not None:
+        _parse_tail(staged, checked.tail_offset, expected.transfer_syntax)
+        header, ts_uid = checked.header, expected.transfer_syntax
+    else:
+        dicom_file = _parse(staged, expected)
+        header, ts_uid = header_from_dataset(dicom_file.dataset), dicom_file.transfer_syntax
+        _validate(header, ts_uid, expected, config)
+        if not len(dicom_file.meta):
+            writer = _with_file_meta(backend, writer, header, ts_uid, source_ae)
+    stored = StoredFile(writer.size, writer.sha256.hexdigest(), ts_uid)
     try:
         return instance_index(
             header=header,
@@ -372,18 +416,50 @@ def _parse(staged: StagingFile, expected: _Expected) -> DicomFile:
         raise IngestError(Refusal.PROCESSING_FAILURE, f"Cannot read the staged file: {exc}") from exc
 
 
+def _parse_tail(staged: StagingFile, offset: int, ts_uid: str) -> None:
+    """Parse the elements from ``offset`` (Pixel Data) to the end: the data set is whole."""
+    try:
+        read_dataset_at(staged.path, offset, ts_uid, _READ_OPTIONS)
+    except DicomError as exc:
+        raise IngestError(Refusal.MALFORMED, f"Not a readable DICOM data set: {exc}") from exc
+    except OSError as exc:
+        raise IngestError(Refusal.PROCESSING_FAILURE, f"Cannot read the staged file: {exc}") from exc
+
+
+def _check_ahead(head: DatasetHead, staged: StagingFile, expected: _Expected) -> _CheckedHeader | None:
+    """Check a header read ahead and journal the key it will be stored under.
+
+    None when anything is wrong: the commit then reads the whole file and refuses it with
+    the reason (the checks are the same).
+    """
+    assert expected.dataset_offset is not None and expected.transfer_syntax is not None
+    try:
+        header = header_from_dataset(head.dataset)
+        config = archive_settings()
+        _validate(header, expected.transfer_syntax, expected, config)
+        if config.key_layout is KeyLayout.UIDS:
+            # Journalled now, the key is made durable by the data's own fsync at commit.
+            staged.journal(
+                instance_key(
+                    layout=config.key_layout,
+                    study_instance_uid=header.study_instance_uid,
+                    series_instance_uid=header.series_instance_uid,
+                    sop_instance_uid=header.sop_instance_uid,
+                )
+            )
+    except (IngestError, DicomError, StorageError, OSError):
+        return None
+    return _CheckedHeader(header, expected.dataset_offset + head.end)
+
+
 def _check_encoding(staged: StagingFile, expected: _Expected) -> None:
     """The received data set is encoded as its presentation context's transfer syntax says."""
     assert expected.dataset_offset is not None and expected.transfer_syntax is not None
     head = staged.read_at(expected.dataset_offset, 8)  # flushed by ``_complete``
     if not head:
         raise IngestError(Refusal.MALFORMED, "Empty data set")
-    ts = transfer_syntax(expected.transfer_syntax)
-    if ts.deflated or not ts.little_endian or len(head) < 8:
-        return
-    looks_explicit = head[4:6] in _VR_BYTES
-    if looks_explicit == ts.implicit_vr:
-        kind = "explicit" if looks_explicit else "implicit"
+    kind = encoding_mismatch(head, expected.transfer_syntax)
+    if kind is not None:
         raise IngestError(Refusal.TRANSFER_SYNTAX_MISMATCH, f"Data set is {kind} VR, not as negotiated")
 
 
@@ -395,9 +471,7 @@ _REQUIRED_UIDS = (
 )
 
 
-def _validate(
-    header: InstanceHeader, dicom_file: DicomFile, expected: _Expected, config: ArchiveSettings
-) -> None:
+def _validate(header: InstanceHeader, ts_uid: str, expected: _Expected, config: ArchiveSettings) -> None:
     for tag, name, field in _REQUIRED_UIDS:
         value = getattr(header, field)
         if not value:
@@ -416,7 +490,7 @@ def _validate(
             "SOP Class UID differs from the request's",
             offending_tag=tags.SOPClassUID,
         )
-    if expected.transfer_syntax is not None and dicom_file.transfer_syntax != expected.transfer_syntax:
+    if expected.transfer_syntax is not None and ts_uid != expected.transfer_syntax:
         raise IngestError(Refusal.TRANSFER_SYNTAX_MISMATCH, "Transfer syntax is not the one negotiated")
     if config.require_patient_id and not header.patient.patient_id:
         raise IngestError(Refusal.PATIENT_ID_REQUIRED, "Patient ID is required", offending_tag=tags.PatientID)

@@ -95,7 +95,7 @@ class StagingFile:
     kernel already dropped.
     """
 
-    __slots__ = ("_background", "_changes", "_failure", "_file", "_sidecar", "_synced", "path")
+    __slots__ = ("_background", "_changes", "_failure", "_file", "_journalled", "_sidecar", "_synced", "path")
 
     def __init__(self, path: Path, file: BinaryIO) -> None:
         self.path = path
@@ -105,6 +105,7 @@ class StagingFile:
         self._background: Future[int] | None = None
         self._failure: OSError | None = None
         self._sidecar = False  # a key journal was written beside it (no xattr support)
+        self._journalled: str | None = None
 
     @property
     def file(self) -> BinaryIO:
@@ -166,8 +167,11 @@ class StagingFile:
         """Record ``key`` as the one this file is about to be stored under.
 
         The extended attribute becomes durable with the next :meth:`sync`; the sidecar
-        (filesystems without user attributes) is made durable here.
+        (filesystems without user attributes) is made durable here. Journalling the key
+        already journalled changes nothing (and needs no new ``fsync``).
         """
+        if key == self._journalled:
+            return
         try:
             os.setxattr(self._file.fileno(), _JOURNAL_XATTR, key.encode("utf-8"))
         except OSError as exc:
@@ -175,6 +179,7 @@ class StagingFile:
                 raise
         else:
             self._changes += 1
+            self._journalled = key
             return
         with open(journal_path(self.path), "wb") as sidecar:
             sidecar.write(key.encode("utf-8"))
@@ -183,6 +188,7 @@ class StagingFile:
         self._sidecar = True
         # Makes the sidecar's name (and the staging file's) durable before the link's.
         _fsync_dir(self.path.parent)
+        self._journalled = key
 
     def discard(self) -> None:
         """Remove the staging file and its key journal (if there) and close it.

@@ -7,6 +7,7 @@ import pytest
 from apps.archive.errors import IngestError, Refusal
 from apps.archive.models import Instance
 from apps.archive.services.ingest import IngestOutcome, ingest_session
+from apps.archive.storage.backend import journalled_key
 from dicomkit.data import uids
 from dicomkit.part10.reader import read_file
 from tests.apps.archive.conftest import staging_files, stored_files
@@ -133,3 +134,39 @@ def test_bytes_received_counts_the_data_set_only(storage_root) -> None:
         _feed(sink, data, fragment=7)
         assert sink.bytes_received == len(data)
         sink.commit()
+
+
+def test_the_key_is_journalled_while_the_pixel_data_still_arrives(storage_root) -> None:
+    ds = make_ct()
+    data = encode_ct(ds)
+    sink = _session(ds)
+    _feed_part(sink, data[: data.index(b"\xe0\x7f\x10\x00") + 12 + 10])
+    (staging,) = staging_files(storage_root)
+    key = "/".join(ds.get_str(name) for name in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"))
+    assert journalled_key(staging) == key + ".dcm"  # the header was read and checked already
+
+    _feed(sink, data[data.index(b"\xe0\x7f\x10\x00") + 12 + 10 :])
+    result = sink.commit()
+    assert result.key == key + ".dcm"
+    assert (storage_root / result.key).read_bytes().endswith(data)
+    assert staging_files(storage_root) == []
+
+
+def test_a_header_checked_ahead_does_not_save_a_data_set_cut_in_its_pixel_data(storage_root) -> None:
+    ds = make_ct()
+    data = encode_ct(ds)
+    sink = _session(ds)
+    _feed(sink, data[: data.index(b"\xe0\x7f\x10\x00") + 12 + 10])
+    assert journalled_key(staging_files(storage_root)[0]) is not None
+    with pytest.raises(IngestError) as refused:
+        sink.commit()
+    assert refused.value.reason is Refusal.MALFORMED and refused.value.status == 0xC000
+    assert "Pixel Data" in str(refused.value) or "7FE0" in str(refused.value).upper()
+    assert stored_files(storage_root) == [] and staging_files(storage_root) == []
+    assert not Instance.objects.exists()
+
+
+def _feed_part(sink, data: bytes, fragment: int = 100) -> None:
+    view = memoryview(data)
+    for start in range(0, len(data), fragment):
+        sink.write(view[start : start + fragment])
