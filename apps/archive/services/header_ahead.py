@@ -23,7 +23,7 @@ from dicomkit.part10.options import ReadOptions, Validation
 from dicomkit.part10.reader import read_dataset_head
 from dicomkit.part10.transfer_syntax import transfer_syntax
 
-__all__ = ["MAX_HEAD", "DatasetHead", "HeaderReader", "encoding_mismatch"]
+__all__ = ["MAX_HEAD", "PIXEL_DATA", "DatasetHead", "HeaderReader", "encoding_mismatch"]
 
 PIXEL_DATA = 0x7FE00010
 MAX_HEAD = 1 << 20

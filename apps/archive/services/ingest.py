@@ -39,7 +39,7 @@ from typing import BinaryIO
 from apps.archive.conf import ArchiveSettings, KeyLayout, archive_settings, storage_backend
 from apps.archive.errors import IngestError, Refusal, StorageError
 from apps.archive.services.header import InstanceHeader, header_from_dataset
-from apps.archive.services.header_ahead import DatasetHead, HeaderReader, encoding_mismatch
+from apps.archive.services.header_ahead import PIXEL_DATA, DatasetHead, HeaderReader, encoding_mismatch
 from apps.archive.services.indexing import IngestOutcome, IngestResult, StoredFile, instance_index
 from apps.archive.storage import StagingFile, StorageBackend, instance_key
 from dicomkit.data import tags
@@ -380,8 +380,11 @@ def _complete(
     except OSError as exc:
         raise IngestError.storage_write_failed(exc) from exc
     config = archive_settings()
-    if checked is not None and expected.transfer_syntax is not None:
-        _parse_tail(staged, checked.tail_offset, expected.transfer_syntax)
+    if (
+        checked is not None
+        and expected.transfer_syntax is not None
+        and _parse_tail(staged, checked.tail_offset, expected.transfer_syntax)
+    ):
         header, ts_uid = checked.header, expected.transfer_syntax
     else:
         dicom_file = _parse(staged, expected)
@@ -416,14 +419,19 @@ def _parse(staged: StagingFile, expected: _Expected) -> DicomFile:
         raise IngestError(Refusal.PROCESSING_FAILURE, f"Cannot read the staged file: {exc}") from exc
 
 
-def _parse_tail(staged: StagingFile, offset: int, ts_uid: str) -> None:
-    """Parse the elements from ``offset`` (Pixel Data) to the end: the data set is whole."""
+def _parse_tail(staged: StagingFile, offset: int, ts_uid: str) -> bool:
+    """Parse the elements from ``offset`` (Pixel Data) to the end: the data set is whole.
+
+    False when one of them belongs before Pixel Data (elements out of order): the header
+    read ahead missed it, so the whole data set must be parsed.
+    """
     try:
-        read_dataset_at(staged.path, offset, ts_uid, _READ_OPTIONS)
+        tail = read_dataset_at(staged.path, offset, ts_uid, _READ_OPTIONS)
     except DicomError as exc:
         raise IngestError(Refusal.MALFORMED, f"Not a readable DICOM data set: {exc}") from exc
     except OSError as exc:
         raise IngestError(Refusal.PROCESSING_FAILURE, f"Cannot read the staged file: {exc}") from exc
+    return all(tag >= PIXEL_DATA for tag in tail)
 
 
 def _check_ahead(head: DatasetHead, staged: StagingFile, expected: _Expected) -> _CheckedHeader | None:

@@ -170,3 +170,14 @@ def _feed_part(sink, data: bytes, fragment: int = 100) -> None:
     view = memoryview(data)
     for start in range(0, len(data), fragment):
         sink.write(view[start : start + fragment])
+
+
+def test_an_element_after_pixel_data_that_belongs_before_it_is_still_indexed(storage_root) -> None:
+    # Out of order: Accession Number after Pixel Data. The header read ahead stops at Pixel
+    # Data and misses it; the commit sees that and reads the whole data set instead.
+    ds = make_ct(AccessionNumber=None)
+    data = encode_ct(ds) + b"\x08\x00\x50\x00SH\x08\x00LATE0001"
+    sink = _session(ds)
+    _feed(sink, data)
+    result = sink.commit()
+    assert Instance.objects.get(pk=result.instance_id).series.study.accession_number == "LATE0001"
