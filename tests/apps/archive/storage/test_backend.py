@@ -6,6 +6,7 @@ import errno
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,41 @@ def test_store_links_the_staged_file_to_its_key_and_journals_it_until_discard(tm
     staged.discard()
     assert list((tmp_path / STAGING_DIR).iterdir()) == [] and staged.closed
     assert (tmp_path / "1.2/1.2.3/1.2.3.4.dcm").read_bytes() == b"payload"
+
+
+def _attributes(path: Path) -> list[str]:
+    try:
+        return os.listxattr(path)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTSUP, errno.EOPNOTSUPP):
+            pytest.skip("this filesystem keeps no user extended attributes")
+        raise
+
+
+def test_the_stored_file_keeps_no_journal_once_discarded(tmp_path: Path) -> None:
+    """The journal is the staging file's; the stored inode must not carry it for good
+    (a long key takes a 4 KiB block of its own on ext4)."""
+    backend = LocalFileBackend(tmp_path)
+    uid = "1.2.826.0.1.3680043.8.498." + "1" * 38  # 64 characters, as UIDs can be
+    key = f"{uid}/{uid}/{uid}.dcm"
+    staged = _staged(backend, b"payload")
+    backend.store(staged, key)
+    assert "user.pacs.storage-key" in _attributes(tmp_path / key)  # journalled until discard
+    staged.discard()
+    deadline = time.monotonic() + 10  # an I/O thread removes it (it waits on a disk write)
+    while "user.pacs.storage-key" in _attributes(tmp_path / key) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert "user.pacs.storage-key" not in _attributes(tmp_path / key)
+    assert (tmp_path / key).read_bytes() == b"payload"
+    assert list((tmp_path / STAGING_DIR).iterdir()) == []
+
+
+def test_a_discarded_staging_file_that_was_never_stored_is_simply_removed(tmp_path: Path) -> None:
+    backend = LocalFileBackend(tmp_path)
+    staged = _staged(backend, b"payload")
+    staged.journal("1.2/1.2.3.dcm")
+    staged.discard()
+    assert list((tmp_path / STAGING_DIR).iterdir()) == [] and list(backend.iter_keys()) == []
 
 
 def test_store_never_overwrites_an_existing_key(tmp_path: Path) -> None:
