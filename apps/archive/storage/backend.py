@@ -56,6 +56,7 @@ from typing import BinaryIO, Protocol
 
 from apps.archive.errors import InvalidKeyError, KeyExistsError, StorageError
 from apps.archive.storage.io_threads import io_submit
+from apps.archive.storage.journal_sweeper import drop_journal_later
 from apps.archive.storage.keys import check_key
 from apps.archive.storage.reserve import name_unnamed, take_unnamed
 
@@ -210,13 +211,8 @@ class StagingFile:
         """
         self._settle_background()  # its fsync must not meet a closed (or reused) fd
         if self._linked and not self._sidecar and not self._file.closed:
-            # The stored file is this inode: the journal attribute would stay with it for
-            # good, and a key longer than the inode's free room (about 60 bytes on ext4's
-            # 256-byte inodes; UID keys run to about 200) holds a 4 KiB block of its own.
-            # Removing it frees that block but waits on a metadata write (about 80 µs on
-            # ext4), so an I/O thread does it on a duplicate of the descriptor. Whether it
-            # becomes durable does not matter: the journal entry ends here either way.
-            io_submit(_drop_journal_attribute, os.dup(self._file.fileno()))
+            # The stored file is this inode: its journal attribute goes too (see the sweeper).
+            drop_journal_later(os.dup(self._file.fileno()), _JOURNAL_XATTR)
         self._linked = False
         # Sidecar first: a staging file without one is plain garbage to any cleanup.
         if self._sidecar:
@@ -582,17 +578,6 @@ def _lock_if_stale(path: Path) -> int | None:
         os.close(fd)  # a live writer holds it
         return None
     return fd
-
-
-def _drop_journal_attribute(fd: int) -> None:
-    """Remove the key journal from a stored file, unless it is gone already; close ``fd``."""
-    try:
-        if os.fstat(fd).st_nlink:
-            os.removexattr(fd, _JOURNAL_XATTR)
-    except OSError:
-        pass  # the attribute is gone already: nothing to free
-    finally:
-        os.close(fd)
 
 
 def _fsync_fd(fd: int, changes: int) -> int:
