@@ -221,10 +221,12 @@ class IngestSink:
             self._checked = _check_ahead(head, self._staged, self._expected)
 
     def close(self) -> None:
-        """End of the data set (the last fragment was written)."""
+        """End of the data set (the last fragment was written): the data's ``fsync`` starts
+        on an I/O thread now, before the commit is handed to a handler thread."""
         if self._staged is not None and not self._staged.closed and self._failure is None:
             try:
-                self._staged.file.flush()
+                self._staged.flush()
+                self._staged.sync_in_background()
             except OSError as exc:
                 self._failure = IngestError.storage_write_failed(exc)
                 self._discard()
@@ -375,7 +377,7 @@ def _complete(
     """
     staged = writer.staged
     try:
-        staged.file.flush()
+        staged.flush()
         staged.sync_in_background()  # the data's fsync runs while the header is parsed
     except OSError as exc:
         raise IngestError.storage_write_failed(exc) from exc

@@ -133,6 +133,10 @@ class StagingFile:
         self._changes += 1
         self._file.write(data)
 
+    def flush(self) -> None:
+        """Hand what ``write`` buffered to the kernel (no new change: ``write`` counted it)."""
+        self._file.flush()
+
     def sync(self) -> None:
         """Flush and ``fsync`` what was written (nothing to do if an ``fsync`` since the last
         change did, or the background one does)."""

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import stat
+import threading
+import time
+
 import pytest
 
 from apps.archive.errors import IngestError, Refusal
@@ -181,3 +186,31 @@ def test_an_element_after_pixel_data_that_belongs_before_it_is_still_indexed(sto
     _feed(sink, data)
     result = sink.commit()
     assert Instance.objects.get(pk=result.instance_id).series.study.accession_number == "LATE0001"
+
+
+def test_the_data_is_fsynced_once_starting_when_its_last_fragment_arrives(storage_root, monkeypatch) -> None:
+    """The fsync starts on an I/O thread at the end of the data set, before the commit is
+    handed over, and the commit does not fsync the data again."""
+    fsync = os.fsync
+    file_syncs: list[str] = []
+    lock = threading.Lock()
+
+    def recording_fsync(fd: int) -> None:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            with lock:
+                file_syncs.append(os.readlink(f"/proc/self/fd/{fd}"))
+        fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    ds = make_ct()
+    sink = _session(ds)
+    _feed(sink, encode_ct(ds))  # ends with close(), as the Storage SCP does
+    (staging,) = staging_files(storage_root)
+    deadline = time.monotonic() + 10
+    while not file_syncs and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert file_syncs == [str(staging)]  # before any commit
+
+    result = sink.commit()
+    assert result.outcome is IngestOutcome.STORED
+    assert file_syncs == [str(staging)]
