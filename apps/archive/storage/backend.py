@@ -120,12 +120,6 @@ class StagingFile:
         self._linked = False  # stored under a key by a hard link: the stored file is this inode
 
     @property
-    def file(self) -> BinaryIO:
-        """The open file; whoever takes it may write, so the next ``sync`` is a real one."""
-        self._changes += 1
-        return self._file
-
-    @property
     def closed(self) -> bool:
         return self._file.closed
 

@@ -107,7 +107,7 @@ def test_cleanup_removes_staging_files_of_a_writer_that_crashed(tmp_path: Path) 
         "import os, sys; from pathlib import Path\n"
         "from apps.archive.storage.backend import LocalFileBackend\n"
         "staged = LocalFileBackend(Path(sys.argv[1])).create_staging_file()\n"
-        "staged.write(b'half an instance'); staged.file.flush()\n"
+        "staged.write(b'half an instance'); staged.flush()\n"
         "os._exit(9)\n"
     )
     crashed = subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=REPO_ROOT, check=False)
