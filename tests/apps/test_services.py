@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 import redis
 from celery.exceptions import TimeoutError as CeleryTimeoutError
@@ -10,6 +12,9 @@ from django.core.cache import cache
 from django.db import connection
 
 from celery_app import app as celery_app
+
+if TYPE_CHECKING:
+    from tests.conftest import LiveCeleryWorker, ServiceUrls
 
 
 @pytest.mark.django_db
@@ -21,7 +26,7 @@ def test_database_url_selects_postgresql() -> None:
     assert version >= 130000
 
 
-def test_redis_answers_at_redis_url(pacs_services) -> None:
+def test_redis_answers_at_redis_url(pacs_services: ServiceUrls) -> None:
     client = redis.Redis.from_url(pacs_services.redis_url)
     try:
         assert client.ping() is True
@@ -29,7 +34,7 @@ def test_redis_answers_at_redis_url(pacs_services) -> None:
         client.close()
 
 
-def test_cache_is_shared_through_redis(pacs_services) -> None:
+def test_cache_is_shared_through_redis(pacs_services: ServiceUrls) -> None:
     assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     cache.set("smoke-key", {"value": 42}, timeout=30)
     # Read back through a separate client: the value really is in Redis, not in this process.
@@ -41,7 +46,9 @@ def test_cache_is_shared_through_redis(pacs_services) -> None:
     assert cache.get("smoke-key") == {"value": 42}
 
 
-def test_a_real_worker_runs_a_task_sent_through_redis(live_celery_worker, monkeypatch) -> None:
+def test_a_real_worker_runs_a_task_sent_through_redis(
+    live_celery_worker: LiveCeleryWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The test settings run tasks eagerly; this test is about the real, queued path.
     monkeypatch.setattr(celery_app.conf, "task_always_eager", False)
     assert celery_app.conf.broker_url.startswith("redis://")

@@ -6,15 +6,19 @@ import io
 import json
 import logging
 import logging.config
+from collections.abc import Iterator
 
 import pytest
 
 from pacs_project.settings.components.logging import logging_config
 from pacs_project.structured_logging import REDACTED
 
+Captured = tuple[logging.Logger, io.StringIO]
+"""The ``apps.archive.ingest`` logger and the stream its JSON lines go to."""
+
 
 @pytest.fixture
-def captured() -> tuple[logging.Logger, io.StringIO]:
+def captured() -> Iterator[Captured]:
     config = logging_config({"PACS_LOG_LEVEL": "debug"})
     logging.config.dictConfig(config)
     stream = io.StringIO()
@@ -27,7 +31,7 @@ def captured() -> tuple[logging.Logger, io.StringIO]:
     logging.config.dictConfig(settings.LOGGING)
 
 
-def test_record_is_one_json_line_with_extra_fields(captured) -> None:
+def test_record_is_one_json_line_with_extra_fields(captured: Captured) -> None:
     logger, stream = captured
     logger.info("stored %d bytes", 512, extra={"sop_instance_uid": "1.2.3.4", "size": 512})
     (line,) = stream.getvalue().splitlines()
@@ -40,7 +44,7 @@ def test_record_is_one_json_line_with_extra_fields(captured) -> None:
     assert record["ts"].endswith("Z")
 
 
-def test_phi_fields_are_redacted(captured) -> None:
+def test_phi_fields_are_redacted(captured: Captured) -> None:
     logger, stream = captured
     logger.warning("duplicate", extra={"patient_name": "Doe^Jane", "patient_id": "MRN123", "study": 7})
     text = stream.getvalue()
@@ -51,7 +55,7 @@ def test_phi_fields_are_redacted(captured) -> None:
     assert record["study"] == 7
 
 
-def test_exceptions_are_kept_inside_the_json_line(captured) -> None:
+def test_exceptions_are_kept_inside_the_json_line(captured: Captured) -> None:
     logger, stream = captured
     try:
         raise ValueError("bad length")
