@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from dicomkit.net.pdu import (
+    PDU,
     AbortPDU,
     AbortReason,
     AbortSource,
@@ -218,7 +219,7 @@ SOP_CLASS_COMMON_EXTENDED_BYTES = annotated(
 )
 SOP_CLASS_COMMON_EXTENDED = SOPClassCommonExtendedNegotiation("1.2.3", "1.2.4", ("1.2.5", "1.2.6"))
 
-ALL_PDUS = [
+ALL_PDUS: list[tuple[str, bytes, PDU]] = [
     ("A-ASSOCIATE-RQ", ASSOCIATE_RQ_BYTES, ASSOCIATE_RQ),
     ("A-ASSOCIATE-AC", ASSOCIATE_AC_BYTES, ASSOCIATE_AC),
     ("A-ASSOCIATE-RJ", ASSOCIATE_RJ_BYTES, ASSOCIATE_RJ),

@@ -6,6 +6,7 @@ import pytest
 
 from dicomkit.errors import EncodeError, PDUError
 from dicomkit.net.pdu import (
+    PDU,
     AbortReason,
     AssociateAC,
     AssociateRQ,
@@ -45,7 +46,7 @@ def test_fixture_decodes_to_expected_pdu(name: str, raw: bytes, expected: object
 
 
 @pytest.mark.parametrize(("name", "raw", "expected"), ALL_PDUS, ids=IDS)
-def test_pdu_encodes_to_fixture_bytes(name: str, raw: bytes, expected: AssociateRQ) -> None:
+def test_pdu_encodes_to_fixture_bytes(name: str, raw: bytes, expected: PDU) -> None:
     assert expected.encode() == raw
 
 
@@ -56,9 +57,13 @@ def test_pdu_encodes_to_fixture_bytes(name: str, raw: bytes, expected: Associate
         (SOPClassCommonExtendedNegotiation, SOP_CLASS_COMMON_EXTENDED_BYTES, SOP_CLASS_COMMON_EXTENDED),
     ],
 )
-def test_extended_negotiation_items_round_trip(item_cls: type, raw: bytes, expected: object) -> None:
+def test_extended_negotiation_items_round_trip(
+    item_cls: type[SOPClassExtendedNegotiation] | type[SOPClassCommonExtendedNegotiation],
+    raw: bytes,
+    expected: SOPClassExtendedNegotiation | SOPClassCommonExtendedNegotiation,
+) -> None:
     assert item_cls.decode(raw) == expected
-    assert expected.encode() == raw  # type: ignore[attr-defined]
+    assert expected.encode() == raw
 
 
 def test_pdv_data_is_a_view_into_the_received_bytes() -> None:
