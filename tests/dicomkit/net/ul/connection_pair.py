@@ -16,6 +16,7 @@ from dicomkit.net.ul.connection import (
     CloseTransport,
     Connection,
     ConnectionEvent,
+    NeedData,
     OpenTransport,
     Role,
     StartARTIM,
@@ -85,8 +86,8 @@ class ConnectionPair:
         elif isinstance(event, StopARTIM):
             side.artim = False
         else:
-            assert event is not NEED_DATA
-            side.events.append(event)  # type: ignore[arg-type]
+            assert not isinstance(event, NeedData)
+            side.events.append(event)
 
     def _carry(self, sender: Side, data: bytes) -> None:
         if not data or not self.transport_open:
