@@ -22,6 +22,7 @@ from dicomkit.data.charset import Charset
 from dicomkit.data.dataset import Dataset
 from dicomkit.data.element import Element
 from dicomkit.data.json import (
+    JSONValue,
     dataset_from_json,
     dataset_to_json,
     dumps,
@@ -418,7 +419,11 @@ def test_a_declared_character_set_is_kept() -> None:
 
 def test_ps3_18_f2_pn_with_three_groups() -> None:
     # F.2.2 example (PS3.5 H.3): "Yamada^Tarou=山田^太郎=やまだ^たろう".
-    value = {"Alphabetic": "Yamada^Tarou", "Ideographic": "山田^太郎", "Phonetic": "やまだ^たろう"}
+    value: dict[str, JSONValue] = {
+        "Alphabetic": "Yamada^Tarou",
+        "Ideographic": "山田^太郎",
+        "Phonetic": "やまだ^たろう",
+    }
     ds = dataset_from_json({"00100010": {"vr": "PN", "Value": [value]}})
     assert ds.get_str(0x00100010) == "Yamada^Tarou=山田^太郎=やまだ^たろう"
     assert dataset_to_json(ds)["00100010"] == {"vr": "PN", "Value": [value]}
@@ -527,7 +532,10 @@ def test_bulk_data_uri_replaces_long_values_and_gets_the_path() -> None:
     assert sorted(calls) == sorted([(0x00204000,), (0x00283006,), (0x00283010, 0, 0x00283006)])
     assert obj["00283006"] == {"vr": "OW", "BulkDataURI": "bulk/283006"}
     assert obj["00204000"] == {"vr": "LT", "BulkDataURI": "bulk/204000"}
-    nested = obj["00283010"]["Value"][0]  # type: ignore[call-overload,index]
+    sequence = obj["00283010"]
+    assert isinstance(sequence, dict) and isinstance(sequence["Value"], list)
+    nested = sequence["Value"][0]
+    assert isinstance(nested, dict)
     assert nested["00283006"] == {"vr": "US", "BulkDataURI": "bulk/283010/0/283006"}
     assert nested["00283002"] == {"vr": "US", "Value": [4, 0, 16]}  # short: inline
 
@@ -564,7 +572,7 @@ def test_bulk_data_text_is_decoded_in_the_declared_character_set() -> None:
 _ascii = st.text(
     st.characters(min_codepoint=0x20, max_codepoint=0x7E, blacklist_characters="\\"), max_size=12
 )
-_unicode = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\\"), max_size=12)
+_unicode = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\\"), max_size=12)
 _component = st.text(
     st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\\^="), max_size=6
 )
@@ -583,7 +591,7 @@ def _binary(size: int) -> st.SearchStrategy[bytes]:
 _VALUES: dict[str, st.SearchStrategy[Any]] = {
     **{vr: _multi(_ascii) for vr in ("AE", "AS", "CS", "DA", "DT", "TM", "UI")},
     **{vr: _multi(_unicode) for vr in ("LO", "SH", "UC")},
-    **{vr: st.text(st.characters(blacklist_categories=("Cs",)), max_size=30) for vr in ("LT", "ST", "UT")},
+    **{vr: st.text(st.characters(blacklist_categories=["Cs"]), max_size=30) for vr in ("LT", "ST", "UT")},
     "UR": _ascii,
     "PN": _multi(_person_name),
     "DS": _multi(st.floats(allow_nan=False, allow_infinity=False)),

@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dicomkit.data.charset import DEFAULT_CHARSET
 from dicomkit.data.element import Element
-from dicomkit.data.value_codec import decode_value, encode_value
+from dicomkit.data.value_codec import ElementValue, decode_value, encode_value
 from dicomkit.data.vr import VR
 from dicomkit.errors import EncodeError
 from tests.strategies import TAGGED_VRS, values_for
@@ -27,6 +28,7 @@ def _canonical(value: object) -> object:
 @given(data=st.data())
 def test_every_vr_round_trips_through_its_encoding(vr: str, little: bool, data: st.DataObject) -> None:
     value = data.draw(values_for(vr))
+    # values_for() is typed SearchStrategy[object] in tests/strategies.py, though it draws ElementValues
     encoded = encode_value(vr, value, little_endian=little)  # type: ignore[arg-type]
     assert len(encoded) % 2 == 0
     decoded = decode_value(vr, encoded, little_endian=little)
@@ -46,9 +48,9 @@ def test_all_34_vrs_are_defined() -> None:
     ("vr", "value"),
     [("US", -1), ("US", 70000), ("SS", 40000), ("UL", -5), ("IS", 2**31), ("AT", -1), ("AE", "é")],
 )
-def test_values_a_vr_cannot_hold_raise_encode_error(vr: str, value: object) -> None:
+def test_values_a_vr_cannot_hold_raise_encode_error(vr: str, value: ElementValue) -> None:
     with pytest.raises(EncodeError):
-        encode_value(vr, value)  # type: ignore[arg-type]
+        encode_value(vr, value)
 
 
 def test_text_values_are_padded_with_space_and_uids_with_null() -> None:
@@ -59,14 +61,8 @@ def test_text_values_are_padded_with_space_and_uids_with_null() -> None:
 
 def test_binary_values_are_swapped_when_the_byte_order_changes() -> None:
     element = Element(0x00280010, "US", raw=b"\x01\x02", little_endian=True)
-    assert element.encode(little_endian=False, charset=_default()) == b"\x02\x01"
+    assert element.encode(little_endian=False, charset=DEFAULT_CHARSET) == b"\x02\x01"
     words = Element(0x7FE00010, "OW", raw=b"\x01\x02\x03\x04", little_endian=True)
-    assert words.encode(little_endian=False, charset=_default()) == b"\x02\x01\x04\x03"
+    assert words.encode(little_endian=False, charset=DEFAULT_CHARSET) == b"\x02\x01\x04\x03"
     octets = Element(0x7FE00010, "OB", raw=b"\x01\x02\x03\x04", little_endian=True)
-    assert octets.encode(little_endian=False, charset=_default()) == b"\x01\x02\x03\x04"
-
-
-def _default():  # type: ignore[no-untyped-def]
-    from dicomkit.data.charset import DEFAULT_CHARSET
-
-    return DEFAULT_CHARSET
+    assert octets.encode(little_endian=False, charset=DEFAULT_CHARSET) == b"\x01\x02\x03\x04"

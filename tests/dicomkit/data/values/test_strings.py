@@ -182,7 +182,7 @@ def test_formatted_is_is_valid(value: int) -> None:
     assert validate_value("IS", format_is(value)) == []
 
 
-@given(st.datetimes(min_value=dt.datetime(1, 1, 1), timezones=st.none() | st.just(dt.UTC)))
+@given(st.datetimes(min_value=dt.datetime(1, 1, 1), timezones=st.one_of(st.none(), st.just(dt.UTC))))
 def test_formatted_dates_and_times_are_valid(value: dt.datetime) -> None:
     assert validate_value("DA", format_da(value.date())) == []
     assert validate_value("TM", format_tm(value.time())) == []
