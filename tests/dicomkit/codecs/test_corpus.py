@@ -15,7 +15,7 @@ import numpy as np
 import pydicom
 import pydicom.data
 import pytest
-from pydicom.pixels import pixel_array
+from pydicom.pixels.utils import pixel_array
 
 from dicomkit.codecs import PixelFormat, frame_fragments, get_codec
 from dicomkit.codecs.registry import known_transfer_syntaxes

@@ -133,7 +133,9 @@ def test_frames_that_cannot_be_told_apart_raise_codec_error() -> None:
         (b"", TruncatedError, 0),
     ],
 )
-def test_malformed_items_raise_typed_errors_with_offsets(value: bytes, error: type, offset: int) -> None:
+def test_malformed_items_raise_typed_errors_with_offsets(
+    value: bytes, error: type[DecodeError], offset: int
+) -> None:
     with pytest.raises(error) as info:
         index_fragments(value)
     assert info.value.offset == offset

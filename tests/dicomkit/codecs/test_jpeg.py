@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from libjpeg import decode as libjpeg_decode
+from libjpeg.utils import decode as libjpeg_decode
 
 from dicomkit.codecs import PixelFormat, get_codec
 from dicomkit.codecs.bridge import jpeg_segments

@@ -6,9 +6,9 @@ import struct
 
 import numpy as np
 import pytest
-from openjpeg import decode as openjpeg_decode
+from openjpeg.utils import decode as openjpeg_decode
 
-from dicomkit.codecs import PixelFormat, get_codec
+from dicomkit.codecs import Codec, PixelFormat, get_codec
 from dicomkit.errors import CodecError
 
 J2K_LOSSLESS = get_codec("1.2.840.10008.1.2.4.90")
@@ -41,7 +41,7 @@ def test_codestreams_are_raw_not_jp2() -> None:
 @pytest.mark.parametrize(
     "codec,photometric", [(J2K_LOSSLESS, "YBR_RCT"), (J2K, "YBR_ICT"), (HT_LOSSLESS, "YBR_RCT")]
 )
-def test_rgb_gets_the_component_transform_and_decodes_back_to_rgb(codec, photometric: str) -> None:
+def test_rgb_gets_the_component_transform_and_decodes_back_to_rgb(codec: Codec, photometric: str) -> None:
     array = np.random.default_rng(0).integers(0, 255, RGB.shape, dtype=np.uint8)
     stored = codec.encoded_format(RGB)
     assert stored.photometric_interpretation == photometric
@@ -64,7 +64,7 @@ def test_rpcl_syntax_writes_rpcl_progression_and_tlm_markers() -> None:
 
 @pytest.mark.parametrize("codec", [J2K_LOSSLESS, HT_LOSSLESS, HT_RPCL])
 @pytest.mark.parametrize("bits,signed", [(8, False), (12, False), (16, False), (12, True), (16, True)])
-def test_lossless_output_is_read_exactly_by_openjpeg(codec, bits: int, signed: bool) -> None:
+def test_lossless_output_is_read_exactly_by_openjpeg(codec: Codec, bits: int, signed: bool) -> None:
     fmt = PixelFormat(19, 23, 1, 8 if bits == 8 else 16, bits, int(signed), 0, "MONOCHROME2")
     low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
     array = np.random.default_rng(bits).integers(low, high, fmt.shape, endpoint=True).astype(fmt.dtype)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from libjpeg import decode as libjpeg_decode
+from libjpeg.utils import decode as libjpeg_decode
 
 from dicomkit.codecs import PixelFormat, get_codec
 from dicomkit.codecs.bridge import jpeg_segments

@@ -16,11 +16,12 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pydicom
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydicom.pixels import (
+from pydicom.pixels.processing import (
     apply_color_lut,
     apply_modality_lut,
     apply_voi_lut,
@@ -45,6 +46,7 @@ LENIENT = ReadOptions(validation=Validation.LENIENT)
 def _oracle_display(pds: pydicom.Dataset, stored: np.ndarray) -> np.ndarray:
     """pydicom's modality + VOI, scaled to 8 bits as PS3.4 N.2 implies."""
     values = apply_modality_lut(stored, pds)
+    out: npt.NDArray[np.float64]
     if "VOILUTSequence" in pds:
         bits = int(pds.VOILUTSequence[0].LUTDescriptor[2])
         out = apply_voi_lut(values, pds).astype(np.float64) / (2**bits - 1)
@@ -246,7 +248,7 @@ def test_native_ybr_full_422_is_upsampled_as_pydicom_does() -> None:
     path = DATA_ROOT / "test_files" / "SC_ybr_full_422_uncompressed.dcm"
     dicom_file = read_file(path)
     ours = get_frame(dicom_file.dataset, 0)
-    from pydicom.pixels import pixel_array
+    from pydicom.pixels.utils import pixel_array
 
     assert np.array_equal(ours, pixel_array(path, as_rgb=False))
     assert np.array_equal(get_frame(dicom_file.dataset, 0, as_rgb=True), pixel_array(path))

@@ -19,7 +19,7 @@ import pydicom
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from pydicom.pixels import pixel_array as pydicom_pixel_array
+from pydicom.pixels.utils import pixel_array as pydicom_pixel_array
 
 from dicomkit.codecs.encapsulation import encapsulate
 from dicomkit.codecs.pixels import (

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -107,7 +108,8 @@ def test_lossless_round_trip_is_exact(uid: str) -> None:
 def smooth_frame(fmt: PixelFormat, seed: int = 0) -> np.ndarray:
     y, x = np.mgrid[: fmt.rows, : fmt.columns]
     peak = (1 << fmt.bits_stored) - 1
-    image = peak / 2 + peak / 3 * np.sin(x / 7) * np.cos(y / 5)
+    # np.mgrid is typed Any; the grid, and so the image, is float64
+    image: npt.NDArray[np.float64] = peak / 2 + peak / 3 * np.sin(x / 7) * np.cos(y / 5)
     if fmt.samples_per_pixel == 3:
         image = np.stack([image, image * 0.9, peak - image * 0.8], axis=-1)
     noise = np.random.default_rng(seed).normal(0, peak / 200, image.shape)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import shutil
 import struct
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pydicom
@@ -14,7 +16,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydicom.encaps import generate_frames
 from pydicom.pixels.decoders.rle import _rle_decode_frame, _rle_decode_segment
+from pydicom.pixels.encoders.base import EncodeRunner
 from pydicom.pixels.encoders.native import _encode_frame as pydicom_rle_encode
+from pydicom.uid import RLELossless
 from rle.utils import encode_pixel_data as pylibjpeg_rle_encode
 
 from dicomkit.codecs.format import PixelFormat
@@ -37,6 +41,16 @@ def pixel_format(rows: int, columns: int, spp: int, bits: int, signed: bool, pla
     )
 
 
+def integer_dtype(fmt: PixelFormat) -> np.dtype[np.integer[Any]]:
+    """``fmt.dtype`` as the integer dtype it always is here.
+
+    PixelFormat.dtype is typed np.dtype[np.generic]; iinfo() and Generator.integers()
+    need an integer dtype. The cast is checked by the assert.
+    """
+    assert fmt.dtype.kind in "iu"
+    return cast("np.dtype[np.integer[Any]]", fmt.dtype)
+
+
 @st.composite
 def frames(draw: st.DrawFn, max_side: int = 24) -> tuple[PixelFormat, np.ndarray]:
     """A random frame: any bit depth RLE holds, sign, 1 or 3 samples, sizes from 1x1, runs likely."""
@@ -50,7 +64,7 @@ def frames(draw: st.DrawFn, max_side: int = 24) -> tuple[PixelFormat, np.ndarray
         draw(st.booleans()),
         draw(st.integers(0, 1)) if spp == 3 else 0,
     )
-    info = np.iinfo(fmt.dtype)
+    info = np.iinfo(integer_dtype(fmt))
     # A small alphabet makes long runs; the full range makes literal runs.
     alphabet = draw(st.sampled_from(["small", "full"]))
     seed = draw(st.integers(0, 2**32 - 1))
@@ -60,21 +74,18 @@ def frames(draw: st.DrawFn, max_side: int = 24) -> tuple[PixelFormat, np.ndarray
         array = np.repeat(values.reshape(-1), draw(st.integers(1, 200)))[: values.size]
         array = np.resize(array, fmt.shape).astype(fmt.dtype)
     else:
-        array = rng.integers(info.min, info.max, size=fmt.shape, dtype=fmt.dtype, endpoint=True)
+        array = rng.integers(info.min, info.max, size=fmt.shape, dtype=integer_dtype(fmt), endpoint=True)
     return fmt, array
 
 
-class _PydicomRunner:
-    """The few attributes pydicom's native RLE encoder reads from its runner."""
-
-    def __init__(self, fmt: PixelFormat) -> None:
-        self.rows = fmt.rows
-        self.columns = fmt.columns
-        self.samples_per_pixel = fmt.samples_per_pixel
-        self.bits_allocated = fmt.bits_allocated
-
-    def get_option(self, name: str, default: object = None) -> object:
-        return default
+def _pydicom_runner(fmt: PixelFormat) -> EncodeRunner:
+    """pydicom's RLE encode runner holding the options its native encoder reads."""
+    runner = EncodeRunner(RLELossless)
+    runner.set_option("rows", fmt.rows)
+    runner.set_option("columns", fmt.columns)
+    runner.set_option("samples_per_pixel", fmt.samples_per_pixel)
+    runner.set_option("bits_allocated", fmt.bits_allocated)
+    return runner
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -98,7 +109,7 @@ def test_encoder_output_is_byte_identical_to_pydicom_and_pylibjpeg_rle(
 ) -> None:
     fmt, array = case
     ours = CODEC.encode_frame(array, fmt)
-    assert ours == pydicom_rle_encode(array.tobytes(), _PydicomRunner(fmt))
+    assert ours == pydicom_rle_encode(array.tobytes(), _pydicom_runner(fmt))
     assert ours == pylibjpeg_rle_encode(
         array.tobytes(),
         rows=fmt.rows,
@@ -113,7 +124,7 @@ def test_encoder_output_is_byte_identical_to_pydicom_and_pylibjpeg_rle(
 @given(frames())
 def test_decoder_matches_pydicom_on_pydicom_encoded_frames(case: tuple[PixelFormat, np.ndarray]) -> None:
     fmt, array = case
-    encoded = pydicom_rle_encode(array.tobytes(), _PydicomRunner(fmt))
+    encoded = pydicom_rle_encode(array.tobytes(), _pydicom_runner(fmt))
     ours = CODEC.decode_frame(encoded, fmt)
     # pydicom returns little-endian bytes in planar order (all of sample 0, then 1, ...)
     theirs = _rle_decode_frame(encoded, fmt.rows, fmt.columns, fmt.samples_per_pixel, fmt.bits_allocated)
@@ -152,7 +163,7 @@ def test_dcmtk_style_keeps_two_byte_repeats_inside_literal_runs_except_at_row_en
 @pytest.mark.parametrize("bits,spp", [(8, 1), (16, 1), (8, 3), (16, 3), (32, 1)])
 def test_dcmtk_style_is_byte_identical_to_dcmcrle(tmp_path: Path, bits: int, spp: int) -> None:
     from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
     rng = np.random.default_rng(bits * 10 + spp)
     fmt = pixel_format(23, 97, spp, bits, signed=False)
@@ -163,7 +174,7 @@ def test_dcmtk_style_is_byte_identical_to_dcmcrle(tmp_path: Path, bits: int, spp
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = UID("1.2.840.10008.5.1.4.1.1.7")
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = generate_uid()
     ds.Rows, ds.Columns, ds.SamplesPerPixel = fmt.rows, fmt.columns, spp
     ds.BitsAllocated = ds.BitsStored = bits
@@ -201,7 +212,9 @@ def _valid_frame() -> tuple[PixelFormat, bytes]:
         (lambda b: b[:-30], "segment 5"),
     ],
 )
-def test_malformed_frames_raise_codec_error_naming_the_frame(mutate, reason: str) -> None:
+def test_malformed_frames_raise_codec_error_naming_the_frame(
+    mutate: Callable[[bytes], bytes], reason: str
+) -> None:
     fmt, encoded = _valid_frame()
     with pytest.raises(CodecError, match=reason) as info:
         CODEC.decode_frame(mutate(encoded), fmt, frame=7)
@@ -390,7 +403,8 @@ def _frame(segments: list[bytes]) -> bytes:
 def test_frames_of_several_segments_mixing_dense_and_literal_planes_round_trip(bits: int, spp: int) -> None:
     fmt = pixel_format(64, 96, spp, bits, signed=False)
     rng = np.random.default_rng(bits + spp)
-    array = rng.integers(0, np.iinfo(fmt.dtype).max, size=fmt.shape, dtype=fmt.dtype, endpoint=True)
+    dtype = integer_dtype(fmt)
+    array = rng.integers(0, np.iinfo(dtype).max, size=fmt.shape, dtype=dtype, endpoint=True)
     # the first sample's top byte becomes long runs (a dense segment); the last
     # sample's low byte stays random (literal runs)
     first = array.reshape(fmt.pixels, spp)[:, 0]
