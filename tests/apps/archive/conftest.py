@@ -3,16 +3,37 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol, TypedDict, Unpack
 
 import pytest
+from pytest_django import Settings
 
-from pacs_project.settings.components.storage import ArchiveSettings
+from pacs_project.settings.components.storage import (
+    ArchiveSettings,
+    DuplicatePolicy,
+    KeyLayout,
+    PatientConflictPolicy,
+)
+
+
+class ArchivePolicyChanges(TypedDict, total=False):
+    """The fields of :class:`ArchiveSettings` a test may override."""
+
+    key_layout: KeyLayout
+    duplicate_policy: DuplicatePolicy
+    patient_conflict_policy: PatientConflictPolicy
+    require_patient_id: bool
+
+
+class ArchivePolicy(Protocol):
+    """The ``archive_policy`` fixture: applies the changes and returns the new settings."""
+
+    def __call__(self, **changes: Unpack[ArchivePolicyChanges]) -> ArchiveSettings: ...
 
 
 @pytest.fixture
-def storage_root(settings, tmp_path: Path) -> Path:
+def storage_root(settings: Settings, tmp_path: Path) -> Path:
     """``PACS_STORAGE_ROOT`` pointed at an empty folder for this test."""
     root = tmp_path / "storage"
     root.mkdir()
@@ -21,12 +42,14 @@ def storage_root(settings, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def archive_policy(settings) -> Callable[..., ArchiveSettings]:
+def archive_policy(settings: Settings) -> ArchivePolicy:
     """``archive_policy(duplicate_policy=DuplicatePolicy.REJECT)`` overrides ``PACS_ARCHIVE``."""
 
-    def override(**changes: object) -> ArchiveSettings:
-        settings.PACS_ARCHIVE = dataclasses.replace(settings.PACS_ARCHIVE, **changes)
-        return settings.PACS_ARCHIVE
+    def override(**changes: Unpack[ArchivePolicyChanges]) -> ArchiveSettings:
+        current: ArchiveSettings = settings.PACS_ARCHIVE
+        policy = dataclasses.replace(current, **changes)
+        settings.PACS_ARCHIVE = policy
+        return policy
 
     return override
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from django.test import Client
+from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from apps.archive.models import Instance, Patient, Series, Study
-from apps.archive.services.ingest import instance_ingest
+from apps.archive.services.ingest import IngestResult, instance_ingest
 from tests.apps.archive.conftest import stored_files
 from tests.builders import write_ct
 
@@ -13,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def archive(storage_root, tmp_path):
+def archive(storage_root: Path, tmp_path: Path) -> list[IngestResult]:
     results = []
     for index, (study, pid, name) in enumerate(
         [("1.5.1", "P1", "Doe^John"), ("1.5.1", "P1", "Doe^John"), ("1.5.2", "P2", "Müller^Anna")]
@@ -32,12 +36,12 @@ def archive(storage_root, tmp_path):
 
 
 @pytest.mark.parametrize("model", ["patient", "study", "series", "instance", "patientconflict"])
-def test_changelists_render(admin_client, archive, model) -> None:
+def test_changelists_render(admin_client: Client, archive: list[IngestResult], model: str) -> None:
     response = admin_client.get(f"/admin/archive/{model}/")
     assert response.status_code == 200
 
 
-def test_study_changelist_shows_counts_and_sizes(admin_client, archive) -> None:
+def test_study_changelist_shows_counts_and_sizes(admin_client: Client, archive: list[IngestResult]) -> None:
     content = admin_client.get("/admin/archive/study/").content.decode()
     study = Study.objects.get(study_instance_uid="1.5.1")
     assert study.number_of_study_related_instances == 2
@@ -54,13 +58,15 @@ def test_study_changelist_shows_counts_and_sizes(admin_client, archive) -> None:
         ("/admin/archive/series/", "1.5.1.1", "1.5.1.1"),
     ],
 )
-def test_search_by_common_keys(admin_client, archive, url, term, expected) -> None:
+def test_search_by_common_keys(
+    admin_client: Client, archive: list[IngestResult], url: str, term: str, expected: str
+) -> None:
     response = admin_client.get(url, {"q": term})
     assert response.status_code == 200
     assert expected in response.content.decode()
 
 
-def test_instance_page_shows_its_storage_location(admin_client, archive) -> None:
+def test_instance_page_shows_its_storage_location(admin_client: Client, archive: list[IngestResult]) -> None:
     instance = Instance.objects.get(sop_instance_uid=archive[0].sop_instance_uid)
     response = admin_client.get(f"/admin/archive/instance/{instance.pk}/change/")
     assert response.status_code == 200
@@ -68,7 +74,10 @@ def test_instance_page_shows_its_storage_location(admin_client, archive) -> None
 
 
 def test_deleting_a_study_in_the_admin_removes_its_files_and_rows(
-    admin_client, archive, storage_root, django_capture_on_commit_callbacks
+    admin_client: Client,
+    archive: list[IngestResult],
+    storage_root: Path,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     study = Study.objects.get(study_instance_uid="1.5.1")
     with django_capture_on_commit_callbacks(execute=True):
@@ -81,7 +90,10 @@ def test_deleting_a_study_in_the_admin_removes_its_files_and_rows(
 
 
 def test_bulk_delete_action_goes_through_the_service(
-    admin_client, archive, storage_root, django_capture_on_commit_callbacks
+    admin_client: Client,
+    archive: list[IngestResult],
+    storage_root: Path,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     ids = [str(pk) for pk in Study.objects.values_list("pk", flat=True)]
     with django_capture_on_commit_callbacks(execute=True):
