@@ -21,10 +21,15 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 CRASH_STATUS = 9
+
+Execute = Callable[[str, object, bool, dict[str, object]], object]
+"""What Django hands an execute wrapper to run the statement: ``(sql, params, many, context)``."""
+ExecuteWrapper = Callable[[Execute, str, object, bool, dict[str, object]], object]
 
 
 def main(mode: str, source: str, *more: str) -> None:
@@ -38,7 +43,9 @@ def main(mode: str, source: str, *more: str) -> None:
     from apps.archive.services import instance_ingest
     from apps.archive.signals import instance_stored
 
-    def die_on_location_insert(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+    def die_on_location_insert(
+        execute: Execute, sql: str, params: object, many: bool, context: dict[str, object]
+    ) -> object:
         if sql.startswith('INSERT INTO "archive_storagelocation"'):
             os._exit(CRASH_STATUS)
         return execute(sql, params, many, context)
@@ -46,8 +53,10 @@ def main(mode: str, source: str, *more: str) -> None:
     def die(**kwargs: object) -> None:
         os._exit(CRASH_STATUS)
 
-    def die_around_fast_call(after: bool):  # type: ignore[no-untyped-def]
-        def wrapper(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+    def die_around_fast_call(after: bool) -> ExecuteWrapper:
+        def wrapper(
+            execute: Execute, sql: str, params: object, many: bool, context: dict[str, object]
+        ) -> object:
             if "archive_index_instance(" not in sql:
                 return execute(sql, params, many, context)
             if after:

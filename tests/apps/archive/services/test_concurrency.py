@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from django.db import connections
 
 from apps.archive.models import Instance, Patient, Series, Study
-from apps.archive.services.ingest import IngestOutcome, instance_ingest
+from apps.archive.services.ingest import IngestOutcome, IngestResult, instance_ingest
 from tests.apps.archive.conftest import stored_files
 from tests.builders import write_ct
 
@@ -18,11 +19,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 THREADS = 4
 
 
-def _run_in_threads(paths):
+def _run_in_threads(paths: list[Path]) -> list[IngestResult]:
     """Ingest ``paths`` from THREADS threads that all start at once."""
     barrier = threading.Barrier(THREADS)
 
-    def worker(index):
+    def worker(index: int) -> list[IngestResult]:
         try:
             barrier.wait(timeout=30)
             return [instance_ingest(source=path) for path in paths[index::THREADS]]
@@ -33,7 +34,7 @@ def _run_in_threads(paths):
         return [result for batch in pool.map(worker, range(THREADS)) for result in batch]
 
 
-def test_threads_storing_into_one_study_lose_no_count(storage_root, tmp_path) -> None:
+def test_threads_storing_into_one_study_lose_no_count(storage_root: Path, tmp_path: Path) -> None:
     paths = []
     for index in range(24):
         path = tmp_path / f"{index}.dcm"
@@ -58,7 +59,7 @@ def test_threads_storing_into_one_study_lose_no_count(storage_root, tmp_path) ->
     assert len(stored_files(storage_root)) == 24
 
 
-def test_the_same_instance_sent_by_several_threads_is_stored_once(storage_root, tmp_path) -> None:
+def test_the_same_instance_sent_by_several_threads_is_stored_once(storage_root: Path, tmp_path: Path) -> None:
     original = tmp_path / "original.dcm"
     write_ct(original)
     copies = []

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from apps.archive.models import Instance, Patient, Series, Study
 from apps.archive.services.derived import patient_refresh_derived, study_refresh_derived
@@ -13,7 +16,7 @@ from tests.builders import write_ct
 
 pytestmark = pytest.mark.django_db
 
-FIELDS = {
+FIELDS: dict[type[Patient | Study | Series], list[str]] = {
     Patient: ["number_of_patient_related_studies", "number_of_patient_related_series",
               "number_of_patient_related_instances", "size_bytes"],
     Study: ["number_of_study_related_series", "number_of_study_related_instances", "size_bytes",
@@ -37,7 +40,7 @@ def _recompute() -> None:
 
 
 def test_incremental_counts_equal_a_recomputation(
-    storage_root, tmp_path, django_capture_on_commit_callbacks
+    storage_root: Path, tmp_path: Path, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     plan = [
         ("P1", "1.6.1", "1.6.1.1", "CT", uids.CTImageStorage, ""),

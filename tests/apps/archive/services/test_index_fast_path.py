@@ -14,12 +14,13 @@ import psycopg
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from psycopg.conninfo import make_conninfo
 
 from apps.archive.conf import DuplicatePolicy
 from apps.archive.errors import IngestError, Refusal
 from apps.archive.models import Instance, Patient, PatientConflict, Series, StorageLocation, Study
 from apps.archive.services.ingest import IngestOutcome, IngestResult, instance_ingest
-from tests.apps.archive.conftest import staging_files, stored_files
+from tests.apps.archive.conftest import ArchivePolicy, staging_files, stored_files
 from tests.builders import write_ct
 
 pytestmark = [
@@ -36,7 +37,7 @@ def _ingest(path: Path) -> tuple[IngestResult, bool]:
     return result, len(statements) == 1 and "archive_index_instance(" in statements[0]
 
 
-def _series_files(tmp_path: Path, count: int, **attributes: object) -> list[Path]:
+def _series_files(tmp_path: Path, count: int, **attributes: str) -> list[Path]:
     paths = []
     for index in range(count):
         path = tmp_path / f"{attributes.get('SeriesInstanceUID', 's')}-{index}.dcm"
@@ -98,7 +99,7 @@ def _clear() -> None:
     Patient.objects.all().delete()
 
 
-def test_instances_joining_a_known_series_take_one_round_trip(storage_root, tmp_path) -> None:
+def test_instances_joining_a_known_series_take_one_round_trip(storage_root: Path, tmp_path: Path) -> None:
     paths = _series_files(tmp_path, 4, StudyInstanceUID="1.9.1", SeriesInstanceUID="1.9.1.1")
 
     outcomes = [_ingest(path) for path in paths]
@@ -114,7 +115,7 @@ def test_instances_joining_a_known_series_take_one_round_trip(storage_root, tmp_
     assert staging_files(storage_root) == []
 
 
-def test_fast_and_general_path_leave_the_same_index(storage_root, tmp_path) -> None:
+def test_fast_and_general_path_leave_the_same_index(storage_root: Path, tmp_path: Path) -> None:
     paths = _series_files(tmp_path, 3, StudyInstanceUID="1.9.2", SeriesInstanceUID="1.9.2.1")
     paths += _series_files(tmp_path, 2, StudyInstanceUID="1.9.2", SeriesInstanceUID="1.9.2.2", Modality="MR")
 
@@ -146,7 +147,7 @@ def test_fast_and_general_path_leave_the_same_index(storage_root, tmp_path) -> N
     ],
 )
 def test_the_function_declines_what_only_the_general_path_handles(
-    storage_root, tmp_path, change, effect
+    storage_root: Path, tmp_path: Path, change: dict[str, str], effect: str
 ) -> None:
     base = {"StudyInstanceUID": "1.9.3", "SeriesInstanceUID": "1.9.3.1", "PatientID": "P-FAST"}
     first = tmp_path / "first.dcm"
@@ -179,7 +180,7 @@ def test_the_function_declines_what_only_the_general_path_handles(
 
 @pytest.mark.parametrize("policy", list(DuplicatePolicy))
 def test_duplicates_after_the_fast_path_follow_the_policy(
-    storage_root, tmp_path, archive_policy, policy
+    storage_root: Path, tmp_path: Path, archive_policy: ArchivePolicy, policy: DuplicatePolicy
 ) -> None:
     archive_policy(duplicate_policy=policy)
     paths = _series_files(tmp_path, 2, StudyInstanceUID="1.9.4", SeriesInstanceUID="1.9.4.1")
@@ -203,7 +204,7 @@ def test_duplicates_after_the_fast_path_follow_the_policy(
 
 
 def test_a_connection_dropped_by_the_server_is_replaced_without_failing_the_ingest(
-    storage_root, tmp_path
+    storage_root: Path, tmp_path: Path
 ) -> None:
     paths = _series_files(tmp_path, 3, StudyInstanceUID="1.9.5", SeriesInstanceUID="1.9.5.1")
     _ingest(paths[0])
@@ -211,7 +212,7 @@ def test_a_connection_dropped_by_the_server_is_replaced_without_failing_the_inge
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         (pid,) = cursor.fetchone()
-    with psycopg.connect(**_connect_args()) as admin:
+    with psycopg.connect(_conninfo()) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", [pid])
 
     result = instance_ingest(source=paths[2], source_ae="MODALITY")
@@ -222,12 +223,16 @@ def test_a_connection_dropped_by_the_server_is_replaced_without_failing_the_inge
     assert staging_files(storage_root) == []
 
 
-def _connect_args() -> dict[str, object]:
+def _conninfo() -> str:
+    """Where Django's connection goes, for a second, independent one."""
     params = connection.get_connection_params()
-    return {k: v for k, v in params.items() if k in ("host", "port", "user", "password", "dbname")}
+    keys = ("host", "port", "user", "password", "dbname")
+    return make_conninfo("", **{k: v for k, v in params.items() if k in keys})
 
 
-def test_a_taken_key_sends_the_instance_to_the_general_path_under_another_key(storage_root, tmp_path) -> None:
+def test_a_taken_key_sends_the_instance_to_the_general_path_under_another_key(
+    storage_root: Path, tmp_path: Path
+) -> None:
     paths = _series_files(tmp_path, 2, StudyInstanceUID="1.9.6", SeriesInstanceUID="1.9.6.1")
     _ingest(paths[0])
     planted = storage_root / "1.9.6" / "1.9.6.1" / "1.2.826.0.1.9.1.61.dcm"
@@ -246,7 +251,7 @@ def test_a_taken_key_sends_the_instance_to_the_general_path_under_another_key(st
     assert staging_files(storage_root) == []
 
 
-def test_a_failed_store_beside_the_call_commits_nothing(storage_root, tmp_path) -> None:
+def test_a_failed_store_beside_the_call_commits_nothing(storage_root: Path, tmp_path: Path) -> None:
     paths = _series_files(tmp_path, 2, StudyInstanceUID="1.9.7", SeriesInstanceUID="1.9.7.1")
     _ingest(paths[0])
     series_dir = storage_root / "1.9.7" / "1.9.7.1"

@@ -6,14 +6,16 @@ import os
 import stat
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from apps.archive.errors import IngestError, Refusal
 from apps.archive.models import Instance
-from apps.archive.services.ingest import IngestOutcome, ingest_session
+from apps.archive.services.ingest import IngestOutcome, IngestSink, ingest_session
 from apps.archive.storage.backend import journalled_key
 from dicomkit.data import uids
+from dicomkit.data.dataset import Dataset
 from dicomkit.part10.reader import read_file
 from tests.apps.archive.conftest import staging_files, stored_files
 from tests.builders import encode_ct, make_ct
@@ -21,18 +23,29 @@ from tests.builders import encode_ct, make_ct
 pytestmark = pytest.mark.django_db
 
 
-def _session(ds, ts=uids.ExplicitVRLittleEndian, **overrides):
-    arguments = {
-        "sop_class_uid": ds.get_str("SOPClassUID"),
-        "sop_instance_uid": ds.get_str("SOPInstanceUID"),
-        "transfer_syntax": ts,
-        "source_ae": "STORESCU",
-    }
-    arguments.update(overrides)
-    return ingest_session(**arguments)
+def _uid(ds: Dataset, keyword: str) -> str:
+    value = ds.get_str(keyword)
+    assert value is not None, f"make_ct() sets {keyword}"
+    return value
 
 
-def _feed(sink, data: bytes, fragment: int = 100) -> None:
+def _session(
+    ds: Dataset,
+    ts: str = uids.ExplicitVRLittleEndian,
+    *,
+    sop_class_uid: str | None = None,
+    sop_instance_uid: str | None = None,
+) -> IngestSink:
+    """A session for ``ds`` as a C-STORE request would open it; keywords override the request."""
+    return ingest_session(
+        sop_class_uid=_uid(ds, "SOPClassUID") if sop_class_uid is None else sop_class_uid,
+        sop_instance_uid=_uid(ds, "SOPInstanceUID") if sop_instance_uid is None else sop_instance_uid,
+        transfer_syntax=ts,
+        source_ae="STORESCU",
+    )
+
+
+def _feed(sink: IngestSink, data: bytes, fragment: int = 100) -> None:
     view = memoryview(data)
     for start in range(0, len(data), fragment):
         sink.write(view[start : start + fragment])
@@ -42,7 +55,7 @@ def _feed(sink, data: bytes, fragment: int = 100) -> None:
 @pytest.mark.parametrize(
     "ts", [uids.ExplicitVRLittleEndian, uids.ImplicitVRLittleEndian, uids.ExplicitVRBigEndian]
 )
-def test_fragments_become_a_part10_file_in_the_negotiated_syntax(storage_root, ts) -> None:
+def test_fragments_become_a_part10_file_in_the_negotiated_syntax(storage_root: Path, ts: str) -> None:
     ds = make_ct()
     data = encode_ct(ds, ts)
     sink = _session(ds, ts)
@@ -60,7 +73,7 @@ def test_fragments_become_a_part10_file_in_the_negotiated_syntax(storage_root, t
     assert staging_files(storage_root) == []
 
 
-def test_sop_instance_uid_other_than_the_requests_is_refused(storage_root) -> None:
+def test_sop_instance_uid_other_than_the_requests_is_refused(storage_root: Path) -> None:
     ds = make_ct()
     sink = _session(ds, sop_instance_uid="1.2.3.4.5")
     _feed(sink, encode_ct(ds))
@@ -73,7 +86,7 @@ def test_sop_instance_uid_other_than_the_requests_is_refused(storage_root) -> No
     assert not Instance.objects.exists()
 
 
-def test_sop_class_other_than_the_requests_is_refused(storage_root) -> None:
+def test_sop_class_other_than_the_requests_is_refused(storage_root: Path) -> None:
     ds = make_ct()
     sink = _session(ds, sop_class_uid=uids.MRImageStorage)
     _feed(sink, encode_ct(ds))
@@ -82,7 +95,7 @@ def test_sop_class_other_than_the_requests_is_refused(storage_root) -> None:
     assert refused.value.reason is Refusal.SOP_CLASS_MISMATCH and refused.value.status == 0xA900
 
 
-def test_data_set_not_in_the_negotiated_transfer_syntax_is_refused(storage_root) -> None:
+def test_data_set_not_in_the_negotiated_transfer_syntax_is_refused(storage_root: Path) -> None:
     ds = make_ct()
     sink = _session(ds, uids.ImplicitVRLittleEndian)
     _feed(sink, encode_ct(ds, uids.ExplicitVRLittleEndian))
@@ -92,7 +105,7 @@ def test_data_set_not_in_the_negotiated_transfer_syntax_is_refused(storage_root)
     assert stored_files(storage_root) == [] and staging_files(storage_root) == []
 
 
-def test_invalid_affected_sop_instance_uid_refuses_without_writing(storage_root) -> None:
+def test_invalid_affected_sop_instance_uid_refuses_without_writing(storage_root: Path) -> None:
     ds = make_ct()
     sink = _session(ds, sop_instance_uid="../../etc/passwd")
     _feed(sink, encode_ct(ds))
@@ -103,7 +116,7 @@ def test_invalid_affected_sop_instance_uid_refuses_without_writing(storage_root)
     assert list(storage_root.rglob("*")) == []
 
 
-def test_truncated_data_set_is_refused_as_not_understood(storage_root) -> None:
+def test_truncated_data_set_is_refused_as_not_understood(storage_root: Path) -> None:
     ds = make_ct()
     sink = _session(ds)
     _feed(sink, encode_ct(ds)[:-10])
@@ -113,7 +126,7 @@ def test_truncated_data_set_is_refused_as_not_understood(storage_root) -> None:
     assert stored_files(storage_root) == [] and staging_files(storage_root) == []
 
 
-def test_abort_mid_transfer_leaves_nothing(storage_root) -> None:
+def test_abort_mid_transfer_leaves_nothing(storage_root: Path) -> None:
     ds = make_ct()
     sink = _session(ds)
     sink.write(encode_ct(ds)[:50])
@@ -124,7 +137,7 @@ def test_abort_mid_transfer_leaves_nothing(storage_root) -> None:
         sink.commit()
 
 
-def test_leaving_the_context_without_commit_aborts(storage_root) -> None:
+def test_leaving_the_context_without_commit_aborts(storage_root: Path) -> None:
     ds = make_ct()
     with pytest.raises(RuntimeError), _session(ds) as sink:
         sink.write(encode_ct(ds)[:50])
@@ -132,7 +145,7 @@ def test_leaving_the_context_without_commit_aborts(storage_root) -> None:
     assert staging_files(storage_root) == []
 
 
-def test_bytes_received_counts_the_data_set_only(storage_root) -> None:
+def test_bytes_received_counts_the_data_set_only(storage_root: Path) -> None:
     ds = make_ct()
     data = encode_ct(ds)
     with _session(ds) as sink:
@@ -141,13 +154,13 @@ def test_bytes_received_counts_the_data_set_only(storage_root) -> None:
         sink.commit()
 
 
-def test_the_key_is_journalled_while_the_pixel_data_still_arrives(storage_root) -> None:
+def test_the_key_is_journalled_while_the_pixel_data_still_arrives(storage_root: Path) -> None:
     ds = make_ct()
     data = encode_ct(ds)
     sink = _session(ds)
     _feed_part(sink, data[: data.index(b"\xe0\x7f\x10\x00") + 12 + 10])
     (staging,) = staging_files(storage_root)
-    key = "/".join(ds.get_str(name) for name in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"))
+    key = "/".join(_uid(ds, name) for name in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"))
     assert journalled_key(staging) == key + ".dcm"  # the header was read and checked already
 
     _feed(sink, data[data.index(b"\xe0\x7f\x10\x00") + 12 + 10 :])
@@ -157,7 +170,7 @@ def test_the_key_is_journalled_while_the_pixel_data_still_arrives(storage_root) 
     assert staging_files(storage_root) == []
 
 
-def test_a_header_checked_ahead_does_not_save_a_data_set_cut_in_its_pixel_data(storage_root) -> None:
+def test_a_header_checked_ahead_does_not_save_a_data_set_cut_in_its_pixel_data(storage_root: Path) -> None:
     ds = make_ct()
     data = encode_ct(ds)
     sink = _session(ds)
@@ -171,13 +184,13 @@ def test_a_header_checked_ahead_does_not_save_a_data_set_cut_in_its_pixel_data(s
     assert not Instance.objects.exists()
 
 
-def _feed_part(sink, data: bytes, fragment: int = 100) -> None:
+def _feed_part(sink: IngestSink, data: bytes, fragment: int = 100) -> None:
     view = memoryview(data)
     for start in range(0, len(data), fragment):
         sink.write(view[start : start + fragment])
 
 
-def test_an_element_after_pixel_data_that_belongs_before_it_is_still_indexed(storage_root) -> None:
+def test_an_element_after_pixel_data_that_belongs_before_it_is_still_indexed(storage_root: Path) -> None:
     # Out of order: Accession Number after Pixel Data. The header read ahead stops at Pixel
     # Data and misses it; the commit sees that and reads the whole data set instead.
     ds = make_ct(AccessionNumber=None)
@@ -188,7 +201,9 @@ def test_an_element_after_pixel_data_that_belongs_before_it_is_still_indexed(sto
     assert Instance.objects.get(pk=result.instance_id).series.study.accession_number == "LATE0001"
 
 
-def test_the_data_is_fsynced_once_starting_when_its_last_fragment_arrives(storage_root, monkeypatch) -> None:
+def test_the_data_is_fsynced_once_starting_when_its_last_fragment_arrives(
+    storage_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The fsync starts on an I/O thread at the end of the data set, before the commit is
     handed over, and the commit does not fsync the data again."""
     fsync = os.fsync

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+from pathlib import Path
 
 import pytest
+from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from apps.archive.errors import IngestError, Refusal
 from apps.archive.models import Instance, Patient, Series, StorageLocation, Study
@@ -14,13 +16,13 @@ from apps.archive.signals import instance_stored
 from dicomkit.data import uids
 from dicomkit.part10.reader import read_file
 from pacs_project.settings.components.storage import DuplicatePolicy, KeyLayout
-from tests.apps.archive.conftest import staging_files, stored_files
+from tests.apps.archive.conftest import ArchivePolicy, staging_files, stored_files
 from tests.builders import encode_ct, make_ct, write_ct
 
 pytestmark = pytest.mark.django_db
 
 
-def test_ingested_file_is_stored_under_its_uid_key_byte_for_byte(storage_root, tmp_path) -> None:
+def test_ingested_file_is_stored_under_its_uid_key_byte_for_byte(storage_root: Path, tmp_path: Path) -> None:
     source = tmp_path / "in" / "ct.dcm"
     ds = write_ct(source)
 
@@ -45,7 +47,7 @@ def test_ingested_file_is_stored_under_its_uid_key_byte_for_byte(storage_root, t
     assert staging_files(storage_root) == []
 
 
-def test_index_rows_hold_the_query_attributes(storage_root, tmp_path) -> None:
+def test_index_rows_hold_the_query_attributes(storage_root: Path, tmp_path: Path) -> None:
     source = tmp_path / "ct.dcm"
     ds = write_ct(source, PatientName="Müller^Jörg", SeriesNumber="7", InstanceNumber="3")
     instance_ingest(source=source)
@@ -73,7 +75,9 @@ def test_index_rows_hold_the_query_attributes(storage_root, tmp_path) -> None:
     )
 
 
-def test_derived_attributes_follow_several_patients_studies_and_series(storage_root, tmp_path) -> None:
+def test_derived_attributes_follow_several_patients_studies_and_series(
+    storage_root: Path, tmp_path: Path
+) -> None:
     study_a, study_b = "1.2.3.1", "1.2.3.2"
     layout = [
         (study_a, "1.2.3.1.1", "CT", "PAT1"),
@@ -112,14 +116,14 @@ def test_derived_attributes_follow_several_patients_studies_and_series(storage_r
     assert len(stored_files(storage_root)) == 5
 
 
-def test_a_stream_source_is_ingested_like_a_file(storage_root, tmp_path) -> None:
+def test_a_stream_source_is_ingested_like_a_file(storage_root: Path, tmp_path: Path) -> None:
     write_ct(tmp_path / "ct.dcm")
     data = (tmp_path / "ct.dcm").read_bytes()
     result = instance_ingest(source=io.BytesIO(data))
     assert (storage_root / result.key).read_bytes() == data
 
 
-def test_raw_data_set_without_file_meta_is_stored_as_a_part10_file(storage_root) -> None:
+def test_raw_data_set_without_file_meta_is_stored_as_a_part10_file(storage_root: Path) -> None:
     ds = make_ct()
     result = instance_ingest(source=io.BytesIO(encode_ct(ds, uids.ImplicitVRLittleEndian)))
     stored = read_file(storage_root / result.key)
@@ -129,7 +133,9 @@ def test_raw_data_set_without_file_meta_is_stored_as_a_part10_file(storage_root)
     assert result.checksum_sha256 == hashlib.sha256((storage_root / result.key).read_bytes()).hexdigest()
 
 
-def test_date_layout_puts_the_study_date_first(storage_root, tmp_path, archive_policy) -> None:
+def test_date_layout_puts_the_study_date_first(
+    storage_root: Path, tmp_path: Path, archive_policy: ArchivePolicy
+) -> None:
     archive_policy(key_layout=KeyLayout.DATE)
     ds = write_ct(tmp_path / "ct.dcm", StudyDate="20231130")
     result = instance_ingest(source=tmp_path / "ct.dcm")
@@ -137,7 +143,7 @@ def test_date_layout_puts_the_study_date_first(storage_root, tmp_path, archive_p
 
 
 def test_instance_stored_signal_is_sent_after_commit(
-    storage_root, tmp_path, django_capture_on_commit_callbacks
+    storage_root: Path, tmp_path: Path, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
 ) -> None:
     received: list[dict[str, object]] = []
 
@@ -162,22 +168,24 @@ def test_instance_stored_signal_is_sent_after_commit(
 # ------------------------------------------------------------------------------ duplicates
 
 
-def _twice(tmp_path, **overrides):
+def _twice(tmp_path: Path) -> tuple[Path, Path]:
+    """Two files of one instance (same UIDs); only the second's Study Description differs."""
     first = tmp_path / "first.dcm"
-    ds = write_ct(first, **overrides)
+    ds = write_ct(first)
     second = tmp_path / "second.dcm"
-    overrides = {
-        **overrides,
-        "SOPInstanceUID": ds.get_str("SOPInstanceUID"),
-        "StudyInstanceUID": ds.get_str("StudyInstanceUID"),
-        "SeriesInstanceUID": ds.get_str("SeriesInstanceUID"),
-        "StudyDescription": "second copy",
-    }
-    write_ct(second, **overrides)
+    write_ct(
+        second,
+        SOPInstanceUID=ds.get_str("SOPInstanceUID"),
+        StudyInstanceUID=ds.get_str("StudyInstanceUID"),
+        SeriesInstanceUID=ds.get_str("SeriesInstanceUID"),
+        StudyDescription="second copy",
+    )
     return first, second
 
 
-def test_keep_first_answers_success_and_keeps_the_stored_copy(storage_root, tmp_path, archive_policy) -> None:
+def test_keep_first_answers_success_and_keeps_the_stored_copy(
+    storage_root: Path, tmp_path: Path, archive_policy: ArchivePolicy
+) -> None:
     archive_policy(duplicate_policy=DuplicatePolicy.KEEP_FIRST)
     first, second = _twice(tmp_path)
     stored = instance_ingest(source=first)
@@ -189,7 +197,9 @@ def test_keep_first_answers_success_and_keeps_the_stored_copy(storage_root, tmp_
     assert len(stored_files(storage_root)) == 1 and staging_files(storage_root) == []
 
 
-def test_reject_refuses_with_duplicate_sop_instance_status(storage_root, tmp_path, archive_policy) -> None:
+def test_reject_refuses_with_duplicate_sop_instance_status(
+    storage_root: Path, tmp_path: Path, archive_policy: ArchivePolicy
+) -> None:
     archive_policy(duplicate_policy=DuplicatePolicy.REJECT)
     first, second = _twice(tmp_path)
     stored = instance_ingest(source=first)
@@ -201,7 +211,10 @@ def test_reject_refuses_with_duplicate_sop_instance_status(storage_root, tmp_pat
 
 
 def test_replace_stores_the_new_copy_and_removes_the_old_file(
-    storage_root, tmp_path, archive_policy, django_capture_on_commit_callbacks
+    storage_root: Path,
+    tmp_path: Path,
+    archive_policy: ArchivePolicy,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     archive_policy(duplicate_policy=DuplicatePolicy.REPLACE)
     first, second = _twice(tmp_path)
@@ -219,7 +232,10 @@ def test_replace_stores_the_new_copy_and_removes_the_old_file(
 
 
 def test_replace_into_another_study_moves_the_counts(
-    storage_root, tmp_path, archive_policy, django_capture_on_commit_callbacks
+    storage_root: Path,
+    tmp_path: Path,
+    archive_policy: ArchivePolicy,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     archive_policy(duplicate_policy=DuplicatePolicy.REPLACE)
     ds = write_ct(tmp_path / "a.dcm", StudyInstanceUID="1.2.5.1", SeriesInstanceUID="1.2.5.1.1")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from io import StringIO
+from io import BytesIO, StringIO
+from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -11,7 +12,7 @@ from django.db import connection
 
 from apps.archive.errors import IngestError, Refusal
 from apps.archive.models import Instance, Patient, StorageLocation, Study
-from apps.archive.services.ingest import instance_ingest
+from apps.archive.services.ingest import IngestResult, instance_ingest
 from apps.archive.services.integrity import storage_verify
 from apps.archive.storage import LocalFileBackend
 from tests.apps.archive.conftest import staging_files, stored_files
@@ -20,21 +21,21 @@ from tests.builders import write_ct
 pytestmark = pytest.mark.django_db
 
 
-class _BrokenUpstream:
-    """A source that fails mid-read, as a dropped connection does."""
+class _BrokenUpstream(BytesIO):
+    """A source that fails mid-read, as a dropped connection does: 100 bytes, then a reset."""
 
     def __init__(self, data: bytes) -> None:
-        self.data = data
+        super().__init__(data)
         self.calls = 0
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int | None = -1) -> bytes:
         self.calls += 1
         if self.calls > 1:
             raise ConnectionResetError(104, "Connection reset by peer")
-        return self.data[:100]
+        return super().read(100)
 
 
-def test_source_failing_mid_stream_leaves_no_file_and_no_row(storage_root, tmp_path) -> None:
+def test_source_failing_mid_stream_leaves_no_file_and_no_row(storage_root: Path, tmp_path: Path) -> None:
     write_ct(tmp_path / "ct.dcm")
     with pytest.raises(IngestError) as failed:
         instance_ingest(source=_BrokenUpstream((tmp_path / "ct.dcm").read_bytes()))
@@ -43,7 +44,7 @@ def test_source_failing_mid_stream_leaves_no_file_and_no_row(storage_root, tmp_p
     assert not Instance.objects.exists()
 
 
-def test_index_failure_after_the_file_was_stored_removes_the_file(storage_root, tmp_path) -> None:
+def test_index_failure_after_the_file_was_stored_removes_the_file(storage_root: Path, tmp_path: Path) -> None:
     # A real database failure at the last insert of the transaction, after the file got its key.
     with connection.cursor() as cursor:
         cursor.execute(
@@ -61,7 +62,7 @@ def test_index_failure_after_the_file_was_stored_removes_the_file(storage_root, 
     assert not Instance.objects.exists() and not Study.objects.exists() and not Patient.objects.exists()
 
 
-def test_startup_removes_stale_staging_files(storage_root) -> None:
+def test_startup_removes_stale_staging_files(storage_root: Path) -> None:
     stale = LocalFileBackend(storage_root).create_staging_file()
     stale.write(b"left by a crash")
     stale.close()  # its writer is gone: no lock held
@@ -69,12 +70,14 @@ def test_startup_removes_stale_staging_files(storage_root) -> None:
     assert staging_files(storage_root) == []
 
 
-def _ingest(tmp_path, name: str, **overrides):
-    write_ct(tmp_path / f"{name}.dcm", **overrides)
+def _ingest(tmp_path: Path, name: str) -> IngestResult:
+    write_ct(tmp_path / f"{name}.dcm")
     return instance_ingest(source=tmp_path / f"{name}.dcm")
 
 
-def test_verify_finds_missing_files_unknown_files_and_checksum_mismatches(storage_root, tmp_path) -> None:
+def test_verify_finds_missing_files_unknown_files_and_checksum_mismatches(
+    storage_root: Path, tmp_path: Path
+) -> None:
     intact = _ingest(tmp_path, "intact")
     lost = _ingest(tmp_path, "lost")
     altered = _ingest(tmp_path, "altered")
@@ -94,21 +97,21 @@ def test_verify_finds_missing_files_unknown_files_and_checksum_mismatches(storag
     assert intact.key not in {p.key for p in report.missing_files + report.checksum_mismatches}
 
 
-def test_verify_of_a_consistent_archive_is_clean(storage_root, tmp_path) -> None:
+def test_verify_of_a_consistent_archive_is_clean(storage_root: Path, tmp_path: Path) -> None:
     for name in ("a", "b"):
         _ingest(tmp_path, name)
     report = storage_verify(grace_seconds=0)
     assert report.ok and report.checked_rows == 2 and report.checked_files == 2
 
 
-def test_unknown_files_younger_than_the_grace_period_are_not_reported(storage_root) -> None:
+def test_unknown_files_younger_than_the_grace_period_are_not_reported(storage_root: Path) -> None:
     (storage_root / "1.2").mkdir()
     (storage_root / "1.2" / "1.2.3.dcm").write_bytes(b"being ingested right now")
     assert storage_verify(grace_seconds=3600).unknown_files == []
     assert storage_verify(grace_seconds=0).unknown_files == ["1.2/1.2.3.dcm"]
 
 
-def test_verify_storage_command_lists_problems_and_exits_non_zero(storage_root, tmp_path) -> None:
+def test_verify_storage_command_lists_problems_and_exits_non_zero(storage_root: Path, tmp_path: Path) -> None:
     lost = _ingest(tmp_path, "lost")
     altered = _ingest(tmp_path, "altered")
     (storage_root / lost.key).unlink()
@@ -126,7 +129,7 @@ def test_verify_storage_command_lists_problems_and_exits_non_zero(storage_root, 
     assert "1 missing, 1 unknown, 1 mismatched" in text
 
 
-def test_verify_storage_command_size_only_mode(storage_root, tmp_path) -> None:
+def test_verify_storage_command_size_only_mode(storage_root: Path, tmp_path: Path) -> None:
     result = _ingest(tmp_path, "a")
     out = StringIO()
     call_command("verify_storage", "--no-checksums", "--grace-seconds", "0", stdout=out)

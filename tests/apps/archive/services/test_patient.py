@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 
 import pytest
 
@@ -11,18 +12,21 @@ from apps.archive.selectors import patients_by_name_prefix
 from apps.archive.services.header import PatientDemographics
 from apps.archive.services.ingest import instance_ingest
 from apps.archive.services.patient import patient_get_or_create
+from dicomkit.data import uids
 from pacs_project.settings.components.storage import PatientConflictPolicy
+from tests.apps.archive.conftest import ArchivePolicy
 from tests.builders import write_ct
 
 pytestmark = pytest.mark.django_db
 
 
-def _ingest(tmp_path, name, **overrides) -> None:
-    write_ct(tmp_path / f"{name}.dcm", **overrides)
+def _ingest(tmp_path: Path, name: str, **overrides: str | None) -> None:
+    # transfer_syntax named, so that no override (a DICOM keyword; None deletes it) can stand for it
+    write_ct(tmp_path / f"{name}.dcm", transfer_syntax=uids.ExplicitVRLittleEndian, **overrides)
     instance_ingest(source=tmp_path / f"{name}.dcm")
 
 
-def test_same_id_with_another_issuer_is_another_patient(storage_root, tmp_path) -> None:
+def test_same_id_with_another_issuer_is_another_patient(storage_root: Path, tmp_path: Path) -> None:
     _ingest(tmp_path, "a", PatientID="123", IssuerOfPatientID="HOSP_A")
     _ingest(tmp_path, "b", PatientID="123", IssuerOfPatientID="HOSP_B")
     _ingest(tmp_path, "c", PatientID="123", IssuerOfPatientID="HOSP_A")
@@ -35,7 +39,7 @@ def test_same_id_with_another_issuer_is_another_patient(storage_root, tmp_path) 
 
 
 def test_flag_keeps_stored_demographics_and_records_each_conflict_once(
-    storage_root, tmp_path, archive_policy
+    storage_root: Path, tmp_path: Path, archive_policy: ArchivePolicy
 ) -> None:
     archive_policy(patient_conflict_policy=PatientConflictPolicy.FLAG)
     _ingest(tmp_path, "a", PatientName="Doe^John", PatientBirthDate="19700101")
@@ -50,7 +54,7 @@ def test_flag_keeps_stored_demographics_and_records_each_conflict_once(
     ]
 
 
-def test_keep_ignores_differences(storage_root, tmp_path, archive_policy) -> None:
+def test_keep_ignores_differences(storage_root: Path, tmp_path: Path, archive_policy: ArchivePolicy) -> None:
     archive_policy(patient_conflict_policy=PatientConflictPolicy.KEEP)
     _ingest(tmp_path, "a", PatientName="Doe^John")
     _ingest(tmp_path, "b", PatientName="Roe^Richard")
@@ -59,7 +63,9 @@ def test_keep_ignores_differences(storage_root, tmp_path, archive_policy) -> Non
     assert not PatientConflict.objects.exists()
 
 
-def test_update_lets_the_newest_values_win(storage_root, tmp_path, archive_policy) -> None:
+def test_update_lets_the_newest_values_win(
+    storage_root: Path, tmp_path: Path, archive_policy: ArchivePolicy
+) -> None:
     archive_policy(patient_conflict_policy=PatientConflictPolicy.UPDATE)
     _ingest(tmp_path, "a", PatientName="Doe^Jane", PatientSex="F")
     _ingest(tmp_path, "b", PatientName="Smith^Jane", PatientSex="")
@@ -71,14 +77,18 @@ def test_update_lets_the_newest_values_win(storage_root, tmp_path, archive_polic
     )
 
 
-def test_empty_stored_values_are_filled_under_every_policy(storage_root, tmp_path, archive_policy) -> None:
+def test_empty_stored_values_are_filled_under_every_policy(
+    storage_root: Path, tmp_path: Path, archive_policy: ArchivePolicy
+) -> None:
     archive_policy(patient_conflict_policy=PatientConflictPolicy.KEEP)
     _ingest(tmp_path, "a", PatientBirthDate=None)
     _ingest(tmp_path, "b", PatientBirthDate="19991231")
     assert Patient.objects.get().patient_birth_date == datetime.date(1999, 12, 31)
 
 
-def test_study_sent_again_under_another_patient_id_stays_and_is_flagged(storage_root, tmp_path) -> None:
+def test_study_sent_again_under_another_patient_id_stays_and_is_flagged(
+    storage_root: Path, tmp_path: Path
+) -> None:
     _ingest(tmp_path, "a", PatientID="P1", StudyInstanceUID="1.2.8.1", SeriesInstanceUID="1.2.8.1.1")
     _ingest(tmp_path, "b", PatientID="P2", StudyInstanceUID="1.2.8.1", SeriesInstanceUID="1.2.8.1.1")
     study = Study.objects.get()
@@ -88,7 +98,7 @@ def test_study_sent_again_under_another_patient_id_stays_and_is_flagged(storage_
     assert (conflict.attribute, conflict.stored_value, conflict.incoming_value) == ("patient_id", "P1", "P2")
 
 
-def test_names_in_other_character_sets_are_indexed_as_unicode(storage_root, tmp_path) -> None:
+def test_names_in_other_character_sets_are_indexed_as_unicode(storage_root: Path, tmp_path: Path) -> None:
     _ingest(tmp_path, "a", SpecificCharacterSet="ISO_IR 100", PatientName="Größe^Zoë", PatientID="X1")
     _ingest(
         tmp_path, "b", SpecificCharacterSet="ISO_IR 192", PatientName="Yamada^Tarou=山田^太郎", PatientID="X2"
@@ -102,7 +112,7 @@ def test_names_in_other_character_sets_are_indexed_as_unicode(storage_root, tmp_
     assert [p.patient_id for p in patients_by_name_prefix(prefix="yamada^t")] == ["X2"]
 
 
-def test_the_worklist_can_share_the_identity(storage_root) -> None:
+def test_the_worklist_can_share_the_identity(storage_root: Path) -> None:
     with_id = PatientDemographics(patient_id="W1", issuer_of_patient_id="RIS", patient_name="Roe^Ann")
     first, created = patient_get_or_create(demographics=with_id)
     again, created_again = patient_get_or_create(demographics=with_id)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from apps.archive.models import Instance, Patient, Series, StorageLocation, Study
-from apps.archive.services.ingest import instance_ingest
+from apps.archive.services.ingest import IngestResult, instance_ingest
 from apps.archive.services.study import instance_delete, series_delete, study_delete
 from apps.archive.signals import study_deleted
 from tests.apps.archive.conftest import stored_files
@@ -14,13 +17,13 @@ from tests.builders import write_ct
 pytestmark = pytest.mark.django_db
 
 
-def _ingest(tmp_path, name, **overrides):
+def _ingest(tmp_path: Path, name: str, **overrides: str) -> IngestResult:
     write_ct(tmp_path / f"{name}.dcm", **overrides)
     return instance_ingest(source=tmp_path / f"{name}.dcm")
 
 
 @pytest.fixture
-def two_studies(storage_root, tmp_path):
+def two_studies(storage_root: Path, tmp_path: Path) -> list[IngestResult]:
     results = [
         _ingest(tmp_path, "a1", StudyInstanceUID="1.3.1", SeriesInstanceUID="1.3.1.1"),
         _ingest(tmp_path, "a2", StudyInstanceUID="1.3.1", SeriesInstanceUID="1.3.1.1"),
@@ -31,7 +34,9 @@ def two_studies(storage_root, tmp_path):
 
 
 def test_study_delete_removes_its_rows_and_files_and_keeps_the_patient(
-    storage_root, two_studies, django_capture_on_commit_callbacks
+    storage_root: Path,
+    two_studies: list[IngestResult],
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     events: list[dict[str, object]] = []
     study_deleted.connect(
@@ -52,7 +57,9 @@ def test_study_delete_removes_its_rows_and_files_and_keeps_the_patient(
 
 
 def test_files_stay_when_the_transaction_does_not_commit(
-    storage_root, two_studies, django_capture_on_commit_callbacks
+    storage_root: Path,
+    two_studies: list[IngestResult],
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     with django_capture_on_commit_callbacks(execute=False):
         study_delete(study=Study.objects.get(study_instance_uid="1.3.1"))
@@ -60,7 +67,9 @@ def test_files_stay_when_the_transaction_does_not_commit(
 
 
 def test_instance_delete_updates_derived_attributes(
-    storage_root, two_studies, django_capture_on_commit_callbacks
+    storage_root: Path,
+    two_studies: list[IngestResult],
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         instance_delete(instance=Instance.objects.get(sop_instance_uid=two_studies[2].sop_instance_uid))
@@ -72,7 +81,9 @@ def test_instance_delete_updates_derived_attributes(
 
 
 def test_deleting_the_last_instance_removes_series_and_study(
-    storage_root, two_studies, django_capture_on_commit_callbacks
+    storage_root: Path,
+    two_studies: list[IngestResult],
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         instance_delete(instance=Instance.objects.get(sop_instance_uid=two_studies[3].sop_instance_uid))
@@ -80,7 +91,11 @@ def test_deleting_the_last_instance_removes_series_and_study(
     assert Patient.objects.get().number_of_patient_related_studies == 1
 
 
-def test_series_delete(storage_root, two_studies, django_capture_on_commit_callbacks) -> None:
+def test_series_delete(
+    storage_root: Path,
+    two_studies: list[IngestResult],
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         series_delete(series=Series.objects.get(series_instance_uid="1.3.1.1"))
     study = Study.objects.get(study_instance_uid="1.3.1")
@@ -89,7 +104,10 @@ def test_series_delete(storage_root, two_studies, django_capture_on_commit_callb
 
 
 def test_a_deleted_study_can_be_received_again(
-    storage_root, tmp_path, two_studies, django_capture_on_commit_callbacks
+    storage_root: Path,
+    tmp_path: Path,
+    two_studies: list[IngestResult],
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         study_delete(study=Study.objects.get(study_instance_uid="1.3.2"))

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import io
 import os
+from pathlib import Path
 
 import pytest
 
 from apps.archive.errors import C_STORE_STATUS, IngestError, Refusal
 from apps.archive.models import Instance, Patient, Study
 from apps.archive.services.ingest import instance_ingest
-from dicomkit.data import tags
-from tests.apps.archive.conftest import staging_files, stored_files
+from dicomkit.data import tags, uids
+from tests.apps.archive.conftest import ArchivePolicy, staging_files, stored_files
 from tests.builders import write_ct
 
 pytestmark = pytest.mark.django_db
 
 
-def _refusal(path) -> IngestError:
+def _refusal(path: Path) -> IngestError:
     with pytest.raises(IngestError) as refused:
         instance_ingest(source=path)
     return refused.value
@@ -28,8 +29,11 @@ def _refusal(path) -> IngestError:
     ["SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID"],
 )
 @pytest.mark.parametrize("value", [None, ""])
-def test_missing_required_uid_is_refused_with_a900(storage_root, tmp_path, keyword, value) -> None:
-    write_ct(tmp_path / "ct.dcm", **{keyword: value})
+def test_missing_required_uid_is_refused_with_a900(
+    storage_root: Path, tmp_path: Path, keyword: str, value: str | None
+) -> None:
+    # transfer_syntax named, so that the keyword (None deletes it) cannot stand for it
+    write_ct(tmp_path / "ct.dcm", transfer_syntax=uids.ExplicitVRLittleEndian, **{keyword: value})
     error = _refusal(tmp_path / "ct.dcm")
     assert error.reason is Refusal.MISSING_ATTRIBUTE and error.status == 0xA900
     assert error.offending_tag == getattr(tags, keyword)
@@ -44,7 +48,7 @@ def test_missing_required_uid_is_refused_with_a900(storage_root, tmp_path, keywo
 )
 @pytest.mark.parametrize("keyword", ["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"])
 def test_uid_that_could_become_a_path_is_refused_and_nothing_escapes_the_root(
-    storage_root, tmp_path, keyword, uid
+    storage_root: Path, tmp_path: Path, keyword: str, uid: str
 ) -> None:
     write_ct(tmp_path / "in" / "ct.dcm", **{keyword: uid})
     before = set(tmp_path.rglob("*"))
@@ -55,7 +59,7 @@ def test_uid_that_could_become_a_path_is_refused_and_nothing_escapes_the_root(
     assert stored_files(storage_root) == []
 
 
-def test_patient_id_may_be_empty_by_default(storage_root, tmp_path) -> None:
+def test_patient_id_may_be_empty_by_default(storage_root: Path, tmp_path: Path) -> None:
     write_ct(tmp_path / "a.dcm", PatientID="", StudyInstanceUID="1.2.9.1")
     write_ct(tmp_path / "b.dcm", PatientID="", StudyInstanceUID="1.2.9.2")
     write_ct(tmp_path / "c.dcm", PatientID="", StudyInstanceUID="1.2.9.1", SeriesInstanceUID="1.2.9.1.2")
@@ -66,21 +70,23 @@ def test_patient_id_may_be_empty_by_default(storage_root, tmp_path) -> None:
     assert Study.objects.get(study_instance_uid="1.2.9.1").patient.number_of_patient_related_instances == 2
 
 
-def test_empty_patient_id_is_refused_when_required(storage_root, tmp_path, archive_policy) -> None:
+def test_empty_patient_id_is_refused_when_required(
+    storage_root: Path, tmp_path: Path, archive_policy: ArchivePolicy
+) -> None:
     archive_policy(require_patient_id=True)
     write_ct(tmp_path / "ct.dcm", PatientID="")
     error = _refusal(tmp_path / "ct.dcm")
     assert error.reason is Refusal.PATIENT_ID_REQUIRED and error.status == 0xA900
 
 
-def test_transfer_syntax_other_than_expected_is_refused(storage_root, tmp_path) -> None:
+def test_transfer_syntax_other_than_expected_is_refused(storage_root: Path, tmp_path: Path) -> None:
     write_ct(tmp_path / "ct.dcm")
     with pytest.raises(IngestError) as refused:
         instance_ingest(source=tmp_path / "ct.dcm", expected_transfer_syntax="1.2.840.10008.1.2")
     assert refused.value.reason is Refusal.TRANSFER_SYNTAX_MISMATCH and refused.value.status == 0xC000
 
 
-def test_expected_sop_instance_uid_is_enforced(storage_root, tmp_path) -> None:
+def test_expected_sop_instance_uid_is_enforced(storage_root: Path, tmp_path: Path) -> None:
     write_ct(tmp_path / "ct.dcm")
     with pytest.raises(IngestError) as refused:
         instance_ingest(source=tmp_path / "ct.dcm", expected_sop_instance_uid="1.2.3")
@@ -88,14 +94,14 @@ def test_expected_sop_instance_uid_is_enforced(storage_root, tmp_path) -> None:
 
 
 @pytest.mark.parametrize("data", [b"", b"not dicom at all, just text\n" * 20, b"\x00" * 132 + b"DICM"])
-def test_not_dicom_is_refused_as_not_understood(storage_root, data) -> None:
+def test_not_dicom_is_refused_as_not_understood(storage_root: Path, data: bytes) -> None:
     with pytest.raises(IngestError) as refused:
         instance_ingest(source=io.BytesIO(data))
     assert refused.value.reason is Refusal.MALFORMED and refused.value.status == 0xC000
     assert staging_files(storage_root) == []
 
 
-def test_series_uid_of_another_study_is_refused(storage_root, tmp_path) -> None:
+def test_series_uid_of_another_study_is_refused(storage_root: Path, tmp_path: Path) -> None:
     write_ct(tmp_path / "a.dcm", StudyInstanceUID="1.2.7.1", SeriesInstanceUID="1.2.7.9")
     write_ct(tmp_path / "b.dcm", StudyInstanceUID="1.2.7.2", SeriesInstanceUID="1.2.7.9")
     instance_ingest(source=tmp_path / "a.dcm")
