@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -18,7 +19,7 @@ from tests.corpus import CORPUS_DIRS, corpus_files
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_whole_corpus_imports_without_crashing_and_again_stores_nothing(storage_root) -> None:
+def test_whole_corpus_imports_without_crashing_and_again_stores_nothing(storage_root: Path) -> None:
     files = corpus_files()
     first = files_import(paths=[str(d) for d in CORPUS_DIRS], workers=2)
 
@@ -47,7 +48,9 @@ def test_whole_corpus_imports_without_crashing_and_again_stores_nothing(storage_
     assert storage_verify(grace_seconds=0).ok
 
 
-def test_command_prints_a_summary_and_exits_non_zero_on_rejections(storage_root, tmp_path) -> None:
+def test_command_prints_a_summary_and_exits_non_zero_on_rejections(
+    storage_root: Path, tmp_path: Path
+) -> None:
     source = tmp_path / "in"
     for index in range(3):
         write_ct(source / "series" / f"{index}.dcm")
@@ -65,7 +68,7 @@ def test_command_prints_a_summary_and_exits_non_zero_on_rejections(storage_root,
     assert f"rejected {source / 'notes.txt'}: malformed:" in text
 
 
-def test_command_exits_zero_when_nothing_was_rejected(storage_root, tmp_path) -> None:
+def test_command_exits_zero_when_nothing_was_rejected(storage_root: Path, tmp_path: Path) -> None:
     write_ct(tmp_path / "one.dcm")
     out = StringIO()
     call_command("import_dicom", str(tmp_path / "one.dcm"), "--workers", "1", "--no-progress", stdout=out)

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from apps.archive.errors import KeyExistsError
-from apps.archive.storage import STAGING_DIR, LocalFileBackend, StagingRecovery, journal_sweeper
+from apps.archive.storage import STAGING_DIR, LocalFileBackend, StagingFile, StagingRecovery, journal_sweeper
 from apps.archive.storage.backend import journal_path, journalled_key
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 
 
-def _staged(backend: LocalFileBackend, data: bytes):
+def _staged(backend: LocalFileBackend, data: bytes) -> StagingFile:
     staged = backend.create_staging_file()
     staged.write(data)
     return staged
@@ -131,7 +131,9 @@ def test_cleanup_spares_files_younger_than_the_minimum_age(tmp_path: Path) -> No
     assert backend.remove_stale_staging() == [staged.path.name]
 
 
-def _crashed_after_link(backend: LocalFileBackend, key: str, data: bytes = b"stored, not indexed"):
+def _crashed_after_link(
+    backend: LocalFileBackend, key: str, data: bytes = b"stored, not indexed"
+) -> StagingFile:
     """A store whose writer died before the index answered: its lock is released."""
     staged = _staged(backend, data)
     backend.store(staged, key)
@@ -215,7 +217,7 @@ def without_xattrs(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_without_extended_attributes_the_key_is_journalled_in_a_sidecar(
-    tmp_path: Path, without_xattrs
+    tmp_path: Path, without_xattrs: None
 ) -> None:
     backend = LocalFileBackend(tmp_path)
     staged = _staged(backend, b"payload")
@@ -227,7 +229,7 @@ def test_without_extended_attributes_the_key_is_journalled_in_a_sidecar(
     assert list((tmp_path / STAGING_DIR).iterdir()) == []
 
 
-def test_without_extended_attributes_recovery_reads_the_sidecar(tmp_path: Path, without_xattrs) -> None:
+def test_without_extended_attributes_recovery_reads_the_sidecar(tmp_path: Path, without_xattrs: None) -> None:
     backend = LocalFileBackend(tmp_path)
     _crashed_after_link(backend, "1.2/1.2.3.dcm")
     recovery = backend.recover_staging(is_indexed=lambda key: False)

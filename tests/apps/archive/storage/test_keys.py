@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import os
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -26,9 +27,15 @@ def test_uid_layout() -> None:
 
 
 def test_date_layout_uses_the_study_date_else_the_day_received() -> None:
-    common = {"study_instance_uid": "1.2", "series_instance_uid": "1.2.3", "sop_instance_uid": "1.2.3.4"}
-    dated = instance_key(layout=KeyLayout.DATE, study_date=datetime.date(2024, 3, 9), **common)
-    undated = instance_key(layout=KeyLayout.DATE, received=datetime.date(2025, 12, 31), **common)
+    key = partial(
+        instance_key,
+        layout=KeyLayout.DATE,
+        study_instance_uid="1.2",
+        series_instance_uid="1.2.3",
+        sop_instance_uid="1.2.3.4",
+    )
+    dated = key(study_date=datetime.date(2024, 3, 9))
+    undated = key(received=datetime.date(2025, 12, 31))
     assert dated == "2024/03/09/1.2/1.2.3/1.2.3.4.dcm"
     assert undated == "2025/12/31/1.2/1.2.3/1.2.3.4.dcm"
 
