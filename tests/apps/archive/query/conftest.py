@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from pytest_django import DjangoDbBlocker
 
 from apps.archive.models import Patient
 from apps.archive.query import (
@@ -22,28 +23,29 @@ from apps.archive.query import (
 from dicomkit.data import uids
 from dicomkit.data.dataset import Dataset
 from dicomkit.data.tag import Tag
+from dicomkit.data.value_codec import ElementValue
 from dicomkit.errors import EncodeError
 from dicomkit.part10.writer import encode_dataset
 from tests.apps.archive.query.generated import Archive, archive_generate, archive_insert
 
 
 @pytest.fixture(scope="module")
-def archive(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Iterator[Archive]:
+def archive(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[Archive]:
     records = archive_generate()
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+    with django_db_blocker.unblock():
         archive_insert(records)
     yield records
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+    with django_db_blocker.unblock():
         Patient.objects.all().delete()
 
 
-def identifier(level: str | None, **keys: object) -> Dataset:
+def identifier(level: str | None, **keys: ElementValue) -> Dataset:
     """A C-FIND identifier: keywords with values ('' is universal; a list of Datasets is SQ)."""
     dataset = Dataset()
     if level is not None:
         dataset.set("QueryRetrieveLevel", level, "CS")
     for keyword, value in keys.items():
-        dataset.set(keyword, value)  # type: ignore[arg-type]
+        dataset.set(keyword, value)
     return dataset
 
 
@@ -54,7 +56,7 @@ def find(
     relational: bool = False,
     combined: bool = False,
     case_insensitive: bool | None = None,
-    **keys: object,
+    **keys: ElementValue,
 ) -> list[Dataset]:
     query = query_from_identifier(
         identifier=identifier(level, **keys),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import re
 import unicodedata
+from typing import TypeVar
 
 
 def fold(text: str) -> str:
@@ -40,7 +41,10 @@ def pn_matches(stored: str, query: str, *, case_insensitive: bool = True) -> boo
     return any(wildcard(query, group, inside_group=True) for group in candidates)
 
 
-def in_range(value: datetime.date | datetime.time | None, low: object, high: object) -> bool:
+_Moment = TypeVar("_Moment", datetime.date, datetime.time)
+
+
+def in_range(value: _Moment | None, low: _Moment | None, high: _Moment | None) -> bool:
     if value is None:
         return False
-    return (low is None or low <= value) and (high is None or value <= high)  # type: ignore[operator]
+    return (low is None or low <= value) and (high is None or value <= high)

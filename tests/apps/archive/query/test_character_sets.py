@@ -29,7 +29,7 @@ FILES = ("chrH31", "chrI2", "chrX1", "chrKoreanMulti", "chrGerm")
 
 @pytest.fixture
 def ingested(storage_root: Path) -> dict[str, pydicom.Dataset]:
-    out = {}
+    out: dict[str, pydicom.Dataset] = {}
     for stem in FILES:
         path = get_charset_files(f"{stem}.dcm")[0]
         instance_ingest(source=path)

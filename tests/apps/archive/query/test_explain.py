@@ -8,21 +8,22 @@ scans a table whole has no index it can use for that key.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from django.db import connection
+from pytest_django import DjangoDbBlocker
 
 from apps.archive.models import Patient, Study
 from apps.archive.query import InformationModel, query_from_identifier, query_queryset
 from apps.archive.query.synthetic import index_generate
+from dicomkit.data.value_codec import ElementValue
 from tests.apps.archive.query.conftest import identifier
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
-def synthetic(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+def synthetic(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[None]:
     with django_db_blocker.unblock():
         if connection.vendor != "postgresql":
             pytest.skip("EXPLAIN of PostgreSQL plans")
@@ -40,7 +41,7 @@ def generated(synthetic: None) -> tuple[Patient, Study]:
     return study.patient, study
 
 
-def plan(*, page: bool = True, **keys: object) -> str:
+def plan(*, page: bool = True, **keys: ElementValue) -> str:
     """The plan of a page as ``query_execute`` reads it (or of the bare WHERE clause)."""
     keys.setdefault("StudyInstanceUID", "")
     query = query_from_identifier(identifier=identifier("STUDY", **keys), model=InformationModel.STUDY_ROOT)

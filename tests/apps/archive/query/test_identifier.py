@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from pytest_django import Settings
 
 from apps.archive.errors import QueryError, QueryFailure
-from apps.archive.query import InformationModel, Level, MatchKind, query_from_identifier
+from apps.archive.query import InformationModel, Level, MatchKind, Query, query_from_identifier
 from dicomkit.data import tags
 from dicomkit.data.dataset import Dataset
+from dicomkit.data.value_codec import ElementValue
 from tests.apps.archive.query.conftest import identifier
 
 STUDY_ROOT = InformationModel.STUDY_ROOT
@@ -15,8 +17,8 @@ PATIENT_ROOT = InformationModel.PATIENT_ROOT
 
 
 def parse(
-    level: str | None, *, model: InformationModel = STUDY_ROOT, relational: bool = False, **keys: object
-):
+    level: str | None, *, model: InformationModel = STUDY_ROOT, relational: bool = False, **keys: ElementValue
+) -> Query:
     return query_from_identifier(identifier=identifier(level, **keys), model=model, relational=relational)
 
 
@@ -38,8 +40,8 @@ def parse(
         ("ModalitiesInStudy", ["CT", "MR"], MatchKind.SINGLE),
     ],
 )
-def test_matching_type_follows_the_value(keyword: str, value: object, kind: MatchKind) -> None:
-    query = parse("STUDY", **{keyword: value})
+def test_matching_type_follows_the_value(keyword: str, value: ElementValue, kind: MatchKind) -> None:
+    query = query_from_identifier(identifier=identifier("STUDY", **{keyword: value}), model=STUDY_ROOT)
     key = query.keys[0]
     assert key.kind is kind
 
@@ -73,7 +75,7 @@ def test_combined_date_time_needs_the_negotiated_flag() -> None:
     assert time.kind is MatchKind.NOT_MATCHED
 
 
-def test_pn_case_setting_is_the_default(settings) -> None:
+def test_pn_case_setting_is_the_default(settings: Settings) -> None:
     settings.PACS_QUERY_PN_CASE_INSENSITIVE = False
     assert parse("STUDY").pn_case_insensitive is False
     settings.PACS_QUERY_PN_CASE_INSENSITIVE = True
@@ -83,10 +85,18 @@ def test_pn_case_setting_is_the_default(settings) -> None:
 # -------------------------------------------------------------------------- refusals
 
 
-def refusal(level: str | None, **options: object) -> QueryError:
+def refused(
+    dataset: Dataset, *, model: InformationModel = STUDY_ROOT, relational: bool = False
+) -> QueryError:
     with pytest.raises(QueryError) as caught:
-        parse(level, **options)  # type: ignore[arg-type]
+        query_from_identifier(identifier=dataset, model=model, relational=relational)
     return caught.value
+
+
+def refusal(
+    level: str | None, *, model: InformationModel = STUDY_ROOT, relational: bool = False, **keys: ElementValue
+) -> QueryError:
+    return refused(identifier(level, **keys), model=model, relational=relational)
 
 
 def test_missing_query_retrieve_level_is_a900() -> None:
@@ -120,7 +130,7 @@ def test_unsupported_level_is_a900(level: str, model: InformationModel) -> None:
     ],
 )
 def test_malformed_values_are_c000(keyword: str, value: str) -> None:
-    error = refusal("STUDY", **{keyword: value})
+    error = refused(identifier("STUDY", **{keyword: value}))
     assert error.reason is QueryFailure.INVALID_VALUE
     assert error.status == 0xC000
     assert error.offending_tag == Dataset().set(keyword, "").tag

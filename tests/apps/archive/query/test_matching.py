@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from pytest_django import Settings
 
 from apps.archive.query import InformationModel
 from dicomkit.data.dataset import Dataset
@@ -145,7 +146,9 @@ def test_person_name_wild_cards_ignore_case_and_accents(archive: Archive, patter
 
 
 @pytest.mark.parametrize("pattern", ["Doe*", "doe*", "Müller^Jörg", "muller*"])
-def test_person_name_matching_can_be_case_sensitive(archive: Archive, settings, pattern: str) -> None:
+def test_person_name_matching_can_be_case_sensitive(
+    archive: Archive, settings: Settings, pattern: str
+) -> None:
     settings.PACS_QUERY_PN_CASE_INSENSITIVE = False
     responses = find("STUDY", PatientName=pattern, StudyInstanceUID="")
     expected = {s.uid for s in archive.studies if pn_matches(s.patient.name, pattern, case_insensitive=False)}
@@ -218,7 +221,9 @@ def test_a_lone_asterisk_is_universal(archive: Archive) -> None:
         ("-20231230", None, datetime.date(2023, 12, 30)),
     ],
 )
-def test_study_date_ranges(archive: Archive, text: str, low: object, high: object) -> None:
+def test_study_date_ranges(
+    archive: Archive, text: str, low: datetime.date | None, high: datetime.date | None
+) -> None:
     responses = find("STUDY", StudyDate=text, StudyInstanceUID="")
     expected = {s.uid for s in archive.studies if in_range(s.date, low, high)}
     assert expected
@@ -234,7 +239,9 @@ def test_study_date_ranges(archive: Archive, text: str, low: object, high: objec
         ("10", datetime.time(10), datetime.time(10, 59, 59, 999999)),
     ],
 )
-def test_study_time_ranges(archive: Archive, text: str, low: object, high: object) -> None:
+def test_study_time_ranges(
+    archive: Archive, text: str, low: datetime.time | None, high: datetime.time | None
+) -> None:
     responses = find("STUDY", StudyTime=text, StudyInstanceUID="")
     expected = {s.uid for s in archive.studies if in_range(s.time, low, high)}
     assert expected
