@@ -71,10 +71,11 @@ def _point_django_at(env: Mapping[str, str]) -> None:
 
     settings.DATABASES = db.databases(env, var_dir=settings.VAR_DIR)
     # Django has no setting_changed receiver for DATABASES; reset the handler as its
-    # receiver for CACHES does.
+    # receiver for CACHES does. Its private attributes are on purpose (django-stubs omits them).
     connections.close_all()
-    connections._settings = connections.settings = connections.configure_settings(None)  # type: ignore[misc]
-    connections._connections = Local(connections.thread_critical)
+    settings_dict = connections.configure_settings(None)
+    connections._settings = connections.settings = settings_dict  # type: ignore[attr-defined]
+    connections._connections = Local(connections.thread_critical)  # type: ignore[attr-defined]
     for name, value in (("CACHES", cache.caches(env)), ("CHANNEL_LAYERS", channels.channel_layers(env))):
         setattr(settings, name, value)
         setting_changed.send(sender=type(settings), setting=name, value=value, enter=True)

@@ -164,13 +164,13 @@ def compare_datasets(
         if mine.vr == "SQ" and elem.VR == "UN" and isinstance(elem.value, bytes):
             # We parse an unknown implicit-VR value that holds items as a sequence (as DCMTK
             # does); pydicom keeps its bytes. Equal when our items encode to those bytes.
-            their_items = _pydicom_items(elem.value)
-            if len(their_items) != len(mine.sequence):
+            parsed_items = _pydicom_items(elem.value)
+            if len(parsed_items) != len(mine.sequence):
                 problems.append(
-                    f"{where} {len(mine.sequence)} items != pydicom's UN bytes' {len(their_items)}"
+                    f"{where} {len(mine.sequence)} items != pydicom's UN bytes' {len(parsed_items)}"
                 )
                 continue
-            for index, (a, b) in enumerate(zip(mine.sequence, their_items)):
+            for index, (a, b) in enumerate(zip(mine.sequence, parsed_items)):
                 problems.extend(compare_datasets(a, b, f"{where}[{index}].", True))
             continue
         if mine.vr == "UL" and elem.VR == "UN" and tag & 0xFFFF == 0:
@@ -226,9 +226,10 @@ def _pydicom_items(value: bytes) -> list[pydicom.Dataset]:
     """pydicom's parse of UN bytes as an implicit VR LE sequence (PS3.5 6.2.2)."""
     import io
 
+    from pydicom.charset import default_encoding
     from pydicom.filereader import read_sequence
 
-    return list(read_sequence(io.BytesIO(value), True, True, len(value), None))
+    return list(read_sequence(io.BytesIO(value), True, True, len(value), default_encoding))
 
 
 def iter_elements(ds: Dataset) -> Iterator[tuple[int, str]]:
