@@ -15,11 +15,15 @@ both produce identical bytes (checked before timing).
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pydicom
 import pydicom.data
 from pydicom.pixels.decoders.rle import _rle_decode_frame
+from pydicom.pixels.encoders.base import EncodeRunner
 from pydicom.pixels.encoders.native import _encode_frame
+from pydicom.uid import RLELossless
 
 from benchmarks import Comparison, Report, measure
 from dicomkit.codecs.format import PixelFormat
@@ -29,19 +33,19 @@ SIDE = 512
 FORMAT = PixelFormat(SIDE, SIDE, 1, 16, 16, 1, 0, "MONOCHROME2")
 
 
-class _Runner:
-    """The attributes pydicom's encoder reads from its EncodeRunner."""
-
-    rows = columns = SIDE
-    samples_per_pixel = 1
-    bits_allocated = 16
-
-    def get_option(self, name: str, default: object = None) -> object:
-        return default
+def _runner() -> EncodeRunner:
+    """pydicom's runner with the options its RLE encoder reads for one frame."""
+    runner = EncodeRunner(RLELossless)
+    for name, value in (("rows", SIDE), ("columns", SIDE), ("samples_per_pixel", 1), ("bits_allocated", 16)):
+        runner.set_option(name, value)
+    return runner
 
 
 def frames() -> dict[str, np.ndarray]:
-    ct = pydicom.dcmread(pydicom.data.get_testdata_file("CT_small.dcm")).pixel_array.astype(np.int16)
+    path = pydicom.data.get_testdata_file("CT_small.dcm")
+    if not isinstance(path, str):  # a path unless read=True; None when pydicom lacks it
+        raise FileNotFoundError("pydicom's CT_small.dcm")
+    ct = pydicom.dcmread(path).pixel_array.astype(np.int16)
     y, x = np.mgrid[:SIDE, :SIDE]
     body = (x - SIDE / 2) ** 2 / 0.8 + (y - SIDE / 2) ** 2 < (SIDE * 0.4) ** 2
     structure = 40 + 60 * np.sin(x / 23) * np.cos(y / 31) + 300 * ((x - 300) ** 2 + (y - 200) ** 2 < 900)
@@ -57,7 +61,7 @@ def frames() -> dict[str, np.ndarray]:
 
 def main(repeat: int = 9) -> Report:
     codec = RLELosslessCodec()
-    runner = _Runner()
+    runner = _runner()
     report = Report(
         title="RLE Lossless, 512x512x16-bit frames",
         peer="pydicom 3 pure-Python RLE handler (pydicom.pixels.decoders.rle / encoders.native)",
@@ -80,7 +84,7 @@ def main(repeat: int = 9) -> Report:
                 case,
                 "decode",
                 size,
-                ours=measure(lambda e=encoded: codec.decode_frame(e, FORMAT), repeat=repeat),
+                ours=measure(partial(codec.decode_frame, encoded, FORMAT), repeat=repeat),
                 peer=measure(peer_decode, repeat=repeat),
             )
         )
@@ -90,8 +94,8 @@ def main(repeat: int = 9) -> Report:
                 case,
                 "encode",
                 size,
-                ours=measure(lambda a=array: codec.encode_frame(a, FORMAT), repeat=repeat),
-                peer=measure(lambda n=native: _encode_frame(n, runner), repeat=max(3, repeat // 3)),
+                ours=measure(partial(codec.encode_frame, array, FORMAT), repeat=repeat),
+                peer=measure(partial(_encode_frame, native, runner), repeat=max(3, repeat // 3)),
             )
         )
         report.notes.append(f"{case}: compressed to {len(encoded)} bytes ({size / len(encoded):.2f}:1)")

@@ -22,10 +22,12 @@ from __future__ import annotations
 import io
 import warnings
 from collections.abc import Callable
+from typing import TypedDict
 
 import numpy as np
 import pydicom
-from pydicom.pixels import get_decoder, get_encoder
+from pydicom.pixels.decoders.base import get_decoder
+from pydicom.pixels.encoders.base import EncodeOptions, get_encoder
 
 from benchmarks import Comparison, Report, Timing, measure
 from dicomkit.codecs.format import PixelFormat
@@ -37,9 +39,18 @@ from dicomkit.data.dataset import Dataset
 from dicomkit.part10.reader import read_file
 from dicomkit.part10.writer import write_file
 
+
+class CodecOptions(TypedDict, total=False):
+    """The codec options these syntaxes are encoded with (``transcode``'s ``codec_options``)."""
+
+    quality: int
+    near: int
+    psnr: float
+
+
 SIDE = 512
 EXPLICIT = "1.2.840.10008.1.2.1"
-SYNTAXES = {
+SYNTAXES: dict[str, tuple[str, CodecOptions]] = {
     "1.2.840.10008.1.2.5": ("RLE Lossless", {}),
     "1.2.840.10008.1.2.4.50": ("JPEG Baseline (8-bit)", {"quality": 90}),
     "1.2.840.10008.1.2.4.51": ("JPEG Extended 12-bit", {"quality": 90}),
@@ -76,23 +87,21 @@ def _dataset(array: np.ndarray, bits_stored: int) -> Dataset:
     return ds
 
 
-def _file(ds: Dataset, syntax: str, options: dict[str, object]) -> bytes:
+def _file(ds: Dataset, syntax: str, options: CodecOptions) -> bytes:
     encoded = transcode(ds, EXPLICIT, syntax, **options)
     buffer = io.BytesIO()
     write_file(buffer, encoded, transfer_syntax_uid=syntax)
     return buffer.getvalue()
 
 
-def _pydicom_encode(
-    syntax: str, array: np.ndarray, fmt: PixelFormat, options: dict[str, object]
-) -> bytes | None:
+def _pydicom_encode(syntax: str, array: np.ndarray, fmt: PixelFormat, options: CodecOptions) -> bytes | None:
     try:
         encoder = get_encoder(syntax)
     except NotImplementedError:
         return None
     if not encoder.is_available:
         return None
-    kwargs: dict[str, object] = {
+    kwargs: EncodeOptions = {
         "rows": fmt.rows,
         "columns": fmt.columns,
         "samples_per_pixel": 1,
@@ -103,10 +112,10 @@ def _pydicom_encode(
         "number_of_frames": 1,
     }
     if syntax == "1.2.840.10008.1.2.4.91":
-        kwargs["j2k_psnr"] = [float(options.get("psnr", 50.0))]  # type: ignore[arg-type]
+        kwargs["j2k_psnr"] = [float(options.get("psnr", 50.0))]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return encoder.encode(array, **kwargs)  # type: ignore[arg-type]
+        return encoder.encode(array, **kwargs)
 
 
 def main(repeat: int = 9) -> Report:
@@ -148,7 +157,7 @@ def _peer_decoder(syntax: str, data: bytes) -> Callable[[], np.ndarray] | None:
     return decode
 
 
-def _measure_syntax(report: Report, syntax: str, name: str, options: dict[str, object], repeat: int) -> None:
+def _measure_syntax(report: Report, syntax: str, name: str, options: CodecOptions, repeat: int) -> None:
     bits = 8 if syntax == "1.2.840.10008.1.2.4.50" else 16
     array = phantom(bits)
     data = _file(_dataset(array, 8 if bits == 8 else 12), syntax, options)
