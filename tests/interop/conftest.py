@@ -12,11 +12,14 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.dicomkit.net.aio.certs import Certificates, make_certificates
+
+if TYPE_CHECKING:
+    from pynetdicom.transport import ThreadedAssociationServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VERIFICATION = "1.2.840.10008.1.1"
@@ -160,13 +163,14 @@ def pynetdicom_scp() -> Iterator[Callable[..., int]]:
     """A pynetdicom Verification SCP in this process: ``pynetdicom_scp(max_pdu=...)``."""
     from pynetdicom import AE
 
-    servers: list[Any] = []
+    servers: list[ThreadedAssociationServer] = []
 
     def start(*, max_pdu: int = 16384) -> int:
         ae = AE(ae_title="PYNETDICOM")
         ae.add_supported_context(VERIFICATION)
         ae.maximum_pdu_size = max_pdu
         server = ae.start_server(("127.0.0.1", 0), block=False)
+        assert server is not None  # block=False returns the running server
         servers.append(server)
         return int(server.server_address[1])
 

@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -30,6 +31,9 @@ from dicomkit.part10.reader import read_file
 from tests.builders import make_ct
 from tests.corpus import corpus_files
 from tests.interop.dcmdump import dcmtk_finds_the_sop_uids
+
+if TYPE_CHECKING:
+    import pydicom
 
 # storescu's option proposing each compressed syntax (with the uncompressed ones after it).
 STORESCU_PROPOSAL = {
@@ -104,18 +108,19 @@ def storescu_groups(instances: Iterable[Instance]) -> dict[str, list[Instance]]:
     return dict(sorted(groups.items()))
 
 
-def _pynetdicom_payload(instance: Instance) -> object:
+def _pynetdicom_payload(instance: Instance) -> Path | pydicom.Dataset:
     """A PS3.10 file goes by path (pynetdicom sends its data set as is); a raw data set,
     which pynetdicom only takes as a data set, is read by pydicom with its syntax set."""
     import pydicom
     from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import UID
 
     with instance.path.open("rb") as fp:
         if fp.read(132)[128:] == b"DICM":
             return instance.path
     dataset = pydicom.dcmread(instance.path, force=True)
     dataset.file_meta = FileMetaDataset()
-    dataset.file_meta.TransferSyntaxUID = instance.transfer_syntax
+    dataset.file_meta.TransferSyntaxUID = UID(instance.transfer_syntax)
     return dataset
 
 

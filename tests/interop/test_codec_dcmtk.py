@@ -15,10 +15,11 @@ import shutil
 import subprocess
 import warnings
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 import pytest
-from pydicom.pixels import pixel_array as pydicom_pixel_array
+from pydicom.pixels.utils import pixel_array as pydicom_pixel_array
 
 from dicomkit.codecs.pixels import pixel_array
 from dicomkit.codecs.transcode import transcode
@@ -30,7 +31,16 @@ FILES = DATA_ROOT / "test_files"
 EXPLICIT = "1.2.840.10008.1.2.1"
 DCT = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51"}
 
-CASES = [
+
+class CodecOptions(TypedDict, total=False):
+    """The codec options the cases encode with (``transcode``'s ``codec_options``)."""
+
+    quality: int
+    predictor: int
+    near: int
+
+
+CASES: list[tuple[str, list[str], str, CodecOptions, str]] = [
     # (tool, extra tool arguments, target syntax, options, source file)
     ("dcmdrle", [], "1.2.840.10008.1.2.5", {}, "CT_small.dcm"),
     ("dcmdrle", [], "1.2.840.10008.1.2.5", {}, "SC_rgb_small_odd.dcm"),
@@ -55,7 +65,7 @@ CASES = [
     ids=[f"{case[0]}-{case[2].rsplit('.', 1)[-1]}-{case[4]}" for case in CASES],
 )
 def test_dcmtk_decodes_our_files_to_our_pixels(
-    tmp_path: Path, tool: str, arguments: list[str], target: str, options: dict[str, object], name: str
+    tmp_path: Path, tool: str, arguments: list[str], target: str, options: CodecOptions, name: str
 ) -> None:
     if shutil.which(tool) is None:
         pytest.skip(f"{tool} (DCMTK) is not installed")

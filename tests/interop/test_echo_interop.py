@@ -5,9 +5,11 @@ maximum PDU lengths from 4 KiB to unlimited in both directions."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 import subprocess
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +19,9 @@ from dicomkit.net.dimse.commands import CStoreRQ, CStoreRSP
 from tests.dicomkit.net.aio.certs import Certificates
 from tests.interop.conftest import REPO_ROOT, VERIFICATION, ServerProcess, run_echoscu
 
+if TYPE_CHECKING:
+    from pynetdicom.events import Event
+
 StartServer = Callable[..., ServerProcess]
 StartPeer = Callable[..., int]
 
@@ -25,7 +30,12 @@ DCMTK_PDU_SIZES = [4096, 16384, 65536, 131072]
 
 
 def _our_echo(
-    port: int, called: str, *, max_pdu: int = 16384, ssl_context: object = None, repeat: int = 3
+    port: int,
+    called: str,
+    *,
+    max_pdu: int = 16384,
+    ssl_context: ssl.SSLContext | None = None,
+    repeat: int = 3,
 ) -> list[int]:
     async def scenario() -> list[int]:
         ae = AEConfig("DICOMKIT_SCU", max_pdu_length=max_pdu)
@@ -35,7 +45,7 @@ def _our_echo(
             ae,
             called,
             [VERIFICATION_CONTEXT],
-            ssl_context=ssl_context,  # type: ignore[arg-type]
+            ssl_context=ssl_context,
         ) as assoc:
             assert assoc.peer_max_pdu_length == assoc.accept.user_information.maximum_length
             return [await assoc.echo() for _ in range(repeat)]
@@ -129,19 +139,25 @@ def test_pynetdicom_scu_against_our_scp(
 
 def test_pynetdicom_scu_is_rejected_for_a_wrong_called_ae_title(dicomkit_server: StartServer) -> None:
     from pynetdicom import AE, evt
+    from pynetdicom.events import EventHandlerType
     from pynetdicom.pdu import A_ASSOCIATE_RJ
 
     server = dicomkit_server()
     ae = AE(ae_title="PYNETDICOM")
     ae.add_requested_context(VERIFICATION)
     received: list[object] = []
-    handlers = [(evt.EVT_PDU_RECV, lambda event: received.append(event.pdu))]
+
+    def on_pdu(event: Event) -> None:
+        received.append(event.pdu)
+
+    handlers: list[EventHandlerType] = [(evt.EVT_PDU_RECV, on_pdu)]
     assoc = ae.associate("127.0.0.1", server.port, ae_title="SOMEONE_ELSE", evt_handlers=handlers)
     # The PDU as pynetdicom decoded it: rejected-permanent, by the service-user, called AE
     # title not recognised (PS3.8 9.3.4).
-    assert [(type(pdu), pdu.result, pdu.source, pdu.reason_diagnostic) for pdu in received] == [
-        (A_ASSOCIATE_RJ, 1, 1, 7)
-    ]
+    assert [type(pdu) for pdu in received] == [A_ASSOCIATE_RJ]
+    rejection = received[0]
+    assert isinstance(rejection, A_ASSOCIATE_RJ)
+    assert (rejection.result, rejection.source, rejection.reason_diagnostic) == (1, 1, 7)
     # Our answer comes so fast that pynetdicom's requestor thread sometimes finds the
     # transport already closed (after the rejection) and reports an abort instead (about 1
     # in 200 tries here); either way no association was established.
@@ -177,18 +193,22 @@ def test_our_scu_against_a_pynetdicom_scp(
 def test_a_data_set_is_fragmented_to_the_peers_maximum(their_max_pdu: int) -> None:
     """Max PDU with a message that needs several PDUs: a C-STORE to a pynetdicom SCP."""
     from pynetdicom import AE, evt
+    from pynetdicom.dimse_primitives import C_STORE
 
     ct_storage, explicit = "1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.1.2.1"
     received: list[bytes] = []
 
-    def on_store(event: object) -> int:
-        received.append(event.request.DataSet.getvalue())  # type: ignore[attr-defined]
+    def on_store(event: Event) -> int:
+        request = event.request
+        assert isinstance(request, C_STORE) and request.DataSet is not None  # as EVT_C_STORE delivers
+        received.append(request.DataSet.getvalue())
         return 0
 
     ae = AE(ae_title="PYNETDICOM")
     ae.add_supported_context(ct_storage, explicit)
     ae.maximum_pdu_size = their_max_pdu
     server = ae.start_server(("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_C_STORE, on_store)])
+    assert server is not None  # block=False returns the running server
     # (0008,0016) UI and (0008,0018) UI in explicit VR LE, then a long OB.
     sop_class = ct_storage.encode() + b"\x00"
     instance = b"1.2.3.4\x00"

@@ -15,9 +15,10 @@ import asyncio
 import json
 import shutil
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -29,7 +30,7 @@ from dicomkit.net.scu.find import find
 from dicomkit.net.scu.get import get
 from dicomkit.net.scu.move import move
 from dicomkit.net.scu.storage import store_files
-from dicomkit.net.services import ServiceHandlers, VerificationService
+from dicomkit.net.services import ServiceClass, ServiceHandlers, VerificationService
 from dicomkit.net.services.find import FindService
 from dicomkit.net.services.get import GetService
 from dicomkit.net.services.move import Destination, MoveService
@@ -42,6 +43,10 @@ from tests.interop.conftest import dcmtk_env, free_port, stop, wait_for_port
 
 TIMEOUTS = Timeouts(artim=10, acse=10, dimse=20, network=60, connect=10)
 
+# The written study files' folder, and their paths by Study Instance UID.
+Studies = tuple[Path, dict[str, list[Path]]]
+T = TypeVar("T")
+
 
 def _require(tool: str) -> str:
     path = shutil.which(tool)
@@ -51,12 +56,12 @@ def _require(tool: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def studies(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, list[Path]]]:
+def studies(tmp_path_factory: pytest.TempPathFactory) -> Studies:
     folder = tmp_path_factory.mktemp("qr-interop")
     return folder, write_studies(folder)
 
 
-def _three(studies: tuple[Path, dict[str, list[Path]]]) -> tuple[str, list[Path]]:
+def _three(studies: Studies) -> tuple[str, list[Path]]:
     return next((uid, paths) for uid, paths in studies[1].items() if len(paths) == 3)
 
 
@@ -77,7 +82,7 @@ def _uids_of(paths: list[Path]) -> set[str]:
 @asynccontextmanager
 async def our_qr_scp(index: FolderIndex) -> AsyncIterator[int]:
     ae = AEConfig("QRSCP", supported_contexts=query_retrieve_contexts(), max_associations=20)
-    services = [
+    services: list[ServiceClass] = [
         VerificationService(),
         FindService(index),
         MoveService(index, options=RetrieveOptions(pending_every=1), timeouts=TIMEOUTS),
@@ -116,14 +121,14 @@ async def _tool(*args: str, cwd: Path | None = None) -> tuple[int, str]:
     return process.returncode or 0, output.decode(errors="replace")
 
 
-def run(coroutine: object) -> object:
-    return asyncio.run(asyncio.wait_for(coroutine, 240))  # type: ignore[arg-type]
+def run(awaitable: Awaitable[T]) -> T:
+    return asyncio.run(asyncio.wait_for(awaitable, 240))
 
 
 # ------------------------------------------------------- DCMTK/pynetdicom -> our SCP
 
 
-def test_findscu_gets_every_match_from_our_scp(tmp_path: Path, studies: tuple) -> None:
+def test_findscu_gets_every_match_from_our_scp(tmp_path: Path, studies: Studies) -> None:
     findscu = _require("findscu")
     folder, by_study = studies
 
@@ -136,7 +141,7 @@ def test_findscu_gets_every_match_from_our_scp(tmp_path: Path, studies: tuple) -
                 "127.0.0.1", str(port), cwd=tmp_path,
             )  # fmt: skip
 
-    code, output = run(scenario())  # type: ignore[misc]
+    code, output = run(scenario())
     assert code == 0, output
     responses = sorted(tmp_path.glob("rsp*.dcm"))
     found = {read_file(p).dataset.get_str(tags.StudyInstanceUID) for p in responses}
@@ -154,7 +159,7 @@ def test_findscu_gets_every_match_from_our_scp(tmp_path: Path, studies: tuple) -
     ],
 )
 def test_findscu_bad_identifiers_get_a_failure_status_and_comment(
-    studies: tuple, keys: list[str], status: str, comment: str
+    studies: Studies, keys: list[str], status: str, comment: str
 ) -> None:
     findscu = _require("findscu")
     folder, _ = studies
@@ -165,7 +170,7 @@ def test_findscu_bad_identifiers_get_a_failure_status_and_comment(
                 findscu, "-S", "-d", "-aet", "FINDSCU", "-aec", "QRSCP", *keys, "127.0.0.1", str(port)
             )
 
-    _, output = run(scenario())  # type: ignore[misc]
+    _, output = run(scenario())
     assert f"0x{status}" in output.lower(), output
     assert comment in output, output
 
@@ -190,7 +195,7 @@ def storescp_dest(tmp_path: Path) -> Iterator[tuple[int, Path]]:
 
 
 def test_movescu_moves_a_study_from_our_scp_to_storescp(
-    studies: tuple, storescp_dest: tuple[int, Path]
+    studies: Studies, storescp_dest: tuple[int, Path]
 ) -> None:
     movescu = _require("movescu")
     folder, _ = studies
@@ -206,13 +211,13 @@ def test_movescu_moves_a_study_from_our_scp_to_storescp(
                 "127.0.0.1", str(port),
             )  # fmt: skip
 
-    code, output = run(scenario())  # type: ignore[misc]
+    code, output = run(scenario())
     assert code == 0, output
     assert _uids(received) == _uids_of(paths)
     assert "Remaining" in output  # movescu shows our pending responses' counts
 
 
-def test_movescu_to_an_unknown_destination_gets_a801_with_a_comment(studies: tuple) -> None:
+def test_movescu_to_an_unknown_destination_gets_a801_with_a_comment(studies: Studies) -> None:
     movescu = _require("movescu")
     folder, _ = studies
     study_uid, _ = _three(studies)
@@ -225,12 +230,12 @@ def test_movescu_to_an_unknown_destination_gets_a801_with_a_comment(studies: tup
                 "127.0.0.1", str(port),
             )  # fmt: skip
 
-    _, output = run(scenario())  # type: ignore[misc]
+    _, output = run(scenario())
     assert "0xa801" in output.lower(), output
     assert "NOWHERE" in output and "unknown" in output, output
 
 
-def test_getscu_gets_a_study_from_our_scp(tmp_path: Path, studies: tuple) -> None:
+def test_getscu_gets_a_study_from_our_scp(tmp_path: Path, studies: Studies) -> None:
     getscu = _require("getscu")
     folder, _ = studies
     study_uid, paths = _three(studies)
@@ -245,12 +250,12 @@ def test_getscu_gets_a_study_from_our_scp(tmp_path: Path, studies: tuple) -> Non
                 "127.0.0.1", str(port),
             )  # fmt: skip
 
-    code, output = run(scenario())  # type: ignore[misc]
+    code, output = run(scenario())
     assert code == 0, output
     assert _uids(out) == _uids_of(paths)
 
 
-def test_pynetdicom_moves_a_study_from_our_scp_and_can_cancel(tmp_path: Path, studies: tuple) -> None:
+def test_pynetdicom_moves_a_study_from_our_scp_and_can_cancel(tmp_path: Path, studies: Studies) -> None:
     from pynetdicom import AE
 
     folder, _ = studies
@@ -306,7 +311,7 @@ def _study(study_uid: str) -> Dataset:
 
 
 async def _exercise_peer(
-    port: int, called: str, studies: tuple, tmp_path: Path, dest_port: int, unknown_destination: int
+    port: int, called: str, studies: Studies, tmp_path: Path, dest_port: int, unknown_destination: int
 ) -> None:
     """find, move to our Storage SCP (OURDEST at ``dest_port``), get, move to an unknown
     AE (answered ``unknown_destination``); asserting each."""
@@ -339,7 +344,7 @@ async def _exercise_peer(
     assert unknown.status == unknown_destination, unknown.describe()
 
 
-def test_our_scu_finds_moves_and_gets_from_dcmqrscp(tmp_path: Path, studies: tuple) -> None:
+def test_our_scu_finds_moves_and_gets_from_dcmqrscp(tmp_path: Path, studies: Studies) -> None:
     dcmqrscp = _require("dcmqrscp")
     storescu = _require("storescu")
     folder, _ = studies
@@ -433,7 +438,7 @@ def orthanc_qr(tmp_path: Path) -> Iterator[tuple[int, int, int]]:
 
 
 def test_our_scu_finds_moves_and_gets_from_orthanc(
-    tmp_path: Path, studies: tuple, orthanc_qr: tuple[int, int, int]
+    tmp_path: Path, studies: Studies, orthanc_qr: tuple[int, int, int]
 ) -> None:
     folder, _ = studies
     port, _, dest_port = orthanc_qr
