@@ -30,7 +30,7 @@ _LINE = re.compile(
 
 def _lines(text: str) -> dict[str, re.Match[str]]:
     """Top-level element lines by tag ("0010,0010")."""
-    found = {}
+    found: dict[str, re.Match[str]] = {}
     for line in text.splitlines():
         match = _LINE.match(line)
         if match is not None and not match["indent"]:

@@ -99,7 +99,8 @@ def test_file_meta_is_written_per_ps3_10(tmp_path: Path) -> None:
     assert meta.get_str("MediaStorageSOPClassUID") == ds.get_str("SOPClassUID")
     assert meta.get_str("MediaStorageSOPInstanceUID") == ds.get_str("SOPInstanceUID")
     assert meta.get_str("TransferSyntaxUID") == EXPLICIT_VR_BIG_ENDIAN
-    assert meta.get_str("ImplementationClassUID", "").startswith("2.25.")
+    implementation_class_uid = meta.get_str("ImplementationClassUID")
+    assert implementation_class_uid is not None and implementation_class_uid.startswith("2.25.")
     group_length = meta.get_int("FileMetaInformationGroupLength")
     # The group length covers exactly the meta elements after it (PS3.10 7.1).
     assert group_length == _meta_length(data)
@@ -160,17 +161,11 @@ def test_lenient_reading_records_findings() -> None:
     assert result.findings
 
 
-class _Unseekable(io.RawIOBase):
-    def __init__(self, data: bytes) -> None:
-        self._data = io.BytesIO(data)
-
-    def readable(self) -> bool:
-        return True
+class _Unseekable(io.BytesIO):
+    """A binary stream that cannot seek, as a pipe or a socket cannot."""
 
     def seekable(self) -> bool:
         return False
 
-    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
-        chunk = self._data.read(len(buffer))
-        buffer[: len(chunk)] = chunk
-        return len(chunk)
+    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
+        raise io.UnsupportedOperation("seek")
