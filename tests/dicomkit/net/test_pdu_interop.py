@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TypeVar
 
 from hypothesis import given, settings
 from pynetdicom import pdu as pyn_pdu
@@ -38,8 +38,22 @@ from dicomkit.net.pdu import (
 from tests.dicomkit.net.pdu_bytes import ASSOCIATE_AC, ASSOCIATE_RQ
 from tests.dicomkit.net.pdu_strategies import associate_acs, associate_rqs, p_data_tfs
 
+_Associate = TypeVar("_Associate", AssociateRQ, AssociateAC)
 
-def _interop(pdu: AssociateRQ | AssociateAC) -> Any:
+# pynetdicom's user information sub-item primitives (what A_ASSOCIATE.user_information holds)
+_PynUserItem = (
+    pyn.MaximumLengthNotification
+    | pyn.ImplementationClassUIDNotification
+    | pyn.ImplementationVersionNameNotification
+    | pyn.AsynchronousOperationsWindowNegotiation
+    | pyn.SCP_SCU_RoleSelectionNegotiation
+    | pyn.SOPClassExtendedNegotiation
+    | pyn.SOPClassCommonExtendedNegotiation
+    | pyn.UserIdentityNegotiation
+)
+
+
+def _interop(pdu: _Associate) -> _Associate:
     user = pdu.user_information
     if user.implementation_version_name is not None:
         user = replace(user, implementation_version_name="VERSION_1")
@@ -68,53 +82,53 @@ def _interop(pdu: AssociateRQ | AssociateAC) -> Any:
 # -------------------------------------------------------------- our objects -> pynetdicom
 
 
-def _user_items(user: UserInformation) -> list[Any]:
-    items: list[Any] = []
+def _user_items(user: UserInformation) -> list[_PynUserItem]:
+    items: list[_PynUserItem] = []
     if user.maximum_length is not None:
-        item = pyn.MaximumLengthNotification()
-        item.maximum_length_received = user.maximum_length
-        items.append(item)
+        maximum_length = pyn.MaximumLengthNotification()
+        maximum_length.maximum_length_received = user.maximum_length
+        items.append(maximum_length)
     if user.implementation_class_uid is not None:
-        item = pyn.ImplementationClassUIDNotification()
-        item.implementation_class_uid = user.implementation_class_uid
-        items.append(item)
+        class_uid = pyn.ImplementationClassUIDNotification()
+        class_uid.implementation_class_uid = user.implementation_class_uid
+        items.append(class_uid)
     if user.implementation_version_name is not None:
-        item = pyn.ImplementationVersionNameNotification()
-        item.implementation_version_name = user.implementation_version_name
-        items.append(item)
+        version_name = pyn.ImplementationVersionNameNotification()
+        version_name.implementation_version_name = user.implementation_version_name
+        items.append(version_name)
     if user.asynchronous_operations_window is not None:
-        item = pyn.AsynchronousOperationsWindowNegotiation()
-        item.maximum_number_operations_invoked = user.asynchronous_operations_window.max_invoked
-        item.maximum_number_operations_performed = user.asynchronous_operations_window.max_performed
-        items.append(item)
+        window = pyn.AsynchronousOperationsWindowNegotiation()
+        window.maximum_number_operations_invoked = user.asynchronous_operations_window.max_invoked
+        window.maximum_number_operations_performed = user.asynchronous_operations_window.max_performed
+        items.append(window)
     for role in user.role_selections:
-        item = pyn.SCP_SCU_RoleSelectionNegotiation()
-        item.sop_class_uid = role.sop_class_uid
-        item.scu_role = role.scu_role
-        item.scp_role = role.scp_role
-        items.append(item)
+        role_item = pyn.SCP_SCU_RoleSelectionNegotiation()
+        role_item.sop_class_uid = role.sop_class_uid
+        role_item.scu_role = role.scu_role
+        role_item.scp_role = role.scp_role
+        items.append(role_item)
     for ext in user.sop_class_extended_negotiations:
-        item = pyn.SOPClassExtendedNegotiation()
-        item.sop_class_uid = ext.sop_class_uid
-        item.service_class_application_information = ext.application_information
-        items.append(item)
+        ext_item = pyn.SOPClassExtendedNegotiation()
+        ext_item.sop_class_uid = ext.sop_class_uid
+        ext_item.service_class_application_information = ext.application_information
+        items.append(ext_item)
     for common in user.sop_class_common_extended_negotiations:
-        item = pyn.SOPClassCommonExtendedNegotiation()
-        item.sop_class_uid = common.sop_class_uid
-        item.service_class_uid = common.service_class_uid
-        item.related_general_sop_class_identification = list(common.related_general_sop_classes)
-        items.append(item)
+        common_item = pyn.SOPClassCommonExtendedNegotiation()
+        common_item.sop_class_uid = common.sop_class_uid
+        common_item.service_class_uid = common.service_class_uid
+        common_item.related_general_sop_class_identification = list(common.related_general_sop_classes)
+        items.append(common_item)
     identity = user.user_identity
     if identity is not None:
-        item = pyn.UserIdentityNegotiation()
+        identity_item = pyn.UserIdentityNegotiation()
         if isinstance(identity, UserIdentityRQ):
-            item.user_identity_type = identity.identity_type
-            item.positive_response_requested = identity.positive_response_requested
-            item.primary_field = identity.primary_field
-            item.secondary_field = identity.secondary_field
+            identity_item.user_identity_type = identity.identity_type
+            identity_item.positive_response_requested = identity.positive_response_requested
+            identity_item.primary_field = identity.primary_field
+            identity_item.secondary_field = identity.secondary_field
         else:
-            item.server_response = identity.server_response
-        items.append(item)
+            identity_item.server_response = identity.server_response
+        items.append(identity_item)
     return items
 
 
@@ -124,7 +138,7 @@ def _pynetdicom_associate(pdu: AssociateRQ | AssociateAC) -> bytes:
     primitive.called_ae_title = pdu.called_ae_title
     primitive.calling_ae_title = pdu.calling_ae_title
     primitive.user_information = _user_items(pdu.user_information)
-    contexts = []
+    contexts: list[PresentationContext] = []
     for ours in pdu.presentation_contexts:
         context = PresentationContext()
         context.context_id = ours.context_id
@@ -138,7 +152,7 @@ def _pynetdicom_associate(pdu: AssociateRQ | AssociateAC) -> bytes:
         contexts.append(context)
     if isinstance(pdu, AssociateRQ):
         primitive.presentation_context_definition_list = contexts
-        encoded: Any = pyn_pdu.A_ASSOCIATE_RQ()
+        encoded: pyn_pdu.A_ASSOCIATE_RQ | pyn_pdu.A_ASSOCIATE_AC = pyn_pdu.A_ASSOCIATE_RQ()
     else:
         primitive.result = 0
         primitive.presentation_context_definition_results_list = contexts
@@ -150,23 +164,27 @@ def _pynetdicom_associate(pdu: AssociateRQ | AssociateAC) -> bytes:
 # -------------------------------------------------------------- pynetdicom -> our objects
 
 
-def _ours_user(items: list[Any]) -> UserInformation:
-    fields: dict[str, Any] = {}
-    roles, extended, common = [], [], []
+def _ours_user(items: list[_PynUserItem]) -> UserInformation:
+    user = UserInformation()
+    roles: list[RoleSelection] = []
+    extended: list[SOPClassExtendedNegotiation] = []
+    common: list[SOPClassCommonExtendedNegotiation] = []
     for item in items:
         if isinstance(item, pyn.MaximumLengthNotification):
-            fields["maximum_length"] = item.maximum_length_received
+            user = replace(user, maximum_length=item.maximum_length_received)
         elif isinstance(item, pyn.ImplementationClassUIDNotification):
-            fields["implementation_class_uid"] = str(item.implementation_class_uid)
+            user = replace(user, implementation_class_uid=str(item.implementation_class_uid))
         elif isinstance(item, pyn.ImplementationVersionNameNotification):
-            fields["implementation_version_name"] = item.implementation_version_name
+            user = replace(user, implementation_version_name=item.implementation_version_name)
         elif isinstance(item, pyn.AsynchronousOperationsWindowNegotiation):
-            fields["asynchronous_operations_window"] = AsynchronousOperationsWindow(
+            window = AsynchronousOperationsWindow(
                 item.maximum_number_operations_invoked, item.maximum_number_operations_performed
             )
+            user = replace(user, asynchronous_operations_window=window)
         elif isinstance(item, pyn.SCP_SCU_RoleSelectionNegotiation):
             roles.append(RoleSelection(str(item.sop_class_uid), bool(item.scu_role), bool(item.scp_role)))
         elif isinstance(item, pyn.SOPClassExtendedNegotiation):
+            assert item.service_class_application_information is not None  # set by decode()
             extended.append(
                 SOPClassExtendedNegotiation(
                     str(item.sop_class_uid), item.service_class_application_information
@@ -180,21 +198,38 @@ def _ours_user(items: list[Any]) -> UserInformation:
                 )
             )
         elif isinstance(item, pyn.UserIdentityNegotiation):
+            identity: UserIdentityRQ | UserIdentityAC
             if item.server_response is not None:
-                fields["user_identity"] = UserIdentityAC(item.server_response)
+                identity = UserIdentityAC(item.server_response)
             else:
-                fields["user_identity"] = UserIdentityRQ(
+                # an RQ sub-item always carries its type and primary field
+                assert item.user_identity_type is not None and item.primary_field is not None
+                identity = UserIdentityRQ(
                     item.user_identity_type,
                     item.primary_field,
                     item.secondary_field or b"",
                     bool(item.positive_response_requested),
                 )
-    return UserInformation(
+            user = replace(user, user_identity=identity)
+    return replace(
+        user,
         role_selections=tuple(roles),
         sop_class_extended_negotiations=tuple(extended),
         sop_class_common_extended_negotiations=tuple(common),
-        **fields,
     )
+
+
+def _ours_context_rq(context: PresentationContext) -> PresentationContextRQ:
+    assert context.context_id is not None  # decoded from the item, so always set
+    return PresentationContextRQ(
+        context.context_id, str(context.abstract_syntax), tuple(str(ts) for ts in context.transfer_syntax)
+    )
+
+
+def _ours_context_ac(context: PresentationContext) -> PresentationContextAC:
+    assert context.context_id is not None and context.result is not None  # decoded from the item
+    transfer_syntax = str(context.transfer_syntax[0]) if context.transfer_syntax else ""
+    return PresentationContextAC(context.context_id, ContextResult(context.result), transfer_syntax)
 
 
 def _ours_from_pynetdicom(raw: bytes) -> AssociateRQ | AssociateAC:
@@ -202,12 +237,7 @@ def _ours_from_pynetdicom(raw: bytes) -> AssociateRQ | AssociateAC:
         rq = pyn_pdu.A_ASSOCIATE_RQ()
         rq.decode(raw)
         primitive = rq.to_primitive()
-        contexts_rq = tuple(
-            PresentationContextRQ(
-                c.context_id, str(c.abstract_syntax), tuple(str(ts) for ts in c.transfer_syntax)
-            )
-            for c in primitive.presentation_context_definition_list
-        )
+        contexts_rq = tuple(_ours_context_rq(c) for c in primitive.presentation_context_definition_list)
         return AssociateRQ(
             primitive.called_ae_title,
             primitive.calling_ae_title,
@@ -218,12 +248,7 @@ def _ours_from_pynetdicom(raw: bytes) -> AssociateRQ | AssociateAC:
     ac = pyn_pdu.A_ASSOCIATE_AC()
     ac.decode(raw)
     primitive = ac.to_primitive()
-    contexts_ac = tuple(
-        PresentationContextAC(
-            c.context_id, ContextResult(c.result), str(c.transfer_syntax[0]) if c.transfer_syntax else ""
-        )
-        for c in primitive.presentation_context_definition_results_list
-    )
+    contexts_ac = tuple(_ours_context_ac(c) for c in primitive.presentation_context_definition_results_list)
     return AssociateAC(
         ac.reserved_aet or "CALLED",
         ac.reserved_aec or "CALLING",
@@ -300,7 +325,8 @@ def test_fixed_pdus_interoperate() -> None:
 def test_single_pdv_fast_path_matches_pynetdicom() -> None:
     pdu = PDataTF((PresentationDataValue(5, 0x02, b"\x01\x02\x03"),))
     primitive = pyn.P_DATA()
-    primitive.presentation_data_value_list = [[5, b"\x02\x01\x02\x03"]]
+    # pynetdicom types this list[tuple[int, bytes]] but its setter accepts only [int, bytes] lists
+    primitive.presentation_data_value_list = [[5, b"\x02\x01\x02\x03"]]  # type: ignore[list-item]
     theirs = pyn_pdu.P_DATA_TF()
     theirs.from_primitive(primitive)
     assert pdu.encode() == theirs.encode()
