@@ -14,7 +14,12 @@ def test_timer_fires_once_and_restart_postpones_it() -> None:
         fired: list[float] = []
         done = asyncio.Event()
         start = loop.time()
-        timer = Timer(loop, 0.05, lambda: (fired.append(loop.time() - start), done.set()))
+
+        def expired() -> None:
+            fired.append(loop.time() - start)
+            done.set()
+
+        timer = Timer(loop, 0.05, expired)
         timer.start()
         timer.start()  # restart: still one expiry
         assert timer.running

@@ -33,7 +33,7 @@ def received(
     context_id: int, message: DimseMessage, dataset: bytes | None, max_pdu_length: int
 ) -> list[PresentationDataValue]:
     """The PDVs a peer decodes from the PDUs we send for one message."""
-    pdvs = []
+    pdvs: list[PresentationDataValue] = []
     for pdu in fragment_message(context_id, encode_command(message), dataset, max_pdu_length):
         decoded = decode_pdu(pdu.encode())
         assert isinstance(decoded, PDataTF)

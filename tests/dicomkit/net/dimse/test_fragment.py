@@ -130,23 +130,22 @@ def test_fragment_size_counts_the_six_pdv_bytes() -> None:
 # ------------------------------------------------------------------ from a stream
 
 
-class RecordingReader(io.RawIOBase):
+class RecordingReader(io.BytesIO):
     """A stream that returns at most ``burst`` bytes per read and records each request."""
 
     def __init__(self, data: bytes, burst: int) -> None:
-        self.data = data
-        self.pos = 0
+        super().__init__(data)
         self.burst = burst
         self.requests: list[int] = []
 
-    def readable(self) -> bool:
-        return True
+    @property
+    def pos(self) -> int:
+        return self.tell()
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int | None = -1, /) -> bytes:
+        assert size is not None and size >= 0, "fragment_stream asks for a byte count"
         self.requests.append(size)
-        chunk = self.data[self.pos : self.pos + min(size, self.burst)]
-        self.pos += len(chunk)
-        return chunk
+        return super().read(min(size, self.burst))
 
 
 @pytest.mark.parametrize("max_pdu_length", [4096, 16384, 0])
