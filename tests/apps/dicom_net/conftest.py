@@ -18,15 +18,16 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from pytest_django import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 START_TIMEOUT = 60.0
 
-LogLine = dict[str, Any]
+LogLine = dict[str, Any]  # a JSON object
 
 
 @pytest.fixture
@@ -134,7 +135,12 @@ def manage_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     }
 
 
-StartServer = Callable[..., DicomServerProcess]
+class StartServer(Protocol):
+    """The ``dicom_server`` fixture: ``run_dicom_server [*flags]``, ``PACS_*`` overrides in ``env``."""
+
+    def __call__(
+        self, *flags: str, env: dict[str, str] | None = None, port: int | None = None
+    ) -> DicomServerProcess: ...
 
 
 @pytest.fixture
@@ -164,7 +170,12 @@ def echoscu_argv(
     ]  # fmt: skip
 
 
-Echo = Callable[..., "subprocess.CompletedProcess[str]"]
+class Echo(Protocol):
+    """The ``echoscu`` fixture: DCMTK's echoscu run to its end."""
+
+    def __call__(
+        self, port: int, *, calling: str = ..., called: str = ..., extra: tuple[str, ...] = ...
+    ) -> subprocess.CompletedProcess[str]: ...
 
 
 @pytest.fixture
@@ -173,16 +184,22 @@ def echoscu() -> Echo:
     if not Path("/usr/bin/echoscu").exists():
         pytest.skip("DCMTK echoscu is not installed (scripts/test.sh installs it)")
 
-    def run(port: int, **options: Any) -> subprocess.CompletedProcess[str]:
+    def run(
+        port: int, *, calling: str = "ECHOSCU", called: str = "PACS", extra: tuple[str, ...] = ()
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            echoscu_argv(port, **options), capture_output=True, text=True, timeout=60, check=False
+            echoscu_argv(port, calling=calling, called=called, extra=extra),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
 
     return run
 
 
 @pytest.fixture
-def echoscu_command() -> Callable[..., list[str]]:
+def echoscu_command() -> Callable[[int], list[str]]:
     """The echoscu argv, for tests that start several at once."""
     return echoscu_argv
 
@@ -216,7 +233,7 @@ class ArchiveServer:
 
 
 @pytest.fixture
-def archive_server(dicom_server: StartServer, settings: Any, tmp_path: Path) -> ArchiveServer:
+def archive_server(dicom_server: StartServer, settings: Settings, tmp_path: Path) -> ArchiveServer:
     """The product's DIMSE server over an empty archive of its own (``.start()`` it)."""
     root = tmp_path / "archive"
     root.mkdir()

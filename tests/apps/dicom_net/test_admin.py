@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.test import Client
 
 from apps.dicom_net.models import AssociationLog, AssociationOutcome
 from apps.dicom_net.services.association_log import AssociationLogEntry, association_log_record
@@ -41,7 +42,7 @@ def rows() -> list[AssociationLog]:
     ]
 
 
-def test_changelist_lists_rows_with_their_columns(admin_client, rows: list[AssociationLog]) -> None:
+def test_changelist_lists_rows_with_their_columns(admin_client: Client, rows: list[AssociationLog]) -> None:
     response = admin_client.get(CHANGELIST)
     assert response.status_code == 200
     body = response.content.decode()
@@ -49,7 +50,9 @@ def test_changelist_lists_rows_with_their_columns(admin_client, rows: list[Assoc
         assert text in body
 
 
-def test_changelist_filters_by_outcome_and_searches_titles(admin_client, rows: list[AssociationLog]) -> None:
+def test_changelist_filters_by_outcome_and_searches_titles(
+    admin_client: Client, rows: list[AssociationLog]
+) -> None:
     filtered = admin_client.get(CHANGELIST, {"outcome": "rejected"}).content.decode()
     assert "STRANGER" in filtered
     assert "CT_SCANNER" not in filtered
@@ -58,7 +61,7 @@ def test_changelist_filters_by_outcome_and_searches_titles(admin_client, rows: l
     assert "CT_SCANNER" not in searched
 
 
-def test_rows_are_read_only(admin_client, rows: list[AssociationLog]) -> None:
+def test_rows_are_read_only(admin_client: Client, rows: list[AssociationLog]) -> None:
     assert admin_client.get(CHANGELIST + "add/").status_code == 403
     detail = admin_client.get(f"{CHANGELIST}{rows[0].pk}/change/")
     assert detail.status_code == 200  # viewable

@@ -8,10 +8,11 @@ import sys
 from collections.abc import Callable, Iterator
 from io import StringIO
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 from django.core.management import CommandError, call_command
+from pytest_django import Settings
 
 from apps.archive.selectors import instance_location_get
 from apps.archive.services import instance_ingest
@@ -25,6 +26,10 @@ from tests.apps.dicom_net.conftest import REPO_ROOT, manage_env
 from tests.interop.conftest import free_port, stop, wait_for_port
 from tests.interop.dcmdump import data_set_dump, dcmtk_env
 from tests.interop.storage_senders import require, write_study
+
+if TYPE_CHECKING:
+    from pynetdicom.events import Event
+    from pynetdicom.transport import ThreadedAssociationServer
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the command also runs as a subprocess
 
@@ -48,7 +53,7 @@ class StoredStudy:
 
 
 @pytest.fixture
-def stored_study(settings: Any, tmp_path: Path) -> StoredStudy:
+def stored_study(settings: Settings, tmp_path: Path) -> StoredStudy:
     """Three series of four CT images, ingested into an archive of this test."""
     root = tmp_path / "archive"
     root.mkdir()
@@ -90,7 +95,7 @@ def pynetdicom_scp() -> Iterator[Callable[..., tuple[int, Received]]]:
     (port, [(SOP Instance UID, transfer syntax) of what it stored])."""
     from pynetdicom import AE, evt
 
-    servers: list[Any] = []
+    servers: list[ThreadedAssociationServer] = []
 
     def start(
         *, syntaxes: tuple[str, ...] = (uids.ExplicitVRLittleEndian, uids.ImplicitVRLittleEndian),
@@ -98,7 +103,7 @@ def pynetdicom_scp() -> Iterator[Callable[..., tuple[int, Received]]]:
     ) -> tuple[int, Received]:  # fmt: skip
         received: Received = []
 
-        def on_store(event: Any) -> int:
+        def on_store(event: Event) -> int:
             uid = str(event.dataset.SOPInstanceUID)
             if refuse and uid in refuse:
                 return refuse[uid]
@@ -108,12 +113,19 @@ def pynetdicom_scp() -> Iterator[Callable[..., tuple[int, Received]]]:
         ae = AE(ae_title="PYNETDICOM")
         ae.add_supported_context(uids.CTImageStorage, list(syntaxes))
         server = ae.start_server(("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_C_STORE, on_store)])
+        assert server is not None  # block=False returns the running server
         servers.append(server)
         return int(server.server_address[1]), received
 
     yield start
     for server in servers:
         server.shutdown()
+
+
+def _sop_instance_uid(path: Path) -> str:
+    uid = read_file(path).dataset.get_str(0x00080018)
+    assert uid is not None, path
+    return uid
 
 
 def _dicom_send_process(*args: str, root: Path) -> subprocess.CompletedProcess[str]:
@@ -133,7 +145,7 @@ def test_a_stored_study_goes_to_storescp_as_stored_and_the_command_exits_0(
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"stored 12 of 12 instances (0 converted) to STORESCP@127.0.0.1:{port}" in result.stdout
-    received = {read_file(path).dataset.get_str(0x00080018): path for path in folder.iterdir()}
+    received = {_sop_instance_uid(path): path for path in folder.iterdir()}
     assert received.keys() == stored_study.uids
     for uid, path in received.items():
         assert data_set_dump(path) == data_set_dump(stored_study.stored_path(uid)), uid

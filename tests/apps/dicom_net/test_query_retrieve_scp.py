@@ -12,6 +12,7 @@ import asyncio
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from django.db import connection
@@ -24,6 +25,9 @@ from dicomkit.part10.reader import read_file
 from tests.apps.dicom_net.conftest import ArchiveServer
 from tests.dicomkit.net.services.qr_handlers import write_studies
 from tests.interop.conftest import dcmtk_env, free_port, stop, wait_for_port
+
+if TYPE_CHECKING:
+    from pynetdicom.events import Event
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -283,8 +287,8 @@ def test_pynetdicom_finds_moves_and_gets(loaded: Loaded, storescp: tuple[int, Pa
         ae.add_requested_context(context)
     stored: list[str] = []
 
-    def on_store(event: object) -> int:
-        stored.append(str(event.dataset.SOPInstanceUID))  # type: ignore[attr-defined]
+    def on_store(event: Event) -> int:
+        stored.append(str(event.dataset.SOPInstanceUID))
         return 0x0000
 
     assoc = ae.associate(
@@ -295,7 +299,7 @@ def test_pynetdicom_finds_moves_and_gets(loaded: Loaded, storescp: tuple[int, Pa
     try:
         found = [(int(s.Status), ds) for s, ds in assoc.send_c_find(identifier, PATIENT_ROOT_FIND)]
         assert [status for status, _ in found] == [0xFF00, 0xFF00, 0x0000]
-        assert {str(ds.PatientID) for _, ds in found[:2]} == {"PAT1", "PAT2"}
+        assert {str(ds.PatientID) for _, ds in found[:2] if ds is not None} == {"PAT1", "PAT2"}
 
         move_id = pydicom.Dataset()
         move_id.QueryRetrieveLevel = "STUDY"

@@ -19,12 +19,13 @@ from dicomkit.data.uids import Verification
 from dicomkit.errors import AssociationAborted, DicomError
 from dicomkit.net.aio.client import VERIFICATION_CONTEXT, open_association
 from dicomkit.net.config import AEConfig
+from tests.apps.dicom_net.conftest import DicomServerProcess, Echo, StartServer
 
 GRACE = 5.0  # PACS_DICOM_SHUTDOWN_GRACE in the dicom_server fixture
 EXIT_TIMEOUT = GRACE + 10
 
 
-def test_echoscu_is_answered_and_the_association_logged(dicom_server, echoscu) -> None:
+def test_echoscu_is_answered_and_the_association_logged(dicom_server: StartServer, echoscu: Echo) -> None:
     server = dicom_server("--aet", "TESTPACS")
     (pid,) = server.wait_listening()
 
@@ -47,7 +48,7 @@ def test_echoscu_is_answered_and_the_association_logged(dicom_server, echoscu) -
     assert [(line["calling_ae_title"], line["outcome"]) for line in ended] == [("MODALITY1", "released")]
 
 
-def test_starts_with_a_structured_line_naming_ae_port_tls_and_workers(dicom_server) -> None:
+def test_starts_with_a_structured_line_naming_ae_port_tls_and_workers(dicom_server: StartServer) -> None:
     server = dicom_server("--aet", "STARTLINE")
     server.wait_listening()
     (line,) = server.messages("dicom server starting")
@@ -58,7 +59,7 @@ def test_starts_with_a_structured_line_naming_ae_port_tls_and_workers(dicom_serv
     assert line["level"] == "INFO"
 
 
-def _rejections(dicom_server, echoscu) -> None:
+def _rejections(dicom_server: StartServer, echoscu: Echo) -> None:
     server = dicom_server(env={"PACS_DICOM_ALLOWED_CALLING_AE_TITLES": "FRIEND,OTHER"})
     server.wait_listening()
 
@@ -68,7 +69,9 @@ def _rejections(dicom_server, echoscu) -> None:
     assert server.terminate_and_wait(EXIT_TIMEOUT) == 0
 
 
-def test_wrong_called_ae_and_stranger_calling_ae_are_rejected_and_logged(dicom_server, echoscu) -> None:
+def test_wrong_called_ae_and_stranger_calling_ae_are_rejected_and_logged(
+    dicom_server: StartServer, echoscu: Echo
+) -> None:
     _rejections(dicom_server, echoscu)
     assert sorted(AssociationLog.objects.values_list("outcome", flat=True)) == [
         "rejected",
@@ -79,7 +82,9 @@ def test_wrong_called_ae_and_stranger_calling_ae_are_rejected_and_logged(dicom_s
     assert details == ["result 1 source 1 reason 3", "result 1 source 1 reason 7"]  # PS3.8 Table 9-21
 
 
-def test_rejected_associations_are_logged_with_their_ae_titles(dicom_server, echoscu) -> None:
+def test_rejected_associations_are_logged_with_their_ae_titles(
+    dicom_server: StartServer, echoscu: Echo
+) -> None:
     _rejections(dicom_server, echoscu)
     assert sorted(AssociationLog.objects.values_list("calling_ae_title", "called_ae_title", "outcome")) == [
         ("FRIEND", "NOT_PACS", "rejected"),
@@ -88,7 +93,7 @@ def test_rejected_associations_are_logged_with_their_ae_titles(dicom_server, ech
     ]
 
 
-def test_bare_connections_are_not_logged(dicom_server, echoscu) -> None:
+def test_bare_connections_are_not_logged(dicom_server: StartServer, echoscu: Echo) -> None:
     server = dicom_server()
     server.wait_listening()
     with socket.create_connection(("127.0.0.1", server.port), timeout=10):
@@ -98,7 +103,7 @@ def test_bare_connections_are_not_logged(dicom_server, echoscu) -> None:
     assert list(AssociationLog.objects.values_list("outcome", flat=True)) == ["released"]
 
 
-async def _hold_association_until_aborted(port: int, server) -> float:
+async def _hold_association_until_aborted(port: int, server: DicomServerProcess) -> float:
     """Opens an association, SIGTERMs the server, and returns how long until it is aborted."""
     association = await open_association(
         "127.0.0.1", port, AEConfig("HOLDER"), "PACS", [VERIFICATION_CONTEXT]
@@ -110,7 +115,9 @@ async def _hold_association_until_aborted(port: int, server) -> float:
     return time.monotonic() - started
 
 
-def test_sigterm_aborts_an_idle_association_and_exits_cleanly_within_the_grace(dicom_server) -> None:
+def test_sigterm_aborts_an_idle_association_and_exits_cleanly_within_the_grace(
+    dicom_server: StartServer,
+) -> None:
     server = dicom_server()
     server.wait_listening()
     waited = asyncio.run(_hold_association_until_aborted(server.port, server))
@@ -122,7 +129,7 @@ def test_sigterm_aborts_an_idle_association_and_exits_cleanly_within_the_grace(d
     assert server.messages("dicom server stopped")
 
 
-def test_invalid_flags_stop_the_command_with_every_problem(dicom_server) -> None:
+def test_invalid_flags_stop_the_command_with_every_problem(dicom_server: StartServer) -> None:
     server = dicom_server("--aet", "BAD\\AE", "--workers", "0", "--tls-cert", "/nonexistent/cert.pem")
     assert server.process.wait(timeout=60) == 1
     server.stop()
@@ -132,7 +139,7 @@ def test_invalid_flags_stop_the_command_with_every_problem(dicom_server) -> None
     assert "private key" in output
 
 
-def test_port_in_use_is_reported_not_a_traceback(dicom_server) -> None:
+def test_port_in_use_is_reported_not_a_traceback(dicom_server: StartServer) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

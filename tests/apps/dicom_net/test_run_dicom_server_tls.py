@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from apps.dicom_net.models import AssociationLog, AssociationOutcome
+from tests.apps.dicom_net.conftest import Echo, StartServer
 
 EXIT_TIMEOUT = 20.0
 
@@ -42,7 +43,7 @@ def _tls_flags(pki: Path, *, ca: bool) -> tuple[str, ...]:
 
 @pytest.mark.parametrize("workers", [1, 2])  # 2: TLS on the sockets the parent bound
 def test_echoscu_over_tls_is_answered_and_logged_as_tls(
-    dicom_server, echoscu, pki: Path, workers: int
+    dicom_server: StartServer, echoscu: Echo, pki: Path, workers: int
 ) -> None:
     server = dicom_server(*_tls_flags(pki, ca=False), "--workers", str(workers))
     server.wait_listening(count=workers)
@@ -59,7 +60,9 @@ def test_echoscu_over_tls_is_answered_and_logged_as_tls(
     assert row.calling_ae_title == "ECHOSCU"
 
 
-def test_with_a_ca_only_clients_with_a_certificate_it_signed_get_in(dicom_server, echoscu, pki: Path) -> None:
+def test_with_a_ca_only_clients_with_a_certificate_it_signed_get_in(
+    dicom_server: StartServer, echoscu: Echo, pki: Path
+) -> None:
     server = dicom_server(*_tls_flags(pki, ca=True))
     server.wait_listening()
     trusted = ("+cf", str(pki / "ca.crt"))
@@ -74,7 +77,7 @@ def test_with_a_ca_only_clients_with_a_certificate_it_signed_get_in(dicom_server
     assert AssociationLog.objects.filter(outcome=AssociationOutcome.RELEASED, tls=True).count() == 1
 
 
-def test_unloadable_tls_files_stop_the_command(dicom_server, tmp_path: Path) -> None:
+def test_unloadable_tls_files_stop_the_command(dicom_server: StartServer, tmp_path: Path) -> None:
     (tmp_path / "cert.pem").write_text("not a certificate\n")
     (tmp_path / "key.pem").write_text("not a key\n")
     server = dicom_server("--tls-cert", str(tmp_path / "cert.pem"), "--tls-key", str(tmp_path / "key.pem"))

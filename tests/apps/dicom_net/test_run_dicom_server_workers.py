@@ -8,17 +8,19 @@ import signal
 import socket
 import subprocess
 from collections import Counter
+from collections.abc import Callable
 
 from apps.dicom_net.models import AssociationLog
 from dicomkit.net.aio.client import VERIFICATION_CONTEXT, Association, open_association
 from dicomkit.net.config import AEConfig
+from tests.apps.dicom_net.conftest import DicomServerProcess, Echo, StartServer
 
 EXIT_TIMEOUT = 30.0
 BATCH = 6
 MAX_BATCHES = 10
 
 
-def _echo_batch(server, echoscu_command, sent: int) -> int:
+def _echo_batch(server: DicomServerProcess, echoscu_command: Callable[[int], list[str]], sent: int) -> int:
     """Runs BATCH echoscu at once; waits until the server has logged every association so far."""
     peers = [
         subprocess.Popen(echoscu_command(server.port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -34,7 +36,9 @@ def _echo_batch(server, echoscu_command, sent: int) -> int:
     return sent
 
 
-def test_two_workers_share_the_port_and_both_answer(dicom_server, echoscu_command) -> None:
+def test_two_workers_share_the_port_and_both_answer(
+    dicom_server: StartServer, echoscu_command: Callable[[int], list[str]]
+) -> None:
     server = dicom_server("--workers", "2")
     pids = server.wait_listening(count=2)
     assert len(set(pids)) == 2
@@ -57,7 +61,9 @@ def test_two_workers_share_the_port_and_both_answer(dicom_server, echoscu_comman
     assert len(server.messages("dicom server stopped")) == 3  # two workers and the parent
 
 
-def test_a_crashed_worker_is_replaced_and_the_exit_status_reports_it(dicom_server, echoscu) -> None:
+def test_a_crashed_worker_is_replaced_and_the_exit_status_reports_it(
+    dicom_server: StartServer, echoscu: Echo
+) -> None:
     server = dicom_server("--workers", "2")
     first, second = server.wait_listening(count=2)
 
@@ -77,7 +83,7 @@ def test_a_crashed_worker_is_replaced_and_the_exit_status_reports_it(dicom_serve
     assert {line["pid"] for line in stopped if "clean" not in line} == {second, replacement}
 
 
-def test_a_taken_port_fails_the_start_at_once_with_status_1(dicom_server) -> None:
+def test_a_taken_port_fails_the_start_at_once_with_status_1(dicom_server: StartServer) -> None:
     with socket.socket() as taken:  # listening already: the parent cannot bind it
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -88,7 +94,7 @@ def test_a_taken_port_fails_the_start_at_once_with_status_1(dicom_server) -> Non
     assert not server.messages("dicom worker started")
 
 
-def test_long_associations_are_spread_evenly_over_the_workers(dicom_server) -> None:
+def test_long_associations_are_spread_evenly_over_the_workers(dicom_server: StartServer) -> None:
     server = dicom_server("--workers", "2")
     pids = server.wait_listening(count=2)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from pytest_django import Settings
 
 from apps.archive.models import Instance
 from apps.dicom_net.services.remote_nodes import remote_node_create
@@ -105,7 +105,7 @@ def dcmqrscp(tmp_path: Path) -> Iterator[tuple[int, dict[str, list[Path]]]]:
 
 
 def test_dicom_find_and_get_against_dcmqrscp_store_into_the_archive(
-    dcmqrscp: tuple[int, dict[str, list[Path]]], settings: Any, tmp_path: Path,
+    dcmqrscp: tuple[int, dict[str, list[Path]]], settings: Settings, tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     settings.PACS_STORAGE_ROOT = tmp_path / "archive"

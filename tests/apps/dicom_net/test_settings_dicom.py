@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from pytest_django import Settings
 
 from apps.dicom_net.conf import dicom_settings
 from pacs_project.settings.components.dicom import DicomNetworkSettings, DicomTimeouts, dicom_network
@@ -64,12 +65,12 @@ def test_malformed_port_is_a_configuration_error() -> None:
         dicom_network({"PACS_DICOM_PORT": "eleven"})
 
 
-def test_accessor_refuses_a_setting_of_the_wrong_type(settings) -> None:
+def test_accessor_refuses_a_setting_of_the_wrong_type(settings: Settings) -> None:
     settings.PACS_DICOM = {"ae_title": "PACS"}
     with pytest.raises(ImproperlyConfigured, match="DicomNetworkSettings"):
         dicom_settings()
 
 
-def test_accessor_returns_the_setting(settings) -> None:
+def test_accessor_returns_the_setting(settings: Settings) -> None:
     settings.PACS_DICOM = DicomNetworkSettings(ae_title="OTHER")
     assert dicom_settings().ae_title == "OTHER"

@@ -120,7 +120,7 @@ def test_kill_9_mid_transfer_loses_no_acknowledged_instance_and_leaves_no_trace(
 def _wait_until_blocked_on_a_lock(blocked: Future[list[StoreResult]]) -> None:
     """Until some server connection waits for a lock our connection holds (bounded; fails
     if the blocked transfer ended instead)."""
-    ours = connection.connection.info.backend_pid  # type: ignore[union-attr]
+    ours = connection.connection.info.backend_pid
     with connection.cursor() as cursor:
         for _ in range(int(TIMEOUT / 0.05)):
             # Statistics views are snapshotted per transaction, and we are inside one.

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from pytest_django import Settings
 
 from apps.dicom_net.errors import ServerConfigError
 from apps.dicom_net.handlers import service_handlers, supported_contexts
@@ -32,8 +33,8 @@ from pacs_project.settings.components.dicom import DicomNetworkSettings, DicomTi
 
 
 @pytest.fixture
-def dicom(settings) -> DicomNetworkSettings:
-    settings.PACS_DICOM = DicomNetworkSettings(
+def dicom(settings: Settings) -> DicomNetworkSettings:
+    dicom = DicomNetworkSettings(
         ae_title="ARCHIVE",
         port=11112,
         max_associations=25,
@@ -43,7 +44,8 @@ def dicom(settings) -> DicomNetworkSettings:
         workers=3,
         shutdown_grace=7,
     )
-    return settings.PACS_DICOM
+    settings.PACS_DICOM = dicom
+    return dicom
 
 
 def test_ae_config_carries_every_setting(dicom: DicomNetworkSettings) -> None:
@@ -56,7 +58,7 @@ def test_ae_config_carries_every_setting(dicom: DicomNetworkSettings) -> None:
     assert ae.supported_contexts == supported_contexts()
 
 
-def test_no_allowed_calling_titles_means_any(settings) -> None:
+def test_no_allowed_calling_titles_means_any(settings: Settings) -> None:
     settings.PACS_DICOM = DicomNetworkSettings()
     assert ae_config_from_settings().allowed_calling_ae_titles is None
 
@@ -105,7 +107,7 @@ def test_bad_flags_are_all_reported_at_once(dicom: DicomNetworkSettings, tmp_pat
     assert "both a certificate and a private key" in text
 
 
-def test_tls_flags_replace_the_configured_files_as_a_set(settings, tmp_path: Path) -> None:
+def test_tls_flags_replace_the_configured_files_as_a_set(settings: Settings, tmp_path: Path) -> None:
     for name in ("a.crt", "a.key", "b.crt", "b.key", "ca.crt"):
         (tmp_path / name).write_text("x")
     settings.PACS_DICOM = dataclasses.replace(
