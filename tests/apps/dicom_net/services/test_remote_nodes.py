@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import subprocess
 from collections.abc import Iterator
+from typing import TypedDict
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
+from pytest_django import Settings
 
 from apps.dicom_net.errors import RemoteNodeError, UnknownRemoteNode
 from apps.dicom_net.models import DimseOperation, RemoteNode
@@ -51,6 +54,17 @@ def test_create_defaults_to_every_operation_and_lists_in_ae_title_order() -> Non
     assert [n.ae_title for n in remote_node_list()] == ["ALPHA", "ZETA"]
 
 
+class NodeFields(TypedDict, total=False):
+    """``remote_node_create``'s keyword arguments that these tests set."""
+
+    ae_title: str
+    host: str
+    port: int
+    tls: str
+    tls_ca_file: str
+    incoming_operations: list[str]
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
@@ -63,10 +77,10 @@ def test_create_defaults_to_every_operation_and_lists_in_ae_title_order() -> Non
         ({"incoming_operations": ["echo", "print"]}, "incoming_operations"),
     ],
 )
-def test_invalid_nodes_are_refused_naming_the_field(fields: dict[str, object], field: str) -> None:
-    values: dict[str, object] = {"ae_title": "NODE", "host": "h", "port": 104, **fields}
+def test_invalid_nodes_are_refused_naming_the_field(fields: NodeFields, field: str) -> None:
+    values: NodeFields = {"ae_title": "NODE", "host": "h", "port": 104, **fields}
     with pytest.raises(RemoteNodeError) as caught:
-        remote_node_create(**values)  # type: ignore[arg-type]
+        remote_node_create(**values)
     assert field in caught.value.problems
     assert not RemoteNode.objects.exists()
 
@@ -141,7 +155,9 @@ def test_remote_node_command_adds_lists_echoes_and_removes(
         call_command("remote_node", "remove", "STORESCP")
 
 
-def test_admin_test_connection_action_shows_success_and_failure(admin_client, storescp_port: int) -> None:
+def test_admin_test_connection_action_shows_success_and_failure(
+    admin_client: Client, storescp_port: int
+) -> None:
     up = remote_node_create(ae_title="STORESCP", host="127.0.0.1", port=storescp_port)
     down = remote_node_create(ae_title="DOWN", host="127.0.0.1", port=free_port())
     response = admin_client.post(
@@ -157,7 +173,7 @@ def test_admin_test_connection_action_shows_success_and_failure(admin_client, st
     )
 
 
-def test_admin_adds_a_node_with_operation_check_boxes(admin_client) -> None:
+def test_admin_adds_a_node_with_operation_check_boxes(admin_client: Client) -> None:
     response = admin_client.post(
         "/admin/dicom_net/remotenode/add/",
         {
@@ -170,7 +186,9 @@ def test_admin_adds_a_node_with_operation_check_boxes(admin_client) -> None:
     assert (node.incoming_operations, node.outgoing_operations) == (["find", "move"], ["store"])
 
 
-def test_known_peers_rule_is_off_by_default_and_checks_ae_and_operation_when_on(settings) -> None:
+def test_known_peers_rule_is_off_by_default_and_checks_ae_and_operation_when_on(
+    settings: Settings,
+) -> None:
     remote_node_create(ae_title="VIEWER", host="h", port=104, incoming_operations=["echo", "find"])
     request = AssociateRQ(called_ae_title="PACS", calling_ae_title="STRANGER", presentation_contexts=())
     assert peer_refusal("STRANGER", DimseOperation.MOVE) is None
