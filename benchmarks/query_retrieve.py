@@ -59,6 +59,7 @@ from benchmarks import Report, Timing, store_throughput
 from benchmarks import _qr_servers as qr
 from benchmarks import _store_servers as servers
 from dicomkit.data.dataset import Dataset
+from dicomkit.data.value_codec import ElementValue
 from dicomkit.net.aio.client import associate
 from dicomkit.net.config import AEConfig, RequestedContext
 from dicomkit.net.scu.find import find_contexts, find_on
@@ -95,17 +96,14 @@ RETURN_KEYS = {
 }
 
 
-def _synthetic() -> object:
-    """``apps.archive.query.synthetic`` (imports Django models: set Django up first)."""
+def _django_setup() -> None:
+    """Django set up, as ``apps.archive.query.synthetic`` imports models."""
     import os
 
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pacs_project.settings")
     django.setup()
-    from apps.archive.query import synthetic
-
-    return synthetic
 
 
 # ------------------------------------------------------------------------- queries
@@ -121,11 +119,13 @@ def identifier(**keys: str) -> Dataset:
 
 def queries(size: int, count: int, kind: str) -> list[Dataset]:
     """``count`` identifiers of ``kind`` with values drawn from studies 0 .. size-1."""
-    synthetic = _synthetic()
+    _django_setup()
+    from apps.archive.query.synthetic import synthetic_study
+
     rng = random.Random(f"{kind}/{size}")
     result = []
     for _ in range(count):
-        study = synthetic.synthetic_study(seed=SEED, index=rng.randrange(size))  # type: ignore[attr-defined]
+        study = synthetic_study(seed=SEED, index=rng.randrange(size))
         if kind == "study_uid":
             result.append(identifier(StudyInstanceUID=study.study_instance_uid))
         elif kind == "patient_id":
@@ -229,12 +229,14 @@ def _write_studies(folder: Path, start: int, count: int, groups: int) -> list[Pa
     from dicomkit.data import uids
     from dicomkit.part10.writer import write_file
 
-    synthetic = _synthetic()
+    _django_setup()
+    from apps.archive.query.synthetic import synthetic_studies
+
     folders = [folder / f"group{number}" for number in range(groups)]
     for path in folders:
         path.mkdir(parents=True)
-    for study in synthetic.synthetic_studies(seed=SEED, start=start, count=count):  # type: ignore[attr-defined]
-        values: dict[str, tuple[object, str]] = {
+    for study in synthetic_studies(seed=SEED, start=start, count=count):
+        values: dict[str, tuple[ElementValue, str]] = {
             "SpecificCharacterSet": ("ISO_IR 100", "CS"),
             "SOPClassUID": (study.sop_class_uid, "UI"),
             "SOPInstanceUID": (f"{study.uid_root}.3.{study.index}.1.1", "UI"),
@@ -255,7 +257,7 @@ def _write_studies(folder: Path, start: int, count: int, groups: int) -> list[Pa
         }
         dataset = Dataset()
         for keyword, (value, vr) in values.items():
-            dataset.set(keyword, value, vr)  # type: ignore[arg-type]
+            dataset.set(keyword, value, vr)
         path = folders[study.index % groups] / f"{study.index}.dcm"
         write_file(path, dataset, transfer_syntax_uid=uids.ExplicitVRLittleEndian)
     return folders

@@ -68,6 +68,7 @@ from benchmarks import _store_servers as servers
 from dicomkit.data import uids
 from dicomkit.data.dataset import Dataset
 from dicomkit.data.uid import generate_uid
+from dicomkit.data.value_codec import ElementValue
 from dicomkit.part10.writer import write_file
 
 CACHE = Path(__file__).resolve().parent / "results" / ".cache" / "store_throughput-v1"
@@ -103,7 +104,7 @@ def _pixels(rng: random.Random) -> bytes:
 def _write_image(
     path: Path, patient: int, study_uid: str, series_uid: str, series: int, number: int, pixels: bytes
 ) -> None:
-    values: dict[str, object] = {
+    values: dict[str, ElementValue] = {
         "SpecificCharacterSet": "ISO_IR 100",
         "SOPClassUID": uids.CTImageStorage,
         "SOPInstanceUID": generate_uid(),
@@ -142,7 +143,7 @@ def _write_image(
     }
     dataset = Dataset()
     for keyword, value in values.items():
-        dataset.set(keyword, value, "OW" if keyword == "PixelData" else None)  # type: ignore[arg-type]
+        dataset.set(keyword, value, "OW" if keyword == "PixelData" else None)
     write_file(path, dataset, transfer_syntax_uid=uids.ExplicitVRLittleEndian)
 
 

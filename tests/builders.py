@@ -13,14 +13,15 @@ from pathlib import Path
 from dicomkit.data import uids
 from dicomkit.data.dataset import Dataset
 from dicomkit.data.uid import generate_uid
+from dicomkit.data.value_codec import ElementValue
 from dicomkit.part10.writer import encode_dataset, write_file
 
 ROWS = COLUMNS = 4
 
 
-def make_ct(**overrides: object) -> Dataset:
+def make_ct(**overrides: ElementValue) -> Dataset:
     """A CT image data set; keyword overrides, ``None`` deletes."""
-    values: dict[str, object] = {
+    values: dict[str, ElementValue] = {
         "SpecificCharacterSet": "ISO_IR 192",
         "SOPClassUID": uids.CTImageStorage,
         "SOPInstanceUID": generate_uid(),
@@ -57,12 +58,12 @@ def make_ct(**overrides: object) -> Dataset:
         if value is None:
             continue
         vr = "OW" if keyword == "PixelData" else None
-        dataset.set(keyword, value, vr)  # type: ignore[arg-type]
+        dataset.set(keyword, value, vr)
     return dataset
 
 
 def write_ct(
-    path: Path, *, transfer_syntax: str = uids.ExplicitVRLittleEndian, **overrides: object
+    path: Path, *, transfer_syntax: str = uids.ExplicitVRLittleEndian, **overrides: ElementValue
 ) -> Dataset:
     """Write a CT file at ``path`` (folders created); returns its data set."""
     dataset = make_ct(**overrides)
