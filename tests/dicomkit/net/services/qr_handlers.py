@@ -12,6 +12,7 @@ import fnmatch
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeAlias
 
 from dicomkit.data import tags
 from dicomkit.data.dataset import Dataset
@@ -116,15 +117,32 @@ def _match(identifier: Dataset, header: Dataset, tag: int) -> bool:
     if have is None:
         return False
     if element.vr in ("DA", "TM", "DT"):
-        return any(
-            parse_range(w, element.vr).contains(parse_range(have, element.vr).lower_bound()) for w in wanted
-        )  # type: ignore[arg-type]
+        return any(_in_range(w, have, element.vr) for w in wanted)
     if element.vr == "UI":
         return have in wanted
     return any(fnmatch.fnmatchcase(have.strip(), w.strip()) for w in wanted)
 
 
+def _in_range(query: str, value: str, vr: str) -> bool:
+    """Whether a stored DA, TM or DT value (its earliest instant) falls in a query range."""
+    if vr == "DA":
+        day = parse_range(value, "DA").lower_bound()
+        assert day is not None  # a single value is bounded on both sides
+        return parse_range(query, "DA").contains(day)
+    if vr == "TM":
+        time = parse_range(value, "TM").lower_bound()
+        assert time is not None
+        return parse_range(query, "TM").contains(time)
+    assert vr == "DT", vr
+    instant = parse_range(value, "DT").lower_bound()
+    assert instant is not None
+    return parse_range(query, "DT").contains(instant)
+
+
 # ------------------------------------------------------------------ fixtures
+
+#: A folder filled by ``write_studies`` and its files by Study Instance UID.
+FolderStudies: TypeAlias = tuple[Path, dict[str, list[Path]]]
 
 
 def write_studies(folder: Path) -> dict[str, list[Path]]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from pathlib import Path
+from typing import TypedDict, Unpack
 
 import pytest
 
@@ -19,23 +19,24 @@ from dicomkit.net.aio import DicomServer
 from dicomkit.net.config import AEConfig
 from dicomkit.net.scu.find import find, find_sync
 from dicomkit.net.services import ServiceHandlers, VerificationService
-from dicomkit.net.services.find import FindMatch, FindRequest, FindService
+from dicomkit.net.services.find import FindHandler, FindMatch, FindRequest, FindService
+from dicomkit.net.services.protocols import ServiceClass
 from dicomkit.net.services.query_retrieve import InformationModel, query_retrieve_contexts
 from dicomkit.part10.writer import encode_dataset
 from tests.dicomkit.net.aio.servers import fast_timeouts, run
-from tests.dicomkit.net.services.qr_handlers import FolderIndex, write_studies
+from tests.dicomkit.net.services.qr_handlers import FolderIndex, FolderStudies, write_studies
 
 
 @pytest.fixture(scope="module")
-def studies(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, list[Path]]]:
+def studies(tmp_path_factory: pytest.TempPathFactory) -> FolderStudies:
     folder = tmp_path_factory.mktemp("qr-find")
     return folder, write_studies(folder)
 
 
 @asynccontextmanager
-async def find_scp(handler: object) -> AsyncIterator[DicomServer]:
+async def find_scp(handler: FindHandler) -> AsyncIterator[DicomServer]:
     ae = AEConfig("QRSCP", supported_contexts=query_retrieve_contexts(move=False, get=False))
-    services = [VerificationService(), FindService(handler)]  # type: ignore[arg-type]
+    services: list[ServiceClass] = [VerificationService(), FindService(handler)]
     server = DicomServer(ae, ServiceHandlers(services), host="127.0.0.1", port=0)
     await server.start()
     try:
@@ -57,7 +58,14 @@ def _without_level(dataset: Dataset) -> Dataset:
     return dataset
 
 
-async def collect(port: int, identifier: Dataset, **options: object) -> list[Dataset]:
+class FindOptions(TypedDict, total=False):
+    """The options of ``find`` these tests vary."""
+
+    model: InformationModel
+    limit: int | None
+
+
+async def collect(port: int, identifier: Dataset, **options: Unpack[FindOptions]) -> list[Dataset]:
     return [
         match
         async for match in find(
@@ -67,12 +75,12 @@ async def collect(port: int, identifier: Dataset, **options: object) -> list[Dat
             "QRSCP",
             identifier,
             timeouts=fast_timeouts(),
-            **options,  # type: ignore[arg-type]
+            **options,
         )
     ]
 
 
-def test_study_level_find_with_a_wildcard_returns_each_matching_study(studies: tuple[Path, dict]) -> None:
+def test_study_level_find_with_a_wildcard_returns_each_matching_study(studies: FolderStudies) -> None:
     folder, by_study = studies
     index = FolderIndex(folder)
 
@@ -87,7 +95,7 @@ def test_study_level_find_with_a_wildcard_returns_each_matching_study(studies: t
     assert matches[0].get_str(tags.QueryRetrieveLevel) == "STUDY"
 
 
-def test_patient_root_image_level_and_date_range(studies: tuple[Path, dict]) -> None:
+def test_patient_root_image_level_and_date_range(studies: FolderStudies) -> None:
     folder, _ = studies
     index = FolderIndex(folder)
 
@@ -107,7 +115,7 @@ def test_patient_root_image_level_and_date_range(studies: tuple[Path, dict]) -> 
     assert [m.get_str(tags.PatientID) for m in recent] == ["PAT1"]
 
 
-def test_optional_keys_unsupported_are_answered_ff01_and_still_delivered(studies: tuple[Path, dict]) -> None:
+def test_optional_keys_unsupported_are_answered_ff01_and_still_delivered(studies: FolderStudies) -> None:
     from pynetdicom import AE
 
     folder, _ = studies
@@ -147,7 +155,7 @@ def test_optional_keys_unsupported_are_answered_ff01_and_still_delivered(studies
     ],
 )
 def test_bad_identifiers_get_a_failure_status_with_comment_and_offending_element(
-    studies: tuple[Path, dict],
+    studies: FolderStudies,
     identifier: Dataset,
     status: int | None,
     offending: int | None,
@@ -188,11 +196,11 @@ def test_bad_identifiers_get_a_failure_status_with_comment_and_offending_element
     got_status, got_comment, got_offending = responses[0]
     assert got_status == status
     assert comment is not None and comment in got_comment
-    assert got_offending is not None and int(got_offending) == offending
+    assert isinstance(got_offending, int) and got_offending == offending
     assert index.finds == 0  # the handler never saw it
 
 
-def test_handler_refusal_becomes_the_final_status_and_our_scu_raises_it(studies: tuple[Path, dict]) -> None:
+def test_handler_refusal_becomes_the_final_status_and_our_scu_raises_it(studies: FolderStudies) -> None:
     folder, _ = studies
     index = FolderIndex(folder, refuse=DimseStatusError(0xA700, "Index offline"))
 
@@ -263,7 +271,7 @@ def test_an_async_iterator_handler_is_served_on_the_loop() -> None:
     assert [m.get_str(tags.PatientID) for m in run(scenario())] == ["A0", "A1", "A2"]
 
 
-def test_find_cli_prints_a_table(studies: tuple[Path, dict], capsys: pytest.CaptureFixture[str]) -> None:
+def test_find_cli_prints_a_table(studies: FolderStudies, capsys: pytest.CaptureFixture[str]) -> None:
     folder, _ = studies
     index = FolderIndex(folder)
 
@@ -281,7 +289,7 @@ def test_find_cli_prints_a_table(studies: tuple[Path, dict], capsys: pytest.Capt
     assert out[-1] == "2 matches"
 
 
-def test_find_sync_returns_every_match(studies: tuple[Path, dict]) -> None:
+def test_find_sync_returns_every_match(studies: FolderStudies) -> None:
     folder, _ = studies
     index = FolderIndex(folder)
 

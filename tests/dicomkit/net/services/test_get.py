@@ -6,9 +6,10 @@ oracle C-GET SCU."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeAlias, TypedDict, Unpack
 
 import pytest
 
@@ -18,7 +19,7 @@ from dicomkit.data.dataset import Dataset
 from dicomkit.net.aio import DicomServer
 from dicomkit.net.config import AEConfig
 from dicomkit.net.scu.get import get
-from dicomkit.net.scu.retrieve import RetrieveProgress, RetrieveResult
+from dicomkit.net.scu.retrieve import CancelCheck, ProgressCallback, RetrieveProgress, RetrieveResult
 from dicomkit.net.services import ServiceHandlers
 from dicomkit.net.services.get import GetService
 from dicomkit.net.services.query_retrieve import STUDY_ROOT_GET, query_retrieve_contexts
@@ -27,9 +28,12 @@ from dicomkit.part10.reader import read_file
 from tests.dicomkit.net.aio.servers import fast_timeouts, run
 from tests.dicomkit.net.services.qr_handlers import FolderIndex, write_studies
 
+#: The folder, the Study Instance UID of its 3-instance study, and that study's files.
+StudyFiles: TypeAlias = tuple[Path, str, list[Path]]
+
 
 @pytest.fixture(scope="module")
-def studies(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, list[Path]]:
+def studies(tmp_path_factory: pytest.TempPathFactory) -> StudyFiles:
     folder = tmp_path_factory.mktemp("qr-get")
     by_study = write_studies(folder)
     study_uid, paths = next((uid, p) for uid, p in by_study.items() if len(p) == 3)
@@ -61,7 +65,15 @@ def _uid(path: Path) -> str:
     return uid
 
 
-async def do_get(port: int, identifier: Dataset, out: Path, **options: object) -> RetrieveResult:
+class GetOptions(TypedDict, total=False):
+    """The options of ``get`` these tests vary."""
+
+    progress: ProgressCallback | None
+    sop_classes: Sequence[str] | None
+    cancel: CancelCheck | None
+
+
+async def do_get(port: int, identifier: Dataset, out: Path, **options: Unpack[GetOptions]) -> RetrieveResult:
     out.mkdir(parents=True, exist_ok=True)
     return await get(
         "127.0.0.1",
@@ -71,11 +83,11 @@ async def do_get(port: int, identifier: Dataset, out: Path, **options: object) -
         identifier,
         out,
         timeouts=fast_timeouts(),
-        **options,  # type: ignore[arg-type]
+        **options,
     )
 
 
-def test_get_receives_the_study_on_the_same_association(tmp_path: Path, studies: tuple) -> None:
+def test_get_receives_the_study_on_the_same_association(tmp_path: Path, studies: StudyFiles) -> None:
     folder, study_uid, paths = studies
     progress: list[RetrieveProgress] = []
 
@@ -99,7 +111,7 @@ def test_get_receives_the_study_on_the_same_association(tmp_path: Path, studies:
 
 
 def test_sop_classes_without_an_scp_role_context_fail_with_b000_and_the_list(
-    tmp_path: Path, studies: tuple
+    tmp_path: Path, studies: StudyFiles
 ) -> None:
     folder, study_uid, paths = studies
 
@@ -113,7 +125,9 @@ def test_sop_classes_without_an_scp_role_context_fail_with_b000_and_the_list(
     assert not list(tmp_path.glob("*.dcm"))
 
 
-def test_c_cancel_after_the_first_pending_response_ends_with_fe00(tmp_path: Path, studies: tuple) -> None:
+def test_c_cancel_after_the_first_pending_response_ends_with_fe00(
+    tmp_path: Path, studies: StudyFiles
+) -> None:
     folder, study_uid, _ = studies
 
     async def scenario() -> RetrieveResult:
@@ -128,7 +142,7 @@ def test_c_cancel_after_the_first_pending_response_ends_with_fe00(tmp_path: Path
     assert len(list(tmp_path.glob("*.dcm"))) == 2
 
 
-def test_missing_level_is_refused_without_sub_operations(tmp_path: Path, studies: tuple) -> None:
+def test_missing_level_is_refused_without_sub_operations(tmp_path: Path, studies: StudyFiles) -> None:
     folder, study_uid, _ = studies
     identifier = study_query(study_uid)
     identifier.delete(tags.QueryRetrieveLevel)
@@ -142,14 +156,17 @@ def test_missing_level_is_refused_without_sub_operations(tmp_path: Path, studies
     assert "Query/Retrieve Level is missing" in result.error_comment
 
 
-def test_pynetdicom_get_scu_receives_every_instance(tmp_path: Path, studies: tuple) -> None:
+def test_pynetdicom_get_scu_receives_every_instance(tmp_path: Path, studies: StudyFiles) -> None:
     from pynetdicom import AE, build_role, evt
+    from pynetdicom.dimse_primitives import C_STORE
+    from pynetdicom.events import Event
 
     folder, study_uid, paths = studies
     received: list[str] = []
 
-    def on_store(event: object) -> int:
-        received.append(str(event.request.AffectedSOPInstanceUID))  # type: ignore[attr-defined]
+    def on_store(event: Event) -> int:
+        assert isinstance(event.request, C_STORE)
+        received.append(str(event.request.AffectedSOPInstanceUID))
         return 0
 
     def pynetdicom_get(port: int) -> list[int]:
@@ -180,7 +197,7 @@ def test_pynetdicom_get_scu_receives_every_instance(tmp_path: Path, studies: tup
 
 
 def test_get_cli_writes_the_instances(
-    tmp_path: Path, studies: tuple, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, studies: StudyFiles, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder, study_uid, paths = studies
     out = tmp_path / "out"

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import pytest
 
@@ -23,7 +24,7 @@ from dicomkit.net.aio import DicomServer
 from dicomkit.net.config import AEConfig, SupportedContext
 from dicomkit.net.dimse.assemble import DataSink
 from dicomkit.net.scu.move import move
-from dicomkit.net.scu.retrieve import RetrieveProgress, RetrieveResult
+from dicomkit.net.scu.retrieve import CancelCheck, ProgressCallback, RetrieveProgress, RetrieveResult
 from dicomkit.net.services import ServiceHandlers
 from dicomkit.net.services.move import Destination, MoveService
 from dicomkit.net.services.query_retrieve import query_retrieve_contexts
@@ -39,11 +40,11 @@ from dicomkit.net.services.storage import (
 )
 from dicomkit.part10.reader import read_file
 from tests.dicomkit.net.aio.servers import fast_timeouts, run
-from tests.dicomkit.net.services.qr_handlers import FolderIndex, write_studies
+from tests.dicomkit.net.services.qr_handlers import FolderIndex, FolderStudies, write_studies
 
 
 @pytest.fixture
-def studies(tmp_path: Path) -> tuple[Path, dict[str, list[Path]]]:
+def studies(tmp_path: Path) -> FolderStudies:
     folder = tmp_path / "archive"
     return folder, write_studies(folder)
 
@@ -126,7 +127,16 @@ def study_query(study_uid: str) -> Dataset:
     return dataset
 
 
-async def do_move(port: int, identifier: Dataset, dest: str = "DEST", **options: object) -> RetrieveResult:
+class MoveOptions(TypedDict, total=False):
+    """The options of ``move`` these tests vary."""
+
+    progress: ProgressCallback | None
+    cancel: CancelCheck | None
+
+
+async def do_move(
+    port: int, identifier: Dataset, dest: str = "DEST", **options: Unpack[MoveOptions]
+) -> RetrieveResult:
     return await move(
         "127.0.0.1",
         port,
@@ -135,7 +145,7 @@ async def do_move(port: int, identifier: Dataset, dest: str = "DEST", **options:
         identifier,
         dest,
         timeouts=fast_timeouts(),
-        **options,  # type: ignore[arg-type]
+        **options,
     )
 
 
@@ -145,7 +155,9 @@ def _uid(path: Path) -> str:
     return uid
 
 
-def test_move_sends_the_study_with_pending_counts_and_move_originator(tmp_path: Path, studies: tuple) -> None:
+def test_move_sends_the_study_with_pending_counts_and_move_originator(
+    tmp_path: Path, studies: FolderStudies
+) -> None:
     folder, by_study = studies
     study_uid, paths = next((uid, p) for uid, p in by_study.items() if len(p) == 3)
     index = FolderIndex(folder)
@@ -166,7 +178,7 @@ def test_move_sends_the_study_with_pending_counts_and_move_originator(tmp_path: 
 
 
 def test_a_destination_that_accepts_only_explicit_le_gets_the_implicit_instance_converted(
-    tmp_path: Path, studies: tuple
+    tmp_path: Path, studies: FolderStudies
 ) -> None:
     folder, by_study = studies
     study_uid = next(uid for uid, p in by_study.items() if len(p) == 3)
@@ -189,7 +201,7 @@ def test_a_destination_that_accepts_only_explicit_le_gets_the_implicit_instance_
 
 
 def test_failed_sub_operations_give_b000_with_the_failed_sop_instance_uid_list(
-    tmp_path: Path, studies: tuple
+    tmp_path: Path, studies: FolderStudies
 ) -> None:
     folder, by_study = studies
     study_uid, paths = next((uid, p) for uid, p in by_study.items() if len(p) == 3)
@@ -211,7 +223,7 @@ def test_failed_sub_operations_give_b000_with_the_failed_sop_instance_uid_list(
     assert not result.ok
 
 
-def test_unknown_destination_is_refused_a801_with_a_comment(studies: tuple) -> None:
+def test_unknown_destination_is_refused_a801_with_a_comment(studies: FolderStudies) -> None:
     folder, by_study = studies
     index = FolderIndex(folder)
 
@@ -224,7 +236,7 @@ def test_unknown_destination_is_refused_a801_with_a_comment(studies: tuple) -> N
     assert "NOWHERE" in result.error_comment and "unknown" in result.error_comment
 
 
-def test_unreachable_destination_is_a702_with_every_sub_operation_failed(studies: tuple) -> None:
+def test_unreachable_destination_is_a702_with_every_sub_operation_failed(studies: FolderStudies) -> None:
     folder, by_study = studies
     study_uid = next(uid for uid, p in by_study.items() if len(p) == 3)
     index = FolderIndex(folder, nodes={"DEST": Destination("127.0.0.1", unused_port(), "DEST")})
@@ -247,7 +259,7 @@ def test_unreachable_destination_is_a702_with_every_sub_operation_failed(studies
     ],
 )
 def test_bad_requests_and_refusals_are_answered_with_their_status(
-    studies: tuple, identifier: Dataset, status: int, comment: str
+    studies: FolderStudies, identifier: Dataset, status: int, comment: str
 ) -> None:
     folder, _ = studies
     if not len(identifier):
@@ -265,7 +277,7 @@ def test_bad_requests_and_refusals_are_answered_with_their_status(
 
 
 def test_c_cancel_stops_the_move_between_sub_operations_with_fe00_and_counts(
-    tmp_path: Path, studies: tuple
+    tmp_path: Path, studies: FolderStudies
 ) -> None:
     folder, by_study = studies
     study_uid = next(uid for uid, p in by_study.items() if len(p) == 3)
@@ -284,7 +296,7 @@ def test_c_cancel_stops_the_move_between_sub_operations_with_fe00_and_counts(
 
 
 def test_move_cli_reports_the_outcome(
-    tmp_path: Path, studies: tuple, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, studies: FolderStudies, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder, by_study = studies
     study_uid = next(uid for uid, p in by_study.items() if len(p) == 3)

@@ -8,9 +8,10 @@ send what a correct SCU would not (truncated data sets, mismatched UIDs, wrong c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import pydicom
 import pytest
@@ -18,10 +19,10 @@ import pytest
 from dicomkit.data import uids
 from dicomkit.data.dataset import Dataset
 from dicomkit.errors import DimseStatusError
-from dicomkit.net.aio import Association, DicomServer, Phase, open_association
+from dicomkit.net.aio import Association, AssociationObserver, DicomServer, Phase, open_association
 from dicomkit.net.config import AEConfig, RequestedContext
 from dicomkit.net.dimse.assemble import DataSink, MemorySink
-from dicomkit.net.dimse.commands import CFindRQ, CStoreRQ, CStoreRSP, DimseMessage
+from dicomkit.net.dimse.commands import CFindRQ, CFindRSP, CStoreRQ, CStoreRSP, DimseMessage
 from dicomkit.net.dimse.fragment import fragment_message
 from dicomkit.net.services import ServiceHandlers
 from dicomkit.net.services.storage import (
@@ -46,9 +47,10 @@ CT = uids.CTImageStorage
 MR = uids.MRImageStorage
 
 
-def _server(handler: StorageHandler, **options: object) -> DicomServer:
+def _server(handler: StorageHandler, *, observer: AssociationObserver | None = None) -> DicomServer:
     ae = AEConfig("SCP", supported_contexts=storage_contexts(), max_associations=20, timeouts=fast_timeouts())
-    return DicomServer(ae, ServiceHandlers([StorageService(handler)]), host="127.0.0.1", port=0, **options)  # type: ignore[arg-type]
+    services = ServiceHandlers([StorageService(handler)])
+    return DicomServer(ae, services, host="127.0.0.1", port=0, observer=observer)
 
 
 @asynccontextmanager
@@ -212,10 +214,15 @@ def _then_a_valid_store_succeeds(association: Association) -> asyncio.Future[CSt
     return asyncio.ensure_future(_store(association, encode_ct(dataset), sop_instance=uid))
 
 
-def _bad_then_good(tmp_path: Path, send_bad: object) -> tuple[CStoreRSP, CStoreRSP]:
-    async def scenario() -> tuple[CStoreRSP, CStoreRSP]:
+_Response = TypeVar("_Response", bound=DimseMessage)
+
+
+def _bad_then_good(
+    tmp_path: Path, send_bad: Callable[[Association], Awaitable[_Response]]
+) -> tuple[_Response, CStoreRSP]:
+    async def scenario() -> tuple[_Response, CStoreRSP]:
         async with _association(FileStorageHandler(tmp_path)) as association:
-            bad = await send_bad(association)  # type: ignore[operator]
+            bad = await send_bad(association)
             assert _files(tmp_path) == []  # not even a temporary file
             good = await _then_a_valid_store_succeeds(association)
             return bad, good
@@ -322,14 +329,15 @@ def test_a_path_as_affected_sop_instance_uid_is_refused_a900_and_the_association
 
 
 def test_a_request_other_than_c_store_on_a_storage_context_is_unrecognized_operation(tmp_path: Path) -> None:
-    async def send_bad(association: Association) -> CStoreRSP:
+    async def send_bad(association: Association) -> CFindRSP:
         context_id = association.context_for(CT).context_id
         await association.send_message(
             context_id, CFindRQ(association.next_message_id(), CT), encode_ct(make_ct())
         )
         response = (await association.receive()).command
-        assert response.status == 0x0211  # type: ignore[union-attr]
-        return response  # type: ignore[return-value]
+        assert isinstance(response, CFindRSP)
+        assert response.status == 0x0211
+        return response
 
     _bad_then_good(tmp_path, send_bad)
 
