@@ -9,10 +9,10 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
@@ -81,6 +81,18 @@ def _require(tool: str) -> str:
     return path
 
 
+class StartStorescp(Protocol):
+    """The ``storescp`` fixture: DCMTK's storescp started; its port."""
+
+    def __call__(self, *, max_pdu: int | None = ..., certs: Certificates | None = ...) -> int: ...
+
+
+class StartPynetdicomScp(Protocol):
+    """The ``pynetdicom_scp`` fixture: a pynetdicom Verification SCP started; its port."""
+
+    def __call__(self, *, max_pdu: int = ...) -> int: ...
+
+
 @dataclass
 class ServerProcess:
     port: int
@@ -100,8 +112,21 @@ class ServerProcess:
         return self.process.poll() is None
 
 
+class StartDicomkitServer(Protocol):
+    """The ``dicomkit_server`` fixture: our server process started."""
+
+    def __call__(
+        self,
+        *,
+        max_pdu: int = ...,
+        artim: float = ...,
+        certs: Certificates | None = ...,
+        client_ca: bool = ...,
+    ) -> ServerProcess: ...
+
+
 @pytest.fixture
-def dicomkit_server() -> Iterator[Callable[..., ServerProcess]]:
+def dicomkit_server() -> Iterator[StartDicomkitServer]:
     """Start our server process: ``dicomkit_server(max_pdu=..., tls=certs, artim=...)``."""
     started: list[subprocess.Popen[str]] = []
 
@@ -133,7 +158,7 @@ def dicomkit_server() -> Iterator[Callable[..., ServerProcess]]:
 
 
 @pytest.fixture
-def storescp(tmp_path: Path) -> Iterator[Callable[..., int]]:
+def storescp(tmp_path: Path) -> Iterator[StartStorescp]:
     """Start DCMTK's storescp: ``storescp(max_pdu=..., certs=...)``; returns the port."""
     binary = _require("storescp")
     started: list[subprocess.Popen[bytes]] = []
@@ -159,7 +184,7 @@ def storescp(tmp_path: Path) -> Iterator[Callable[..., int]]:
 
 
 @pytest.fixture
-def pynetdicom_scp() -> Iterator[Callable[..., int]]:
+def pynetdicom_scp() -> Iterator[StartPynetdicomScp]:
     """A pynetdicom Verification SCP in this process: ``pynetdicom_scp(max_pdu=...)``."""
     from pynetdicom import AE
 

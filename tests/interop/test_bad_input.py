@@ -13,14 +13,11 @@ from __future__ import annotations
 import random
 import socket
 import struct
-from collections.abc import Callable
 
 import pytest
 
 from dicomkit.net.pdu import PresentationContextRQ, UserInformation
-from tests.interop.conftest import ServerProcess, run_echoscu
-
-StartServer = Callable[..., ServerProcess]
+from tests.interop.conftest import StartDicomkitServer, run_echoscu
 
 IMPLICIT = "1.2.840.10008.1.2"
 APPLICATION_CONTEXT = b"1.2.840.10008.3.1.1.1"
@@ -91,7 +88,7 @@ def _expect(port: int, data: bytes, expected: str) -> None:
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_bad_input_ends_as_prescribed_and_the_server_keeps_serving(
-    dicomkit_server: StartServer, case: str
+    dicomkit_server: StartDicomkitServer, case: str
 ) -> None:
     server = dicomkit_server(artim=0.5)
     data, expected = CASES[case]
@@ -101,7 +98,7 @@ def test_bad_input_ends_as_prescribed_and_the_server_keeps_serving(
     assert result.returncode == 0, result.stderr
 
 
-def test_hundreds_of_bad_connections_do_not_grow_memory(dicomkit_server: StartServer) -> None:
+def test_hundreds_of_bad_connections_do_not_grow_memory(dicomkit_server: StartDicomkitServer) -> None:
     server = dicomkit_server(artim=0.5)
     cases = [case for case in CASES.values() if case[1] != "close" or case[0]]  # not the 0.5 s silent one
 

@@ -8,7 +8,6 @@ import asyncio
 import ssl
 import subprocess
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
@@ -17,13 +16,17 @@ from dicomkit.net.aio import VERIFICATION_CONTEXT, associate, client_ssl_context
 from dicomkit.net.config import AEConfig
 from dicomkit.net.dimse.commands import CStoreRQ, CStoreRSP
 from tests.dicomkit.net.aio.certs import Certificates
-from tests.interop.conftest import REPO_ROOT, VERIFICATION, ServerProcess, run_echoscu
+from tests.interop.conftest import (
+    REPO_ROOT,
+    VERIFICATION,
+    StartDicomkitServer,
+    StartPynetdicomScp,
+    StartStorescp,
+    run_echoscu,
+)
 
 if TYPE_CHECKING:
     from pynetdicom.events import Event
-
-StartServer = Callable[..., ServerProcess]
-StartPeer = Callable[..., int]
 
 # DCMTK accepts 4096..131072 for -pdu; pynetdicom and our peers' announcements also 0.
 DCMTK_PDU_SIZES = [4096, 16384, 65536, 131072]
@@ -58,7 +61,9 @@ def _our_echo(
 
 @pytest.mark.parametrize("our_max_pdu", [4096, 65536])
 @pytest.mark.parametrize("their_max_pdu", DCMTK_PDU_SIZES)
-def test_echoscu_against_our_scp(dicomkit_server: StartServer, our_max_pdu: int, their_max_pdu: int) -> None:
+def test_echoscu_against_our_scp(
+    dicomkit_server: StartDicomkitServer, our_max_pdu: int, their_max_pdu: int
+) -> None:
     server = dicomkit_server(max_pdu=our_max_pdu)
     result = run_echoscu(server.port, "-pdu", str(their_max_pdu), "--repeat", "3", "-d")
     assert result.returncode == 0, result.stderr + result.stdout
@@ -68,7 +73,7 @@ def test_echoscu_against_our_scp(dicomkit_server: StartServer, our_max_pdu: int,
 
 
 def test_echoscu_with_tls_and_client_certificate_against_our_scp(
-    dicomkit_server: StartServer, certs: Certificates
+    dicomkit_server: StartDicomkitServer, certs: Certificates
 ) -> None:
     server = dicomkit_server(certs=certs, client_ca=True)
     result = run_echoscu(
@@ -78,7 +83,7 @@ def test_echoscu_with_tls_and_client_certificate_against_our_scp(
 
 
 def test_echoscu_with_anonymous_tls_against_our_scp(
-    dicomkit_server: StartServer, certs: Certificates
+    dicomkit_server: StartDicomkitServer, certs: Certificates
 ) -> None:
     server = dicomkit_server(certs=certs)
     result = run_echoscu(server.port, "--anonymous-tls", "+cf", str(certs.ca))
@@ -86,7 +91,7 @@ def test_echoscu_with_anonymous_tls_against_our_scp(
 
 
 def test_echoscu_without_a_client_certificate_is_refused_when_one_is_required(
-    dicomkit_server: StartServer, certs: Certificates
+    dicomkit_server: StartDicomkitServer, certs: Certificates
 ) -> None:
     server = dicomkit_server(certs=certs, client_ca=True)
     result = run_echoscu(server.port, "--anonymous-tls", "+cf", str(certs.ca))
@@ -131,13 +136,13 @@ def _pynetdicom_echo(port: int, their_max_pdu: int, our_max_pdu: int) -> int:
 @pytest.mark.parametrize("their_max_pdu", [0, 4096, 16384])
 @pytest.mark.parametrize("our_max_pdu", [4096, 1 << 20])
 def test_pynetdicom_scu_against_our_scp(
-    dicomkit_server: StartServer, their_max_pdu: int, our_max_pdu: int
+    dicomkit_server: StartDicomkitServer, their_max_pdu: int, our_max_pdu: int
 ) -> None:
     server = dicomkit_server(max_pdu=our_max_pdu)
     assert [_pynetdicom_echo(server.port, their_max_pdu, our_max_pdu) for _ in range(2)] == [0, 0]
 
 
-def test_pynetdicom_scu_is_rejected_for_a_wrong_called_ae_title(dicomkit_server: StartServer) -> None:
+def test_pynetdicom_scu_is_rejected_for_a_wrong_called_ae_title(dicomkit_server: StartDicomkitServer) -> None:
     from pynetdicom import AE, evt
     from pynetdicom.events import EventHandlerType
     from pynetdicom.pdu import A_ASSOCIATE_RJ
@@ -169,12 +174,12 @@ def test_pynetdicom_scu_is_rejected_for_a_wrong_called_ae_title(dicomkit_server:
 
 @pytest.mark.parametrize("our_max_pdu", [4096, 65536])
 @pytest.mark.parametrize("their_max_pdu", DCMTK_PDU_SIZES)
-def test_our_scu_against_storescp(storescp: StartPeer, their_max_pdu: int, our_max_pdu: int) -> None:
+def test_our_scu_against_storescp(storescp: StartStorescp, their_max_pdu: int, our_max_pdu: int) -> None:
     port = storescp(max_pdu=their_max_pdu)
     assert _our_echo(port, "STORESCP", max_pdu=our_max_pdu) == [0, 0, 0]
 
 
-def test_our_scu_with_tls_against_storescp(storescp: StartPeer, certs: Certificates) -> None:
+def test_our_scu_with_tls_against_storescp(storescp: StartStorescp, certs: Certificates) -> None:
     port = storescp(certs=certs)
     context = client_ssl_context(ca_file=certs.ca, certfile=certs.client_cert, keyfile=certs.client_key)
     assert _our_echo(port, "STORESCP", ssl_context=context) == [0, 0, 0]
@@ -183,7 +188,7 @@ def test_our_scu_with_tls_against_storescp(storescp: StartPeer, certs: Certifica
 @pytest.mark.parametrize("their_max_pdu", [0, 4096, 16384])
 @pytest.mark.parametrize("our_max_pdu", [4096, 1 << 20])
 def test_our_scu_against_a_pynetdicom_scp(
-    pynetdicom_scp: StartPeer, their_max_pdu: int, our_max_pdu: int
+    pynetdicom_scp: StartPynetdicomScp, their_max_pdu: int, our_max_pdu: int
 ) -> None:
     port = pynetdicom_scp(max_pdu=their_max_pdu)
     assert _our_echo(port, "PYNETDICOM", max_pdu=our_max_pdu) == [0, 0, 0]
@@ -261,14 +266,14 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_echo_cli_against_storescp(storescp: StartPeer) -> None:
+def test_echo_cli_against_storescp(storescp: StartStorescp) -> None:
     port = storescp()
     result = _cli("127.0.0.1", str(port), "--aet", "CLI", "--aec", "STORESCP", "--repeat", "2")
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("0x0000 Success") == 2
 
 
-def test_echo_cli_with_tls_against_our_scp(dicomkit_server: StartServer, certs: Certificates) -> None:
+def test_echo_cli_with_tls_against_our_scp(dicomkit_server: StartDicomkitServer, certs: Certificates) -> None:
     server = dicomkit_server(certs=certs, client_ca=True)
     result = _cli(
         "127.0.0.1",
@@ -287,7 +292,7 @@ def test_echo_cli_with_tls_against_our_scp(dicomkit_server: StartServer, certs: 
     assert "0x0000 Success" in result.stdout
 
 
-def test_echo_cli_reports_a_rejection_in_one_line(dicomkit_server: StartServer) -> None:
+def test_echo_cli_reports_a_rejection_in_one_line(dicomkit_server: StartDicomkitServer) -> None:
     server = dicomkit_server()
     result = _cli("127.0.0.1", str(server.port), "--aec", "NOT_HERE")
     assert result.returncode == 1

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 from pydicom.dataset import Dataset as PydicomDataset
@@ -38,7 +38,16 @@ from dicomkit.net.dimse.assemble import DataSink, MemorySink
 from dicomkit.net.dimse.commands import CStoreRQ, CStoreRSP, DimseMessage
 from dicomkit.net.services import ServiceHandlers, VerificationService
 from dicomkit.net.services.protocols import AssociationInfo, Responder, ServiceRequest
-from tests.interop.conftest import VERIFICATION, dcmtk_env, run_echoscu
+from tests.interop.conftest import (
+    VERIFICATION,
+    StartPynetdicomScp,
+    StartStorescp,
+    dcmtk_env,
+    run_echoscu,
+)
+
+if TYPE_CHECKING:
+    from pynetdicom.association import Association
 
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 IMPLICIT_LE = "1.2.840.10008.1.2"
@@ -163,7 +172,7 @@ def test_storescu_sends_large_pdus_to_our_scp_announcing_no_maximum(
     assert got.PixelData == ds.PixelData
 
 
-def _pynetdicom_store(port: int, ds: PydicomDataset) -> tuple[Any, int | None]:
+def _pynetdicom_store(port: int, ds: PydicomDataset) -> tuple[Association, int | None]:
     """C-STORE from a pynetdicom SCU; (its association, the status or None)."""
     from pynetdicom import AE
 
@@ -219,11 +228,11 @@ def _our_echo_announcing_no_maximum(port: int, called: str) -> tuple[int, int]:
     return asyncio.run(asyncio.wait_for(scenario(), 30))
 
 
-def test_our_scu_announcing_no_maximum_against_storescp(storescp: Any) -> None:
+def test_our_scu_announcing_no_maximum_against_storescp(storescp: StartStorescp) -> None:
     port = storescp(max_pdu=131072)
     assert _our_echo_announcing_no_maximum(port, "STORESCP") == (0, 131072)
 
 
-def test_our_scu_announcing_no_maximum_against_a_pynetdicom_scp(pynetdicom_scp: Any) -> None:
+def test_our_scu_announcing_no_maximum_against_a_pynetdicom_scp(pynetdicom_scp: StartPynetdicomScp) -> None:
     port = pynetdicom_scp(max_pdu=0)
     assert _our_echo_announcing_no_maximum(port, "PYNETDICOM") == (0, 0)
