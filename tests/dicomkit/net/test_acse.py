@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import pytest
 
 from dicomkit.errors import RemoteProtocolError
@@ -348,6 +350,17 @@ def test_negotiation_end_to_end_through_connections() -> None:
 # ------------------------------------------------------------------ configuration
 
 
+class _AEFields(TypedDict, total=False):
+    """The AEConfig fields the invalid-configuration cases set."""
+
+    ae_title: str
+    max_pdu_length: int
+    max_unlimited_pdu_length: int
+    max_associations: int
+    allowed_calling_ae_titles: frozenset[str] | None
+    supported_contexts: tuple[SupportedContext, ...]
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
@@ -369,6 +382,6 @@ def test_negotiation_end_to_end_through_connections() -> None:
         },
     ],
 )
-def test_invalid_configuration_is_refused(kwargs: dict[str, object]) -> None:
+def test_invalid_configuration_is_refused(kwargs: _AEFields) -> None:
     with pytest.raises(ValueError):
-        AEConfig(**kwargs)  # type: ignore[arg-type]
+        AEConfig(**kwargs)

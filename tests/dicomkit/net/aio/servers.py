@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import ssl
 from collections.abc import AsyncIterator, Coroutine, Iterable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
-from dicomkit.net.aio import AssociationRecord, DicomServer, Outcome, Phase
+from dicomkit.net.aio import AssociationObserver, AssociationRecord, DicomServer, Outcome, Phase
+from dicomkit.net.aio.balance import WorkerLoad
 from dicomkit.net.config import AEConfig, SupportedContext, Timeouts
 from dicomkit.net.services import ServiceClass, ServiceHandlers, VerificationService
 
@@ -19,19 +22,42 @@ CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 T = TypeVar("T")
 
 
-def scp_ae(*extra: SupportedContext, **options: Any) -> AEConfig:
+class AEOptions(TypedDict, total=False):
+    """The AEConfig fields the asyncio tests set."""
+
+    max_pdu_length: int
+    allowed_calling_ae_titles: frozenset[str] | None
+    max_associations: int
+    timeouts: Timeouts
+
+
+class ServerOptions(TypedDict, total=False):
+    """The DicomServer options the asyncio tests set."""
+
+    ssl_context: ssl.SSLContext | None
+    observer: AssociationObserver | None
+    sockets: list[socket.socket] | None
+    load: WorkerLoad | None
+
+
+def scp_ae(*extra: SupportedContext, **options: Unpack[AEOptions]) -> AEConfig:
     contexts = (SupportedContext(VERIFICATION, (IMPLICIT_LE, EXPLICIT_LE)), *extra)
     return AEConfig("SCP", supported_contexts=contexts, **options)
 
 
-def scu_ae(**options: Any) -> AEConfig:
+def scu_ae(**options: Unpack[AEOptions]) -> AEConfig:
     return AEConfig("SCU", **options)
 
 
-def fast_timeouts(**overrides: float | None) -> Timeouts:
-    values: dict[str, Any] = {"artim": 5.0, "acse": 5.0, "dimse": 5.0, "network": 30.0, "connect": 5.0}
-    values.update(overrides)
-    return Timeouts(**values)
+def fast_timeouts(
+    *,
+    artim: float = 5.0,
+    acse: float = 5.0,
+    dimse: float | None = 5.0,
+    network: float | None = 30.0,
+    connect: float = 5.0,
+) -> Timeouts:
+    return Timeouts(artim=artim, acse=acse, dimse=dimse, network=network, connect=connect)
 
 
 class Observer:
@@ -61,7 +87,7 @@ async def serving(
     services: Iterable[ServiceClass] | None = None,
     *,
     grace: float = 0.0,
-    **options: Any,
+    **options: Unpack[ServerOptions],
 ) -> AsyncIterator[DicomServer]:
     handlers = ServiceHandlers([VerificationService()] if services is None else services)
     server = DicomServer(ae or scp_ae(), handlers, host="127.0.0.1", port=0, **options)

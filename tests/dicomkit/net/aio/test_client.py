@@ -18,11 +18,13 @@ from dicomkit.errors import (
 )
 from dicomkit.net.aio import VERIFICATION_CONTEXT, Outcome, associate, echo_sync, open_association
 from dicomkit.net.config import RequestedContext
+from dicomkit.net.dimse.commands import CEchoRSP
 from dicomkit.net.services import EchoRequest, VerificationService
 from tests.dicomkit.net.aio.servers import (
     CT_IMAGE_STORAGE,
     EXPLICIT_LE,
     IMPLICIT_LE,
+    AEOptions,
     Observer,
     fast_timeouts,
     run,
@@ -66,7 +68,7 @@ def test_transfer_syntax_is_negotiated_in_the_acceptors_preference_order() -> No
     ],
 )
 def test_rejection_reasons_reach_the_requestor(
-    called: str, scp_options: dict[str, object], expected: tuple[int, int, int]
+    called: str, scp_options: AEOptions, expected: tuple[int, int, int]
 ) -> None:
     async def scenario() -> None:
         observer = Observer()
@@ -173,7 +175,8 @@ def test_dimse_timeout_when_the_response_is_late() -> None:
                 gate.opened.set()
                 # the late response is still delivered on the association
                 response = await assoc.receive(timeout=5)
-                assert response.command.status == 0  # type: ignore[union-attr]
+                assert isinstance(response.command, CEchoRSP)
+                assert response.command.status == 0
 
     run(scenario())
 

@@ -11,10 +11,17 @@ import pytest
 from dicomkit.errors import AssociationAborted, AssociationRejected, DimseStatusError
 from dicomkit.net.acse import NegotiatedContext
 from dicomkit.net.aio import VERIFICATION_CONTEXT, Outcome, Phase, associate, open_association
-from dicomkit.net.config import RequestedContext, SupportedContext
+from dicomkit.net.config import AEConfig, RequestedContext, SupportedContext
 from dicomkit.net.dimse.assemble import DataSink, MemorySink
 from dicomkit.net.dimse.commands import CEchoRQ, CEchoRSP, CStoreRQ, CStoreRSP, DimseMessage
-from dicomkit.net.services import AssociationInfo, EchoRequest, Responder, ServiceRequest, VerificationService
+from dicomkit.net.services import (
+    AssociationInfo,
+    EchoRequest,
+    Responder,
+    ServiceClass,
+    ServiceRequest,
+    VerificationService,
+)
 from tests.dicomkit.net.aio.servers import (
     CT_IMAGE_STORAGE,
     EXPLICIT_LE,
@@ -48,7 +55,7 @@ class _Raises:
         raise self.error
 
 
-def _echo_once(services: list, ae=None) -> int:  # type: ignore[no-untyped-def,type-arg]
+def _echo_once(services: list[ServiceClass], ae: AEConfig | None = None) -> int:
     async def scenario() -> int:
         async with serving(ae, services=services) as server:
             assoc = await open_association("127.0.0.1", server.port, scu_ae(), "SCP", [VERIFICATION_CONTEXT])
