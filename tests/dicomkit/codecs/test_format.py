@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import TypedDict
+
 import numpy as np
 import pytest
 
@@ -18,6 +21,17 @@ def test_derived_sizes_and_dtype() -> None:
     assert PixelFormat(3, 3, 1, 32, 32, 0, 0, "MONOCHROME2").dtype == np.dtype("<u4")
 
 
+class _Counts(TypedDict, total=False):
+    """The PixelFormat fields the impossible-format cases set."""
+
+    rows: int
+    bits_allocated: int
+    bits_stored: int
+    pixel_representation: int
+    samples_per_pixel: int
+    number_of_frames: int
+
+
 @pytest.mark.parametrize(
     "kwargs,problem",
     [
@@ -29,8 +43,8 @@ def test_derived_sizes_and_dtype() -> None:
         ({"number_of_frames": 0}, "number of frames"),
     ],
 )
-def test_impossible_formats_are_codec_errors(kwargs: dict[str, int], problem: str) -> None:
-    values = dict(
+def test_impossible_formats_are_codec_errors(kwargs: _Counts, problem: str) -> None:
+    valid = PixelFormat(
         rows=4,
         columns=4,
         samples_per_pixel=1,
@@ -40,6 +54,5 @@ def test_impossible_formats_are_codec_errors(kwargs: dict[str, int], problem: st
         planar_configuration=0,
         photometric_interpretation="MONOCHROME2",
     )
-    values.update(kwargs)
     with pytest.raises(CodecError, match=problem):
-        PixelFormat(**values)  # type: ignore[arg-type]
+        dataclasses.replace(valid, **kwargs)

@@ -34,6 +34,7 @@ from dicomkit.codecs.lut import Window, apply_window, is_inverted, to_display, w
 from dicomkit.codecs.pixels import get_frame, pixel_format, set_pixel_data
 from dicomkit.data import tags
 from dicomkit.data.dataset import Dataset
+from dicomkit.data.value_codec import ElementValue
 from dicomkit.errors import CodecError, DicomError
 from dicomkit.part10.options import ReadOptions, Validation
 from dicomkit.part10.reader import read_file
@@ -115,13 +116,13 @@ def test_rendering_matches_pydicom_modality_and_voi_within_one_grey_level(path: 
 # ------------------------------------------------------- constructed data sets
 
 
-def _image(values: np.ndarray, **attributes: object) -> Dataset:
+def _image(values: np.ndarray, **attributes: ElementValue) -> Dataset:
     ds = Dataset()
     set_pixel_data(ds, values)
     ds.set(tags.SOPClassUID, "1.2.840.10008.5.1.4.1.1.7", "UI")
     ds.set(tags.SOPInstanceUID, "1.2.3.4", "UI")
     for keyword, value in attributes.items():
-        ds.set(keyword, value)  # type: ignore[arg-type]
+        ds.set(keyword, value)
     return ds
 
 

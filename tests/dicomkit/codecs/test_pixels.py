@@ -185,7 +185,9 @@ def test_a_corrupt_jpeg_frame_is_a_codec_error_naming_the_frame() -> None:
 def test_mutated_fragments_raise_only_dicomkit_errors(data: st.DataObject) -> None:
     frames = np.arange(2 * 8 * 8, dtype=np.uint16).reshape(2, 8, 8)
     ds = _rle_dataset(frames, with_offset_table=data.draw(st.booleans()))
-    value = bytearray(ds[tags.PixelData].value)  # type: ignore[arg-type]
+    encapsulated = ds[tags.PixelData].value
+    assert isinstance(encapsulated, bytes)
+    value = bytearray(encapsulated)
     for _ in range(data.draw(st.integers(1, 8))):
         position = data.draw(st.integers(0, len(value) - 1))
         value[position] = data.draw(st.integers(0, 255))
@@ -258,7 +260,8 @@ def test_one_bit_frames_are_not_byte_aligned(syntax: str) -> None:
     frames = np.random.default_rng(5).integers(0, 2, (3, 3, 5), dtype=np.uint8).astype(bool)
     ds = Dataset()
     set_pixel_data(ds, frames)
-    assert len(ds[tags.PixelData].value) == (3 * 15 + 7) // 8  # type: ignore[arg-type]
+    packed = ds[tags.PixelData].value
+    assert isinstance(packed, bytes) and len(packed) == (3 * 15 + 7) // 8
     assert np.array_equal(get_frame(ds, 2), frames[2])
     theirs = _pydicom_reads(ds, syntax)
     assert np.array_equal(theirs, frames.astype(np.uint8))
