@@ -710,6 +710,7 @@ def test_loader_bytes_the_vr_cannot_hold_are_a_decode_error() -> None:
         )
     assert info.value.tag == 0x00283006
     with pytest.raises(DecodeError, match="not bytes"):
+        # a loader returning str breaks its declared type on purpose: the decoder must check it
         dataset_from_json({"00283006": {"vr": "US", "BulkDataURI": "u"}}, bulk_data_loader=lambda uri: "x")  # type: ignore[arg-type,return-value]
 
 

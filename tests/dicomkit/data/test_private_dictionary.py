@@ -107,7 +107,9 @@ _KEY = re.compile(r"^([0-9A-F]{2})([0-9A-F]{2}|xx)([0-9A-F]{2}|xx)([0-9A-F]{2}|x
 
 def _probe(key: str) -> int | None:
     """A real tag for a pydicom row, in block 4A where the row leaves the block open."""
-    high, low, block, offset = _KEY.match(key).groups()  # type: ignore[union-attr]
+    match = _KEY.match(key)
+    assert match is not None, key
+    high, low, block, offset = match.groups()
     if offset == "xx":
         return None  # GDCM's rows for the creator element itself
     group = int(high + ("33" if low == "xx" else low), 16)

@@ -5,6 +5,7 @@ part may end."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dicomkit.data.dataset import Dataset
+from dicomkit.data.value_codec import ElementValue
 from dicomkit.errors import DicomError, TruncatedError
 from dicomkit.part10.options import ReadOptions, Validation
 from dicomkit.part10.reader import read_dataset, read_dataset_at, read_dataset_head, read_file
@@ -53,8 +55,8 @@ def _dataset_bytes(path: Path) -> tuple[bytes, str] | None:
     return data[pos:], ts
 
 
-def _items(dataset: Dataset, keep: object) -> list[tuple[int, object]]:
-    return [(tag, dataset[tag].value) for tag in dataset if keep(tag)]  # type: ignore[operator]
+def _items(dataset: Dataset, keep: Callable[[int], bool]) -> list[tuple[int, ElementValue]]:
+    return [(tag, dataset[tag].value) for tag in dataset if keep(tag)]
 
 
 @pytest.mark.parametrize("path", corpus_files(), ids=corpus_ids())

@@ -7,6 +7,7 @@ import pytest
 from dicomkit.data import tags
 from dicomkit.data import uids as registry
 from dicomkit.data.dataset import Dataset
+from dicomkit.data.value_codec import ElementValue
 from dicomkit.errors import EncodeError
 from dicomkit.part10.template import DatasetTemplate
 from dicomkit.part10.writer import encode_dataset
@@ -16,7 +17,7 @@ SYNTAXES = (registry.ExplicitVRLittleEndian, registry.ImplicitVRLittleEndian)
 # (tag, VR, value, the value's bytes unpadded) in ascending tag order: short and long
 # explicit headers, odd and even lengths, NUL and space padding, a binary number,
 # multiple values, a non-ASCII name in the declared character set, zero length.
-ELEMENTS: list[tuple[int, str, object, bytes]] = [
+ELEMENTS: list[tuple[int, str, ElementValue, bytes]] = [
     (tags.SpecificCharacterSet, "CS", "ISO_IR 100", b"ISO_IR 100"),
     (tags.QueryRetrieveLevel, "CS", "STUDY", b"STUDY"),
     (tags.RetrieveAETitle, "AE", "PACS", b"PACS"),
@@ -32,10 +33,10 @@ ELEMENTS: list[tuple[int, str, object, bytes]] = [
 ]
 
 
-def _dataset(elements: list[tuple[int, str, object]]) -> Dataset:
+def _dataset(elements: list[tuple[int, str, ElementValue]]) -> Dataset:
     dataset = Dataset()
     for tag, vr, value in elements:
-        dataset.set(tag, value, vr)  # type: ignore[arg-type]
+        dataset.set(tag, value, vr)
     return dataset
 
 
