@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from dicomkit.data.dataset import Dataset
 from dicomkit.data.element import Element
 from dicomkit.data.tag import Tag
+from dicomkit.data.value_codec import ElementValue
 from dicomkit.data.vr import VR, VR_INFO, VRKind
 
 _ASCII_TEXT = string.ascii_letters + string.digits + " .-_^"
@@ -19,7 +20,7 @@ def _text(alphabet: str, max_size: int) -> st.SearchStrategy[str]:
     return st.text(alphabet=alphabet, max_size=max_size).map(lambda s: s.strip(" "))
 
 
-def values_for(vr: str) -> st.SearchStrategy[object]:
+def values_for(vr: str) -> st.SearchStrategy[ElementValue]:
     """Decoded values of one VR in the canonical Python form the data model returns."""
     info = VR_INFO[VR(vr)]
     if info.kind is VRKind.NUMBER:
@@ -67,7 +68,7 @@ def elements(draw: st.DrawFn, vr: str | None = None) -> Element:
     vr = vr or draw(st.sampled_from(TAGGED_VRS))
     group = draw(st.integers(0x0004, 0x3FEF)) * 2 + 1  # a private (odd) group
     tag = Tag(group, draw(st.integers(0x1000, 0x10FF)))
-    return Element(tag, vr, draw(values_for(vr)))  # type: ignore[arg-type]
+    return Element(tag, vr, draw(values_for(vr)))
 
 
 @st.composite
