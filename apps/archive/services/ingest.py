@@ -34,7 +34,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from types import TracebackType
-from typing import BinaryIO
+from typing import Protocol
 
 from apps.archive.conf import ArchiveSettings, KeyLayout, archive_settings, storage_backend
 from apps.archive.errors import IngestError, Refusal, StorageError
@@ -52,13 +52,32 @@ from dicomkit.part10.reader import read_dataset_at, read_file
 from dicomkit.part10.transfer_syntax import EXPLICIT_VR_LITTLE_ENDIAN
 from dicomkit.part10.writer import WriteOptions, encode_file
 
-__all__ = ["IngestOutcome", "IngestResult", "IngestSink", "ingest_session", "instance_ingest"]
+__all__ = [
+    "IngestOutcome",
+    "IngestResult",
+    "IngestSink",
+    "Readable",
+    "Source",
+    "ingest_session",
+    "instance_ingest",
+]
 
 _CHUNK = 1 << 20
 # One parse of the whole structure; values above 4 KiB (pixel data) stay in the file.
 _READ_OPTIONS = ReadOptions(defer_size=4096, validation=Validation.LENIENT)
 
-Source = str | os.PathLike[str] | BinaryIO
+
+class Readable(Protocol):
+    """All ingest asks of a stream: ``read(size)``, at most ``size`` bytes, ``b""`` at the end.
+
+    A binary file or ``BytesIO`` fits, and so does any object with that one method: ingest
+    does not seek, write or close the stream.
+    """
+
+    def read(self, size: int, /) -> bytes: ...
+
+
+Source = str | os.PathLike[str] | Readable
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +150,7 @@ def instance_ingest(
 def _copy(source: Source, writer: _HashingWriter) -> None:
     if isinstance(source, str | os.PathLike):
         try:
-            stream: BinaryIO = open(source, "rb")  # noqa: SIM115 - closed below
+            stream = open(source, "rb")  # noqa: SIM115 - closed below
         except OSError as exc:
             raise IngestError(Refusal.PROCESSING_FAILURE, f"Cannot read the file: {exc.strerror}") from exc
         with stream:
@@ -140,7 +159,7 @@ def _copy(source: Source, writer: _HashingWriter) -> None:
         _copy_stream(source, writer)
 
 
-def _copy_stream(stream: BinaryIO, writer: _HashingWriter) -> None:
+def _copy_stream(stream: Readable, writer: _HashingWriter) -> None:
     while True:
         try:
             chunk = stream.read(_CHUNK)

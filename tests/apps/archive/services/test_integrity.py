@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from io import BytesIO, StringIO
+from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -21,18 +21,18 @@ from tests.builders import write_ct
 pytestmark = pytest.mark.django_db
 
 
-class _BrokenUpstream(BytesIO):
+class _BrokenUpstream:
     """A source that fails mid-read, as a dropped connection does: 100 bytes, then a reset."""
 
     def __init__(self, data: bytes) -> None:
-        super().__init__(data)
+        self.data = data
         self.calls = 0
 
-    def read(self, size: int | None = -1) -> bytes:
+    def read(self, size: int) -> bytes:
         self.calls += 1
         if self.calls > 1:
             raise ConnectionResetError(104, "Connection reset by peer")
-        return super().read(100)
+        return self.data[:100]
 
 
 def test_source_failing_mid_stream_leaves_no_file_and_no_row(storage_root: Path, tmp_path: Path) -> None:
