@@ -40,6 +40,7 @@ from dicomkit.net.services.move import Destination
 
 __all__ = [
     "EchoResult",
+    "OperationNames",
     "Peer",
     "remote_node_create",
     "remote_node_delete",
@@ -68,6 +69,10 @@ _EDITABLE = frozenset(
     }
 )
 _AD_HOC = re.compile(r"^(?P<aet>[^@]{1,16})@(?P<host>\[[^\]]+\]|[^:\[\]]+):(?P<port>[0-9]{1,5})$")
+
+OperationNames = str | list[str] | tuple[str, ...] | set[str] | frozenset[str]
+"""A node's operations as callers give them: :class:`DimseOperation` values, or one string of
+them separated by commas or spaces (``"echo,find"``, as ``manage.py remote_node --in`` takes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +104,8 @@ class EchoResult:
 
 
 def _operations(values: object, name: str) -> list[str]:
+    """The chosen operations in :class:`DimseOperation` order; ``values`` is checked here, as
+    ``remote_node_update`` passes whatever its ``changes`` hold."""
     if values is None:
         return [operation.value for operation in DimseOperation]
     if isinstance(values, str):
@@ -134,8 +141,8 @@ def remote_node_create(
     tls_ca_file: str = "",
     tls_cert_file: str = "",
     tls_key_file: str = "",
-    incoming_operations: object = None,
-    outgoing_operations: object = None,
+    incoming_operations: OperationNames | None = None,
+    outgoing_operations: OperationNames | None = None,
     description: str = "",
     enabled: bool = True,
 ) -> RemoteNode:
