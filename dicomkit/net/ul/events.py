@@ -40,7 +40,9 @@ class Event(enum.IntEnum):
 
     description: str
 
-    def __new__(cls, value: int, description: str) -> Event:
+    # mypy checks a value lookup (``Event(6)``) against ``__new__``; at run time a lookup
+    # never reaches it. The default only lets lookups type-check: every member has a description.
+    def __new__(cls, value: int, description: str = "") -> Event:
         member = int.__new__(cls, value)
         member._value_ = value
         member.description = description

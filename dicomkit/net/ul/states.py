@@ -16,7 +16,9 @@ class State(enum.IntEnum):
 
     description: str
 
-    def __new__(cls, value: int, description: str) -> State:
+    # mypy checks a value lookup (``State(6)``) against ``__new__``; at run time a lookup
+    # never reaches it. The default only lets lookups type-check: every member has a description.
+    def __new__(cls, value: int, description: str = "") -> State:
         member = int.__new__(cls, value)
         member._value_ = value
         member.description = description
