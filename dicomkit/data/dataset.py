@@ -19,7 +19,7 @@ import datetime
 import enum
 import re
 from collections.abc import Iterator, MutableMapping, Sequence
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias, overload
 
 from dicomkit.data.charset import DEFAULT_CHARSET, Charset
 from dicomkit.data.element import Element
@@ -186,6 +186,11 @@ class Dataset(MutableMapping[int, Element]):
         element = self.get_element(key)
         return [] if element is None else element.values
 
+    # A str/int/float default narrows the result: ``get_str(key, "")`` is a ``str``.
+    @overload
+    def get_str(self, key: Key, default: str) -> str: ...
+    @overload
+    def get_str(self, key: Key, default: str | None = None) -> str | None: ...
     def get_str(self, key: Key, default: str | None = None) -> str | None:
         """First value as text; '' when present but empty; ``default`` when absent."""
         element = self.get_element(key)
@@ -200,6 +205,10 @@ class Dataset(MutableMapping[int, Element]):
     def get_strs(self, key: Key) -> list[str]:
         return [v if isinstance(v, str) else str(v) for v in self.get_values(key)]
 
+    @overload
+    def get_int(self, key: Key, default: int) -> int: ...
+    @overload
+    def get_int(self, key: Key, default: int | None = None) -> int | None: ...
     def get_int(self, key: Key, default: int | None = None) -> int | None:
         values = self.get_values(key)
         if not values:
@@ -218,6 +227,10 @@ class Dataset(MutableMapping[int, Element]):
     def get_ints(self, key: Key) -> list[int]:
         return [int(v) for v in self.get_values(key)]  # type: ignore[arg-type]
 
+    @overload
+    def get_float(self, key: Key, default: float) -> float: ...
+    @overload
+    def get_float(self, key: Key, default: float | None = None) -> float | None: ...
     def get_float(self, key: Key, default: float | None = None) -> float | None:
         values = self.get_values(key)
         if not values:

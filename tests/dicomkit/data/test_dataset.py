@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import assert_type
 
 import pytest
 
@@ -63,6 +64,11 @@ def test_typed_getters_convert_and_default() -> None:
     assert ds.get_str("AccessionNumber") is None
     assert ds.get_str("AccessionNumber", "none") == "none"
     assert ds.get_int("Columns", 7) == 7
+    # a default that is not None narrows the result (checked by mypy)
+    assert_type(ds.get_str("AccessionNumber", ""), str)
+    assert_type(ds.get_int("Columns", 7), int)
+    assert_type(ds.get_float("SliceThickness", 1.0), float)
+    assert_type(ds.get_str("AccessionNumber"), str | None)
     name = ds.get_person_name("PatientName")
     assert name is not None and name.family_name == "Doe" and name.given_name == "John"
 

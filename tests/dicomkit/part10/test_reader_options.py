@@ -99,8 +99,7 @@ def test_file_meta_is_written_per_ps3_10(tmp_path: Path) -> None:
     assert meta.get_str("MediaStorageSOPClassUID") == ds.get_str("SOPClassUID")
     assert meta.get_str("MediaStorageSOPInstanceUID") == ds.get_str("SOPInstanceUID")
     assert meta.get_str("TransferSyntaxUID") == EXPLICIT_VR_BIG_ENDIAN
-    implementation_class_uid = meta.get_str("ImplementationClassUID")
-    assert implementation_class_uid is not None and implementation_class_uid.startswith("2.25.")
+    assert meta.get_str("ImplementationClassUID", "").startswith("2.25.")
     group_length = meta.get_int("FileMetaInformationGroupLength")
     # The group length covers exactly the meta elements after it (PS3.10 7.1).
     assert group_length == _meta_length(data)

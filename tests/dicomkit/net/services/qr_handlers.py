@@ -69,7 +69,7 @@ class FolderIndex:
         found: dict[str, Entry] = {}
         for entry in self.entries:
             if all(_match(identifier, entry.header, tag) for tag in keys):
-                key_values = [entry.header.get_str(UNIQUE[lv]) or "" for lv in list(QueryLevel)[: depth + 1]]
+                key_values = [entry.header.get_str(UNIQUE[lv], "") for lv in list(QueryLevel)[: depth + 1]]
                 found.setdefault("|".join(key_values), entry)
         return list(found.values())
 
