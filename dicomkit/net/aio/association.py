@@ -65,7 +65,6 @@ from dicomkit.net.ul import (
     NEED_DATA,
     CloseTransport,
     Connection,
-    NeedData,
     OpenTransport,
     Primitive,
     ProviderAbort,
@@ -255,7 +254,7 @@ class AssociationProtocol(asyncio.Protocol):
                 self._artim.stop()
             elif isinstance(event, CloseTransport):
                 self._close_transport()
-            elif not isinstance(event, (OpenTransport, NeedData)):
+            elif not isinstance(event, OpenTransport):
                 self._push(event)  # A-ASSOCIATE, A-RELEASE, A-ABORT, A-P-ABORT primitives
         data = connection.data_to_send()
         if data:

@@ -98,16 +98,22 @@ class Role(enum.Enum):
     ACCEPTOR = "acceptor"
 
 
-class NeedData:
-    """Returned by ``next_event`` when more bytes must be received first."""
+class NeedData(enum.Enum):
+    """Returned by ``next_event`` when more bytes must be received first.
 
-    __slots__ = ()
+    A one-member enum, so that ``event is not NEED_DATA`` narrows ``ConnectionEvent`` for
+    a type checker (as h11's sentinels do); ``NEED_DATA`` is its only member.
+    """
+
+    NEED_DATA = "NEED_DATA"
 
     def __repr__(self) -> str:
         return "NEED_DATA"
 
+    __str__ = __repr__
 
-NEED_DATA: Final = NeedData()
+
+NEED_DATA: Final = NeedData.NEED_DATA
 
 ConnectionEvent = Primitive | OpenTransport | CloseTransport | StartARTIM | StopARTIM | NeedData
 

@@ -16,7 +16,6 @@ from dicomkit.net.ul.connection import (
     CloseTransport,
     Connection,
     ConnectionEvent,
-    NeedData,
     OpenTransport,
     Role,
     StartARTIM,
@@ -86,7 +85,7 @@ class ConnectionPair:
         elif isinstance(event, StopARTIM):
             side.artim = False
         else:
-            assert not isinstance(event, NeedData)
+            assert event is not NEED_DATA
             side.events.append(event)
 
     def _carry(self, sender: Side, data: bytes) -> None:

@@ -31,6 +31,7 @@ from dicomkit.net.ul.connection import (
     CloseTransport,
     Connection,
     ConnectionEvent,
+    NeedData,
     Role,
     StartARTIM,
     StopARTIM,
@@ -240,6 +241,12 @@ def test_pdus_received_before_the_close_are_handled_first() -> None:
     assert pair.acceptor.conn.next_event() == AbortPDU()  # AA-3, not AA-4
     assert pair.acceptor.conn.next_event() == CloseTransport()
     assert pair.acceptor.conn.next_event() is NEED_DATA
+
+
+def test_need_data_is_a_single_sentinel_shown_by_its_name() -> None:
+    assert isinstance(NEED_DATA, NeedData) and list(NeedData) == [NEED_DATA]
+    assert repr(NEED_DATA) == str(NEED_DATA) == "NEED_DATA"
+    assert Connection(Role.ACCEPTOR).next_event() is NEED_DATA
 
 
 # ------------------------------------------------------------------ peer misbehaviour
