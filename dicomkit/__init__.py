@@ -8,6 +8,7 @@ Layers (imports point downward only)::
     part10   PS3.10 files and PS3.5 transfer syntaxes
     data     PS3.5/PS3.6 data model: tags, VRs, elements, datasets, dictionary
     errors   the single error hierarchy
+    streams  the binary stream Protocols that readers accept
 
 Nothing here imports django, celery or the ``apps`` package.
 """

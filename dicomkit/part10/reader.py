@@ -4,10 +4,10 @@
 
     [128-byte preamble]["DICM"][group 0002, explicit VR LE][data set in its transfer syntax]
 
-``read_file`` accepts a path, bytes or a binary stream. Files without preamble or
-without File Meta Information are accepted; the transfer syntax of a raw data set is
-detected from its first element. Deflated data sets (PS3.5 A.5) are inflated with a
-bound on their inflated size.
+``read_file`` accepts a path, bytes or any binary stream (``dicomkit.streams``). Files
+without preamble or without File Meta Information are accepted; the transfer syntax of a
+raw data set is detected from its first element. Deflated data sets (PS3.5 A.5) are
+inflated with a bound on their inflated size.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import io
 import os
 import struct
 import zlib
-from typing import BinaryIO
 
 from dicomkit.data.dataset import Dataset
 from dicomkit.data.vr import VALID_VRS
@@ -31,6 +30,7 @@ from dicomkit.part10.transfer_syntax import (
     IMPLICIT_VR_LITTLE_ENDIAN,
     transfer_syntax,
 )
+from dicomkit.streams import ByteReader, SeekableByteReader
 
 __all__ = ["read_dataset", "read_dataset_at", "read_dataset_head", "read_file"]
 
@@ -41,10 +41,13 @@ _VALID_VR_BYTES = frozenset(vr.encode() for vr in VALID_VRS)
 
 
 def read_file(
-    source: str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO,
+    source: str | os.PathLike[str] | bytes | bytearray | memoryview | ByteReader,
     options: ReadOptions | None = None,
 ) -> DicomFile:
     """Read a DICOM file (PS3.10) or a raw data set.
+
+    A stream needs only ``read``. One that also has ``seekable``, ``seek`` and ``tell``
+    and is seekable is read in chunks from where it stands; any other is read whole first.
 
     Raises:
         DicomFormatError: (or a subclass) for malformed input, naming the offset.
@@ -57,9 +60,9 @@ def read_file(
             return _read(Source.from_stream(fp, path=path), options)
     if isinstance(source, bytes | bytearray | memoryview):
         return _read(Source.from_bytes(source), options)
-    if not source.seekable():
-        return _read(Source.from_bytes(source.read()), options)
-    return _read(Source.from_stream(source), options)
+    if isinstance(source, SeekableByteReader) and source.seekable():
+        return _read(Source.from_stream(source), options)
+    return _read(Source.from_bytes(source.read()), options)
 
 
 def read_dataset(

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import io
 import os
-from typing import BinaryIO
 
 from dicomkit.errors import TruncatedError
+from dicomkit.streams import SeekableByteReader
 
 __all__ = ["Source"]
 
@@ -26,7 +26,7 @@ class Source:
     __slots__ = ("buf", "fp", "path", "size", "start")
 
     def __init__(
-        self, buf: bytes, *, fp: BinaryIO | None = None, path: str | None = None, start: int = 0
+        self, buf: bytes, *, fp: SeekableByteReader | None = None, path: str | None = None, start: int = 0
     ) -> None:
         self.buf = buf
         self.start = start
@@ -39,7 +39,7 @@ class Source:
         return cls(bytes(data))
 
     @classmethod
-    def from_stream(cls, fp: BinaryIO, *, path: str | None = None) -> Source:
+    def from_stream(cls, fp: SeekableByteReader, *, path: str | None = None) -> Source:
         offset = fp.tell() if fp.seekable() else 0
         return cls(fp.read(_CHUNK), fp=fp, path=path, start=offset)
 
@@ -97,9 +97,12 @@ class Source:
             self.start = pos
 
 
-def _stream_size(fp: BinaryIO, fallback: int) -> int:
+def _stream_size(fp: SeekableByteReader, fallback: int) -> int:
+    # A file knows its size without seeking; other streams lack fileno() or refuse it.
+    fileno = getattr(fp, "fileno", None)
     try:
-        return os.fstat(fp.fileno()).st_size
+        if fileno is not None:
+            return os.fstat(fileno()).st_size
     except (OSError, AttributeError, io.UnsupportedOperation):
         pass
     if fp.seekable():

@@ -21,16 +21,17 @@ to hold a whole large data set.
 Each PDU carries exactly one PDV, which is what DCMTK and pynetdicom send and what every
 peer accepts; several small PDVs per PDU would save little, as a C-ECHO command already
 fits one PDU. Fragments are ``memoryview`` slices of the caller's buffer (no copies);
-``fragment_stream`` reads one fragment at a time from a file.
+``fragment_stream`` reads one fragment at a time from a file or any other stream.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import BinaryIO, Final
+from typing import Final
 
 from dicomkit.errors import LocalProtocolError
 from dicomkit.net.pdu import PDataTF, PresentationDataValue
+from dicomkit.streams import ByteReader
 
 __all__ = [
     "COMMAND",
@@ -102,7 +103,9 @@ def fragment_message(
         yield from _pdus(context_id, _as_bytes_view(dataset), size, 0)
 
 
-def fragment_stream(context_id: int, stream: BinaryIO, length: int, max_pdu_length: int) -> Iterator[PDataTF]:
+def fragment_stream(
+    context_id: int, stream: ByteReader, length: int, max_pdu_length: int
+) -> Iterator[PDataTF]:
     """The data set PDUs of a message whose data set is the next ``length`` bytes of ``stream``.
 
     Reads one fragment at a time, so a data set of any size is sent from a file without

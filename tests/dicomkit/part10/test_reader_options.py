@@ -29,7 +29,9 @@ def test_path_bytes_and_stream_sources_give_the_same_data() -> None:
     with CT.open("rb") as fp:
         from_stream = read_file(fp)
     unseekable = read_file(_Unseekable(CT.read_bytes()))
+    seekable = read_file(_Seekable(CT.read_bytes()))
     assert from_path.dataset == from_bytes.dataset == from_stream.dataset == unseekable.dataset
+    assert seekable.dataset == from_path.dataset
     assert from_path.meta == from_bytes.meta
     assert from_path.preamble is not None and len(from_path.preamble) == 128
 
@@ -160,11 +162,34 @@ def test_lenient_reading_records_findings() -> None:
     assert result.findings
 
 
-class _Unseekable(io.BytesIO):
-    """A binary stream that cannot seek, as a pipe or a socket cannot."""
+class _Unseekable:
+    """A stream with nothing but ``read``: it cannot seek, like a pipe or a socket."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._pos = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        end = len(self._data) if size < 0 else self._pos + size
+        chunk = self._data[self._pos : end]
+        self._pos += len(chunk)
+        return chunk
+
+
+class _Seekable:
+    """A seekable stream that is no ``io`` class and has no ``fileno``: its size comes from seeking."""
+
+    def __init__(self, data: bytes) -> None:
+        self._buffer = io.BytesIO(data)
+
+    def read(self, size: int = -1, /) -> bytes:
+        return self._buffer.read(size)
 
     def seekable(self) -> bool:
-        return False
+        return True
 
     def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
-        raise io.UnsupportedOperation("seek")
+        return self._buffer.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._buffer.tell()
