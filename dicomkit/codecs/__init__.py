@@ -23,11 +23,12 @@ from dicomkit.codecs.encapsulation import (
     get_frame,
     parse_fragments,
 )
-from dicomkit.codecs.format import Codec, PixelArray, PixelFormat
+from dicomkit.codecs.format import Codec, IntegerSample, PixelArray, PixelFormat
 from dicomkit.codecs.registry import available_transfer_syntaxes, get_codec, is_encapsulated
 
 __all__ = [
     "Codec",
+    "IntegerSample",
     "PixelArray",
     "PixelFormat",
     "available_transfer_syntaxes",

@@ -35,10 +35,15 @@ import numpy.typing as npt
 
 from dicomkit.errors import CodecError
 
-__all__ = ["Codec", "PixelArray", "PixelFormat"]
+__all__ = ["Codec", "IntegerSample", "PixelArray", "PixelFormat"]
 
 PixelArray: TypeAlias = npt.NDArray[np.generic]
 """A decoded frame: ``(rows, columns)`` or ``(rows, columns, samples)``."""
+
+IntegerSample: TypeAlias = (
+    np.uint8 | np.uint16 | np.uint32 | np.uint64 | np.int8 | np.int16 | np.int32 | np.int64
+)
+"""The scalar types ``PixelFormat.dtype`` can be (Bits Allocated 1, 8, 16, 32, 64)."""
 
 _ALLOWED_BITS_ALLOCATED = frozenset({1, 8, 16, 32, 64})
 _MAX_DIMENSION = 0xFFFF  # Rows and Columns are US (PS3.3 C.7.6.3)
@@ -110,8 +115,14 @@ class PixelFormat:
         return frame * self.samples * self.bits_allocated
 
     @property
-    def dtype(self) -> np.dtype[np.generic]:
-        """Numpy dtype of one native sample (little endian; uint8 for 1-bit data)."""
+    def dtype(self) -> np.dtype[IntegerSample]:
+        """Numpy dtype of one native sample (little endian; uint8 for 1-bit data).
+
+        Always an integer: a format does not say whether its samples are floats, so for
+        Float / Double Float Pixel Data (``pixels.pixel_format``: Bits Allocated 32 / 64,
+        Pixel Representation 0) this is ``<u4`` / ``<u8``, the samples' width; the float
+        readers use ``<f4`` / ``<f8`` themselves.
+        """
         if self.bits_allocated == 1:
             return np.dtype(np.uint8)
         kind = "i" if self.pixel_representation else "u"

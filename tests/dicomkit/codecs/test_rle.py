@@ -7,7 +7,6 @@ import struct
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
 
 import numpy as np
 import pydicom
@@ -41,16 +40,6 @@ def pixel_format(rows: int, columns: int, spp: int, bits: int, signed: bool, pla
     )
 
 
-def integer_dtype(fmt: PixelFormat) -> np.dtype[np.integer[Any]]:
-    """``fmt.dtype`` as the integer dtype it always is here.
-
-    PixelFormat.dtype is typed np.dtype[np.generic]; iinfo() and Generator.integers()
-    need an integer dtype. The cast is checked by the assert.
-    """
-    assert fmt.dtype.kind in "iu"
-    return cast("np.dtype[np.integer[Any]]", fmt.dtype)
-
-
 @st.composite
 def frames(draw: st.DrawFn, max_side: int = 24) -> tuple[PixelFormat, np.ndarray]:
     """A random frame: any bit depth RLE holds, sign, 1 or 3 samples, sizes from 1x1, runs likely."""
@@ -64,7 +53,7 @@ def frames(draw: st.DrawFn, max_side: int = 24) -> tuple[PixelFormat, np.ndarray
         draw(st.booleans()),
         draw(st.integers(0, 1)) if spp == 3 else 0,
     )
-    info = np.iinfo(integer_dtype(fmt))
+    info = np.iinfo(fmt.dtype)
     # A small alphabet makes long runs; the full range makes literal runs.
     alphabet = draw(st.sampled_from(["small", "full"]))
     seed = draw(st.integers(0, 2**32 - 1))
@@ -74,7 +63,7 @@ def frames(draw: st.DrawFn, max_side: int = 24) -> tuple[PixelFormat, np.ndarray
         array = np.repeat(values.reshape(-1), draw(st.integers(1, 200)))[: values.size]
         array = np.resize(array, fmt.shape).astype(fmt.dtype)
     else:
-        array = rng.integers(info.min, info.max, size=fmt.shape, dtype=integer_dtype(fmt), endpoint=True)
+        array = rng.integers(info.min, info.max, size=fmt.shape, dtype=fmt.dtype, endpoint=True)
     return fmt, array
 
 
@@ -403,8 +392,7 @@ def _frame(segments: list[bytes]) -> bytes:
 def test_frames_of_several_segments_mixing_dense_and_literal_planes_round_trip(bits: int, spp: int) -> None:
     fmt = pixel_format(64, 96, spp, bits, signed=False)
     rng = np.random.default_rng(bits + spp)
-    dtype = integer_dtype(fmt)
-    array = rng.integers(0, np.iinfo(dtype).max, size=fmt.shape, dtype=dtype, endpoint=True)
+    array = rng.integers(0, np.iinfo(fmt.dtype).max, size=fmt.shape, dtype=fmt.dtype, endpoint=True)
     # the first sample's top byte becomes long runs (a dense segment); the last
     # sample's low byte stays random (literal runs)
     first = array.reshape(fmt.pixels, spp)[:, 0]
