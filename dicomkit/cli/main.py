@@ -54,16 +54,19 @@ class Subcommand(Protocol):
     def run(self, args: argparse.Namespace) -> int: ...
 
 
-def subcommands() -> list[Subcommand]:
-    """Every module of ``dicomkit.cli`` that provides ``add_parser`` and ``run``, by name."""
+def subcommands() -> dict[str, Subcommand]:
+    """Every module of ``dicomkit.cli`` that provides ``add_parser`` and ``run``.
+
+    Keyed by module name (``"dump"``, ``"echo"`` ...), in name order.
+    """
     package = importlib.import_module("dicomkit.cli")
-    found: list[Subcommand] = []
+    found: dict[str, Subcommand] = {}
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda info: info.name):
         if info.name == __name__.rsplit(".", 1)[-1]:
             continue
         module: ModuleType = importlib.import_module(f"dicomkit.cli.{info.name}")
         if callable(getattr(module, "add_parser", None)) and callable(getattr(module, "run", None)):
-            found.append(cast(Subcommand, module))
+            found[info.name] = cast(Subcommand, module)
     return found
 
 
@@ -74,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--traceback", action="store_true", help="show the Python traceback of an internal error"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for command in subcommands():
+    for command in subcommands().values():
         before = set(subparsers.choices)
         command.add_parser(subparsers)
         for name in set(subparsers.choices) - before:
