@@ -4,25 +4,46 @@ needs it, or every small response waits ~40 ms for a delayed ACK)."""
 
 from __future__ import annotations
 
-import os
+import contextlib
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pytest
 
 from tests.dicomkit.net.aio.certs import Certificates, make_certificates
+from tests.interop.peers import (
+    announced_port,
+    dcmtk_env,
+    free_port,
+    pynetdicom_verification_scp,
+    started,
+    stop,
+    wait_for_port,
+)
 
 if TYPE_CHECKING:
     from pynetdicom.transport import ThreadedAssociationServer
 
+# The peer helpers are re-exported: tests/apps/dicom_net imports them from here.
+__all__ = [
+    "REPO_ROOT",
+    "ServerProcess",
+    "StartDicomkitServer",
+    "StartPynetdicomScp",
+    "StartStorescp",
+    "dcmtk_env",
+    "free_port",
+    "run_echoscu",
+    "stop",
+    "wait_for_port",
+]
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-VERIFICATION = "1.2.840.10008.1.1"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -30,43 +51,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if Path(str(item.fspath)).is_relative_to(here):
             item.add_marker(pytest.mark.interop)
-
-
-def dcmtk_env() -> dict[str, str]:
-    return {**os.environ, "TCP_NODELAY": "1"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for_port(port: int, process: subprocess.Popen[Any], timeout: float = 15.0) -> None:
-    """Until ``port`` accepts; between attempts wait on the process itself (it may die)."""
-    attempts = int(timeout / 0.02)
-    for _ in range(attempts):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            pass
-        try:
-            process.wait(timeout=0.02)
-        except subprocess.TimeoutExpired:
-            continue
-        raise RuntimeError(f"{process.args!r} exited with {process.returncode} before listening")
-    raise RuntimeError(f"nothing listens on port {port}")
-
-
-def stop(process: subprocess.Popen[Any]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="session")
@@ -128,7 +112,7 @@ class StartDicomkitServer(Protocol):
 @pytest.fixture
 def dicomkit_server() -> Iterator[StartDicomkitServer]:
     """Start our server process: ``dicomkit_server(max_pdu=..., tls=certs, artim=...)``."""
-    started: list[subprocess.Popen[str]] = []
+    processes: list[subprocess.Popen[str]] = []
 
     def start(
         *,
@@ -144,16 +128,12 @@ def dicomkit_server() -> Iterator[StartDicomkitServer]:
             if client_ca:
                 args += ["--tls-ca", str(certs.ca)]
         process = subprocess.Popen(args, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
-        started.append(process)
-        assert process.stdout is not None
-        line = process.stdout.readline()  # event-based: the server says when it listens
-        if not line.startswith("LISTENING "):
-            stop(process)
-            raise RuntimeError(f"our server did not start: {line!r}")
-        return ServerProcess(int(line.split()[1]), process)
+        processes.append(process)
+        # Event-based: the server says when it listens (stopped at teardown if it does not).
+        return ServerProcess(announced_port(process), process)
 
     yield start
-    for process in started:
+    for process in processes:
         stop(process)
 
 
@@ -161,41 +141,30 @@ def dicomkit_server() -> Iterator[StartDicomkitServer]:
 def storescp(tmp_path: Path) -> Iterator[StartStorescp]:
     """Start DCMTK's storescp: ``storescp(max_pdu=..., certs=...)``; returns the port."""
     binary = _require("storescp")
-    started: list[subprocess.Popen[bytes]] = []
 
-    def start(*, max_pdu: int | None = None, certs: Certificates | None = None) -> int:
-        port = free_port()
-        args = [binary, "-aet", "STORESCP", "-od", str(tmp_path)]
-        if max_pdu is not None:
-            args += ["-pdu", str(max_pdu)]
-        if certs is not None:
-            args += ["+tls", str(certs.server_key), str(certs.server_cert), "+cf", str(certs.ca), "-ic"]
-        args.append(str(port))
-        process = subprocess.Popen(
-            args, env=dcmtk_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path
-        )
-        started.append(process)
-        wait_for_port(port, process)
-        return port
+    with contextlib.ExitStack() as running:
 
-    yield start
-    for process in started:
-        stop(process)
+        def start(*, max_pdu: int | None = None, certs: Certificates | None = None) -> int:
+            port = free_port()
+            args = [binary, "-aet", "STORESCP", "-od", str(tmp_path)]
+            if max_pdu is not None:
+                args += ["-pdu", str(max_pdu)]
+            if certs is not None:
+                args += ["+tls", str(certs.server_key), str(certs.server_cert), "+cf", str(certs.ca), "-ic"]
+            args.append(str(port))
+            running.enter_context(started(args, port, cwd=tmp_path))
+            return port
+
+        yield start
 
 
 @pytest.fixture
 def pynetdicom_scp() -> Iterator[StartPynetdicomScp]:
     """A pynetdicom Verification SCP in this process: ``pynetdicom_scp(max_pdu=...)``."""
-    from pynetdicom import AE
-
     servers: list[ThreadedAssociationServer] = []
 
     def start(*, max_pdu: int = 16384) -> int:
-        ae = AE(ae_title="PYNETDICOM")
-        ae.add_supported_context(VERIFICATION)
-        ae.maximum_pdu_size = max_pdu
-        server = ae.start_server(("127.0.0.1", 0), block=False)
-        assert server is not None  # block=False returns the running server
+        server = pynetdicom_verification_scp(max_pdu=max_pdu)
         servers.append(server)
         return int(server.server_address[1])
 

@@ -8,21 +8,18 @@ set so that two encodings of the same data set compare equal, and
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
 from dicomkit.part10.reader import read_file
+from tests.interop.peers import dcmtk_env
+
+# dcmtk_env is re-exported: tests/apps/dicom_net imports it from here.
+__all__ = ["SOP_INSTANCE_UID", "data_set_dump", "dcmtk_env", "dcmtk_finds_the_sop_uids", "dumps_by_uid"]
 
 SOP_INSTANCE_UID = 0x00080018
-
-
-def dcmtk_env() -> dict[str, str]:
-    """The environment for DCMTK tools (``TCP_NODELAY=1``: Debian's build waits for delayed
-    ACKs without it)."""
-    return {**os.environ, "TCP_NODELAY": "1"}
 
 
 def data_set_dump(path: Path) -> str:

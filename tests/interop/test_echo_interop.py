@@ -18,12 +18,12 @@ from dicomkit.net.dimse.commands import CStoreRQ, CStoreRSP
 from tests.dicomkit.net.aio.certs import Certificates
 from tests.interop.conftest import (
     REPO_ROOT,
-    VERIFICATION,
     StartDicomkitServer,
     StartPynetdicomScp,
     StartStorescp,
     run_echoscu,
 )
+from tests.interop.peers import VERIFICATION, free_port
 
 if TYPE_CHECKING:
     from pynetdicom.events import Event
@@ -301,8 +301,6 @@ def test_echo_cli_reports_a_rejection_in_one_line(dicomkit_server: StartDicomkit
 
 
 def test_echo_cli_reports_a_refused_connection_in_one_line() -> None:
-    from tests.interop.conftest import free_port
-
     result = _cli("127.0.0.1", str(free_port()))
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr

@@ -38,13 +38,8 @@ from dicomkit.net.dimse.assemble import DataSink, MemorySink
 from dicomkit.net.dimse.commands import CStoreRQ, CStoreRSP, DimseMessage
 from dicomkit.net.services import ServiceHandlers, VerificationService
 from dicomkit.net.services.protocols import AssociationInfo, Responder, ServiceRequest
-from tests.interop.conftest import (
-    VERIFICATION,
-    StartPynetdicomScp,
-    StartStorescp,
-    dcmtk_env,
-    run_echoscu,
-)
+from tests.interop.conftest import StartPynetdicomScp, StartStorescp, run_echoscu
+from tests.interop.peers import VERIFICATION, dcmtk_env
 
 if TYPE_CHECKING:
     from pynetdicom.association import Association

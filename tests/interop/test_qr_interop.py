@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Iterator
@@ -39,7 +38,8 @@ from dicomkit.net.services.retrieve import RetrieveOptions
 from dicomkit.net.services.storage import FileStorageHandler, StorageService, storage_contexts
 from dicomkit.part10.reader import read_file
 from tests.dicomkit.net.services.qr_handlers import FolderIndex, write_studies
-from tests.interop.conftest import dcmtk_env, free_port, stop, wait_for_port
+from tests.interop import peers
+from tests.interop.peers import dcmtk_env, free_port
 
 TIMEOUTS = Timeouts(artim=10, acse=10, dimse=20, network=60, connect=10)
 
@@ -181,17 +181,8 @@ def storescp_dest(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     port = free_port()
     folder = tmp_path / "storescp"
     folder.mkdir()
-    process = subprocess.Popen(
-        [binary, "-aet", "STORESCP", "-od", str(folder), str(port)],
-        env=dcmtk_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, process)
+    with peers.started([binary, "-aet", "STORESCP", "-od", str(folder), str(port)], port):
         yield port, folder
-    finally:
-        stop(process)
 
 
 def test_movescu_moves_a_study_from_our_scp_to_storescp(
@@ -358,15 +349,7 @@ def test_our_scu_finds_moves_and_gets_from_dcmqrscp(tmp_path: Path, studies: Stu
         "VendorTable BEGIN\nVendorTable END\n"
         f"AETable BEGIN\nQRSCP {database} RW (200, 1024mb) ANY\nAETable END\n"
     )
-    process = subprocess.Popen(
-        [dcmqrscp, "-c", str(config), str(port)],
-        env=dcmtk_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=tmp_path,
-    )
-    try:
-        wait_for_port(port, process)
+    with peers.started([dcmqrscp, "-c", str(config), str(port)], port, cwd=tmp_path):
         files = [str(p) for p in sorted(folder.rglob("*.dcm"))]
         loaded = subprocess.run(
             [storescu, "-aet", "LOADER", "-aec", "QRSCP", "127.0.0.1", str(port), *files],
@@ -393,55 +376,33 @@ def test_our_scu_finds_moves_and_gets_from_dcmqrscp(tmp_path: Path, studies: Stu
                 await server.shutdown(0)
 
         run(on_fixed_port())
-    finally:
-        stop(process)
 
 
 @pytest.fixture
-def orthanc_qr(tmp_path: Path) -> Iterator[tuple[int, int, int]]:
-    """Orthanc with OURDEST as a known modality; yields (DICOM port, HTTP port, OURDEST port)."""
-    binary = _require("Orthanc")
-    dicom_port, http_port, dest_port = free_port(), free_port(), free_port()
-    config = {
-        "Name": "dicomkit-qr-interop",
-        "DicomAet": "ORTHANC",
-        "DicomPort": dicom_port,
-        "HttpPort": http_port,
-        "StorageDirectory": str(tmp_path / "orthanc-storage"),
-        "IndexDirectory": str(tmp_path / "orthanc-index"),
-        "RemoteAccessAllowed": False,
-        "AuthenticationEnabled": False,
-        "DicomCheckCalledAet": False,
+def orthanc_qr(tmp_path: Path) -> Iterator[tuple[peers.Orthanc, int]]:
+    """Orthanc answering any AE, with OURDEST as a known modality; yields it and OURDEST's port."""
+    _require("Orthanc")
+    dest_port = free_port()
+    settings = {
         "DicomAlwaysAllowStore": True,
         "DicomAlwaysAllowFind": True,
         "DicomAlwaysAllowMove": True,
         "DicomAlwaysAllowGet": True,
-        "DicomModalities": {"ourdest": ["OURDEST", "127.0.0.1", dest_port]},
-        "Plugins": [],
         "StableAge": 3600,
     }
-    config_path = tmp_path / "orthanc.json"
-    config_path.write_text(json.dumps(config))
-    process = subprocess.Popen(
-        [binary, str(config_path)],
-        env=dcmtk_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=tmp_path,
-    )
-    try:
-        wait_for_port(dicom_port, process, timeout=60)
-        wait_for_port(http_port, process, timeout=60)
-        yield dicom_port, http_port, dest_port
-    finally:
-        stop(process)
+    modalities = {"OURDEST": ("127.0.0.1", dest_port)}
+    with peers.orthanc(
+        tmp_path, name="dicomkit-qr-interop", modalities=modalities, settings=settings
+    ) as running:
+        yield running, dest_port
 
 
 def test_our_scu_finds_moves_and_gets_from_orthanc(
-    tmp_path: Path, studies: Studies, orthanc_qr: tuple[int, int, int]
+    tmp_path: Path, studies: Studies, orthanc_qr: tuple[peers.Orthanc, int]
 ) -> None:
     folder, _ = studies
-    port, _, dest_port = orthanc_qr
+    orthanc, dest_port = orthanc_qr
+    port = orthanc.dicom_port
 
     async def scenario() -> None:
         results = await store_files("127.0.0.1", port, AEConfig("DICOMKIT"), "ORTHANC", [folder])

@@ -15,10 +15,9 @@ Instance UID, so received files are matched to sent ones per UID, as multisets.
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import subprocess
 import sys
-import urllib.request
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -33,7 +32,8 @@ from dicomkit.net.scu.storage import StoreResult, store_files
 from dicomkit.net.services import ServiceHandlers
 from dicomkit.net.services.storage import Duplicates, FileStorageHandler, StorageService, storage_contexts
 from dicomkit.part10.reader import read_file
-from tests.interop.conftest import REPO_ROOT, dcmtk_env, free_port, stop, wait_for_port
+from tests.interop import peers
+from tests.interop.conftest import REPO_ROOT
 from tests.interop.dcmdump import data_set_dump, dcmtk_finds_the_sop_uids, dumps_by_uid
 from tests.interop.storage_senders import (
     corpus_instances,
@@ -104,7 +104,7 @@ def test_storescu_sends_the_corpus_and_a_study_and_our_scp_stores_every_instance
                     "127.0.0.1",
                     str(port),
                     *(str(instance.path) for instance in instances),
-                    env=dcmtk_env(),
+                    env=peers.dcmtk_env(),
                     stdout=asyncio.subprocess.PIPE,
                     stderr=asyncio.subprocess.STDOUT,
                 )
@@ -155,25 +155,18 @@ def _our_store(port: int, called: str, instances: tuple[Instance, ...]) -> list[
 def storescp_all(tmp_path: Path) -> Iterator[Callable[[], tuple[int, Path]]]:
     """DCMTK's storescp accepting every transfer syntax it knows (``+xa``)."""
     binary = require("storescp")
-    started: list[subprocess.Popen[bytes]] = []
 
-    def start() -> tuple[int, Path]:
-        port = free_port()
-        folder = tmp_path / "storescp"
-        folder.mkdir()
-        process = subprocess.Popen(
-            [binary, "-aet", "STORESCP", "+xa", "-od", str(folder), "-uf", str(port)],
-            env=dcmtk_env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        started.append(process)
-        wait_for_port(port, process)
-        return port, folder
+    with contextlib.ExitStack() as running:
 
-    yield start
-    for process in started:
-        stop(process)
+        def start() -> tuple[int, Path]:
+            port = peers.free_port()
+            folder = tmp_path / "storescp"
+            folder.mkdir()
+            args = [binary, "-aet", "STORESCP", "+xa", "-od", str(folder), "-uf", str(port)]
+            running.enter_context(peers.started(args, port))
+            return port, folder
+
+        yield start
 
 
 def _received_uids(folder: Path) -> set[str]:
@@ -224,48 +217,19 @@ def test_store_cli_sends_a_study_folder_to_storescp(
 
 
 @pytest.fixture
-def orthanc(tmp_path: Path) -> Iterator[tuple[int, int]]:
-    """Orthanc with its own configuration: DICOM and HTTP on free loopback ports, no auth,
-    storage in ``tmp_path``; yields (DICOM port, HTTP port)."""
-    binary = require("Orthanc")
-    dicom_port, http_port = free_port(), free_port()
-    config = {
-        "Name": "dicomkit-interop",
-        "DicomAet": "ORTHANC",
-        "DicomPort": dicom_port,
-        "HttpPort": http_port,
-        "StorageDirectory": str(tmp_path / "orthanc-storage"),
-        "IndexDirectory": str(tmp_path / "orthanc-index"),
-        "RemoteAccessAllowed": False,
-        "AuthenticationEnabled": False,
-        "DicomCheckCalledAet": False,
+def orthanc(tmp_path: Path) -> Iterator[peers.Orthanc]:
+    """Orthanc storing in ``tmp_path`` whatever any AE sends: unknown SOP classes and every
+    DICOM transfer syntax."""
+    require("Orthanc")
+    settings = {
         "DicomAlwaysAllowStore": True,
         "UnknownSopClassAccepted": True,
         "AcceptedTransferSyntaxes": ["1.2.840.10008.1.*"],
-        "Plugins": [],
         "HttpsVerifyPeers": False,
         "StableAge": 3600,
     }
-    config_path = tmp_path / "orthanc.json"
-    config_path.write_text(json.dumps(config))
-    process = subprocess.Popen(
-        [binary, str(config_path)],
-        env=dcmtk_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=tmp_path,
-    )
-    try:
-        wait_for_port(dicom_port, process, timeout=60)
-        wait_for_port(http_port, process, timeout=60)
-        yield dicom_port, http_port
-    finally:
-        stop(process)
-
-
-def _orthanc_get(http_port: int, path: str) -> object:
-    with urllib.request.urlopen(f"http://127.0.0.1:{http_port}{path}", timeout=30) as response:
-        return json.load(response)
+    with peers.orthanc(tmp_path, name="dicomkit-interop", settings=settings) as running:
+        yield running
 
 
 def _orthanc_indexes(instance: Instance) -> bool:
@@ -277,10 +241,9 @@ def _orthanc_indexes(instance: Instance) -> bool:
 
 
 def test_our_scu_sends_the_corpus_and_a_study_to_orthanc(
-    orthanc: tuple[int, int], sendable: tuple[Instance, ...]
+    orthanc: peers.Orthanc, sendable: tuple[Instance, ...]
 ) -> None:
-    dicom_port, http_port = orthanc
-    results = _our_store(dicom_port, "ORTHANC", sendable)
+    results = _our_store(orthanc.dicom_port, orthanc.ae_title, sendable)
     indexable = [_orthanc_indexes(instance) for instance in sendable]
     assert sum(indexable) > 140
     # Every instance reached Orthanc and got its answer; those it cannot index, a failure.
@@ -288,7 +251,7 @@ def test_our_scu_sends_the_corpus_and_a_study_to_orthanc(
         f"{r.path.name}: {r.describe()}" for r, ok in zip(results, indexable, strict=True) if r.ok != ok
     ]
     assert all(r.status is not None for r in results)
-    instances = _orthanc_get(http_port, "/instances?expand")
+    instances = orthanc.rest("/instances?expand")
     assert isinstance(instances, list)
     received = {entry["MainDicomTags"]["SOPInstanceUID"] for entry in instances}
     assert received == {i.sop_instance_uid for i, ok in zip(sendable, indexable, strict=True) if ok}
