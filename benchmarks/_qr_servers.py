@@ -4,24 +4,25 @@
   (from ``_store_servers.database``: ``scripts/services.py``, migrated), which
   ``manage.py generate_index`` fills; storescp is registered as a move destination with
   ``manage.py remote_node``.
-* Orthanc 1.10 (Debian) with its own configuration: its default SQLite index and storage
-  in a directory the caller names (so a loaded index can be cached and reused), DICOM and
-  HTTP on free loopback ports, storescp as a ``DicomModalities`` entry.
+* Orthanc 1.10 (Debian) with its own configuration (``tests/interop/peers.py``, plus
+  answering any AE): its default SQLite index and storage in a directory the caller names
+  (so a loaded index can be cached and reused), DICOM and HTTP on free loopback ports,
+  storescp as a ``DicomModalities`` entry.
 
-Process start/stop, ports and readiness come from ``_store_servers``.
+Process start/stop, ports and readiness come from ``tests/interop/peers.py``, the
+database and the environment of ours from ``_store_servers``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 from benchmarks import _store_servers as servers
+from tests.interop import peers
 
 __all__ = ["manage", "orthanc", "ours", "register_destination"]
 
@@ -59,61 +60,37 @@ def register_destination(db: servers.Database, storage: Path, destination: serve
 @contextlib.contextmanager
 def ours(db: servers.Database, storage: Path, **extra_env: str) -> Iterator[servers.Running]:
     """``run_dicom_server`` (one worker) on the benchmark database; ``extra_env``: settings."""
-    port = servers.free_port()
+    port = peers.free_port()
     command = ["manage.py", "run_dicom_server", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--aet", "PACS", "--workers", "1"]
-    process = subprocess.Popen(
+    with peers.started(
         [sys.executable, *command],
+        port,
         cwd=servers.REPO_ROOT,
         env=_env(db, storage, **extra_env),
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        servers.wait_listening(port, process)
+        stderr=None,
+        timeout=servers.READY_TIMEOUT_S,
+        grace=servers.STOP_GRACE_S,
+    ) as process:
         yield servers.Running("ours", "PACS", port, process, lambda: db.count(db.url))
-    finally:
-        servers.stop_process(process)
 
 
 @contextlib.contextmanager
 def orthanc(data: Path, *, modalities: dict[str, tuple[str, int]] | None = None) -> Iterator[servers.Running]:
     """Orthanc with its storage and SQLite index under ``data``; ``modalities``: AE -> (host, port)."""
-    dicom_port, http_port = servers.free_port(), servers.free_port()
-    config = {
-        "Name": "query-retrieve",
-        "DicomAet": "ORTHANC",
-        "DicomPort": dicom_port,
-        "HttpPort": http_port,
-        "StorageDirectory": str(data / "storage"),
-        "IndexDirectory": str(data / "index"),
-        "RemoteAccessAllowed": False,
-        "AuthenticationEnabled": False,
-        "DicomCheckCalledAet": False,
+    settings = {
         # Orthanc answers C-FIND/C-MOVE only to known modalities unless these are set.
         "DicomAlwaysAllowStore": True,
         "DicomAlwaysAllowFind": True,
         "DicomAlwaysAllowMove": True,
         "StableAge": 3600,
-        "DicomModalities": {ae.lower(): [ae, host, port] for ae, (host, port) in (modalities or {}).items()},
-        "Plugins": [],
     }
-    config_path = data.parent / f"{data.name}-orthanc.json"
-    config_path.write_text(json.dumps(config))
-    process = subprocess.Popen(
-        ["Orthanc", str(config_path)],
-        env=servers.dcmtk_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=data.parent,
-    )
-
-    def count() -> int:
-        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/statistics", timeout=60) as response:
-            return int(json.load(response)["CountInstances"])
-
-    try:
-        servers.wait_listening(dicom_port, process)
-        servers.wait_listening(http_port, process)
-        yield servers.Running("Orthanc", "ORTHANC", dicom_port, process, count)
-    finally:
-        servers.stop_process(process)
+    with peers.orthanc(
+        data.parent,
+        name="query-retrieve",
+        storage=data / "storage",
+        index=data / "index",
+        modalities=modalities or {},
+        settings=settings,
+    ) as running:
+        yield servers.Running("Orthanc", running.ae_title, running.dicom_port, running.process, running.count)

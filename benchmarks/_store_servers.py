@@ -11,39 +11,48 @@
 Every process gets ``TCP_NODELAY=1`` in its environment (DCMTK, Orthanc included, reads
 it; asyncio sets it anyway). A server's CPU time and peak memory are read from /proc for
 its whole process tree: a forked worker's time counts, a reaped one's through its
-parent's ``cutime``/``cstime``.
+parent's ``cutime``/``cstime``. Ports, readiness, stopping and Orthanc's configuration
+come from ``tests/interop/peers.py``, which the interop tests start their peers with.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import pwd
 import secrets
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.interop import peers
+from tests.interop.peers import dcmtk_env, free_port
+
+__all__ = [
+    "READY_TIMEOUT_S",
+    "REPO_ROOT",
+    "STOP_GRACE_S",
+    "Database",
+    "Running",
+    "cpu_seconds",
+    "database",
+    "dcmtk_env",
+    "free_port",
+    "orthanc",
+    "ours",
+    "process_tree",
+    "remove",
+    "status_kib",
+    "storescp",
+]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 READY_TIMEOUT_S = 90.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def dcmtk_env() -> dict[str, str]:
-    return {**os.environ, "TCP_NODELAY": "1"}
+STOP_GRACE_S = 30.0
 
 
 # ----------------------------------------------------------------- /proc accounting
@@ -92,40 +101,6 @@ def status_kib(pid: int, name: str) -> int:
     return 0
 
 
-def _listeners(port: int) -> int:
-    """How many sockets listen on ``port``, IPv4 or IPv6."""
-    suffix = f":{port:04X}"
-    count = 0
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(OSError):
-            for line in Path(table).read_text().splitlines()[1:]:
-                fields = line.split()
-                count += fields[1].endswith(suffix) and fields[3] == "0A"
-    return count
-
-
-def wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
-    """Until a socket listens on ``port``; fails at once if the process exits."""
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if _listeners(port):
-            return
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=0.05)
-            raise RuntimeError(f"{process.args!r} exited with {process.returncode} before listening")
-    raise RuntimeError(f"{process.args!r}: not listening on {port} after {READY_TIMEOUT_S:.0f} s")
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 # ------------------------------------------------------------------------- servers
 
 
@@ -151,52 +126,16 @@ def storescp(workdir: Path) -> Iterator[Running]:
     folder.mkdir()
     port = free_port()
     args = ["storescp", "-aet", "STORESCP", "+xa", "-od", str(folder), str(port)]
-    process = subprocess.Popen(
-        args, env=dcmtk_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=workdir
-    )
-    try:
-        wait_listening(port, process)
+    with peers.started(args, port, cwd=workdir, timeout=READY_TIMEOUT_S, grace=STOP_GRACE_S) as process:
         yield Running("DCMTK storescp", "STORESCP", port, process, lambda: sum(1 for _ in folder.iterdir()))
-    finally:
-        stop_process(process)
 
 
 @contextlib.contextmanager
 def orthanc(workdir: Path) -> Iterator[Running]:
-    dicom_port, http_port = free_port(), free_port()
-    config = {
-        "Name": "store-throughput",
-        "DicomAet": "ORTHANC",
-        "DicomPort": dicom_port,
-        "HttpPort": http_port,
-        "StorageDirectory": str(workdir / "orthanc-storage"),
-        "IndexDirectory": str(workdir / "orthanc-index"),
-        "RemoteAccessAllowed": False,
-        "AuthenticationEnabled": False,
-        "DicomCheckCalledAet": False,
-        "Plugins": [],
-    }
-    config_path = workdir / "orthanc.json"
-    config_path.write_text(json.dumps(config))
-    process = subprocess.Popen(
-        ["Orthanc", str(config_path)],
-        env=dcmtk_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=workdir,
-    )
-
-    def count() -> int:
-        url = f"http://127.0.0.1:{http_port}/statistics"
-        with urllib.request.urlopen(url, timeout=60) as response:
-            return int(json.load(response)["CountInstances"])
-
-    try:
-        wait_listening(dicom_port, process)
-        wait_listening(http_port, process)
-        yield Running("Orthanc", "ORTHANC", dicom_port, process, count)
-    finally:
-        stop_process(process)
+    """Orthanc with only the settings every caller of ``peers.orthanc`` shares: the
+    benchmark compares against Orthanc's default behaviour."""
+    with peers.orthanc(workdir, name="store-throughput") as running:
+        yield Running("Orthanc", running.ae_title, running.dicom_port, running.process, running.count)
 
 
 @dataclass
@@ -320,11 +259,16 @@ def ours(
         env.update(settings or {})
         command = ["manage.py", "run_dicom_server", "--host", "127.0.0.1", "--port", str(port)]
         command += ["--aet", "PACS", "--workers", str(workers)]
-        process = subprocess.Popen(
-            [sys.executable, *command], cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL
-        )
-        try:
-            wait_listening(port, process)  # the parent binds; the warm-up finds every worker up
+        # The parent binds (so its listening is readiness); the warm-up finds every worker up.
+        with peers.started(
+            [sys.executable, *command],
+            port,
+            cwd=REPO_ROOT,
+            env=env,
+            stderr=None,
+            timeout=READY_TIMEOUT_S,
+            grace=STOP_GRACE_S,
+        ) as process:
             yield Running(
                 "ours",
                 "PACS",
@@ -333,8 +277,6 @@ def ours(
                 lambda: _indexed_and_stored(db, url, storage),
                 lambda: process_tree(db.postmaster_pid()),
             )
-        finally:
-            stop_process(process)
 
 
 def _indexed_and_stored(db: Database, url: str, storage: Path) -> int:

@@ -37,7 +37,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,9 +48,16 @@ from pathlib import Path
 from benchmarks import Comparison, Report, Timing
 from dicomkit.net.aio import VERIFICATION_CONTEXT, Association, open_association
 from dicomkit.net.config import AEConfig, Timeouts
+from tests.interop.peers import (
+    announced_port,
+    dcmtk_env,
+    free_port,
+    pynetdicom_verification_scp,
+    stop,
+    wait_for_port,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-VERIFICATION = "1.2.840.10008.1.1"
 MAX_PDU = 16384
 HELD_ASSOCIATIONS = 200
 CLIENT = AEConfig("BENCH_SCU", timeouts=Timeouts(acse=30, dimse=30, network=None))
@@ -92,49 +98,10 @@ class Figures:
 # ------------------------------------------------------------------ server processes
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "TCP_NODELAY": "1"}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_listening(process: subprocess.Popen[bytes]) -> int:
-    """The port a child announced with ``LISTENING <port>`` on its first line."""
-    assert process.stdout is not None
-    line = process.stdout.readline().decode()
-    if not line.startswith("LISTENING "):
-        raise RuntimeError(f"{process.args!r} did not start: {line!r}")
-    return int(line.split()[1])
-
-
-def _wait_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(750):
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-            return
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=0.02)
-            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
-    raise RuntimeError(f"nothing listens on port {port}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def _spawn_ours(spawn: Callable[[list[str]], subprocess.Popen[bytes]]) -> Server:
     args = [sys.executable, "-m", "tests.interop.dicomkit_server", "--max-pdu", str(MAX_PDU)]
     process = spawn([*args, "--max-associations", str(HELD_ASSOCIATIONS + 50)])
-    return Server("dicomkit", "DICOMKIT", _wait_listening(process), process)
+    return Server("dicomkit", "DICOMKIT", announced_port(process), process)
 
 
 @contextlib.contextmanager
@@ -144,14 +111,14 @@ def _fresh_server() -> Iterator[Server]:
 
     def spawn(args: list[str]) -> subprocess.Popen[bytes]:
         nonlocal process
-        process = subprocess.Popen(args, cwd=REPO_ROOT, env=_env(), stdout=subprocess.PIPE)
+        process = subprocess.Popen(args, cwd=REPO_ROOT, env=dcmtk_env(), stdout=subprocess.PIPE)
         return process
 
     try:
         yield _spawn_ours(spawn)
     finally:
         if process is not None:
-            _stop(process)
+            stop(process)
 
 
 @contextlib.contextmanager
@@ -160,7 +127,7 @@ def _servers(workdir: Path) -> Iterator[list[Server]]:
 
     def spawn(args: list[str]) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
-            args, cwd=REPO_ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+            args, cwd=REPO_ROOT, env=dcmtk_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
         )
         started.append(process)
         return process
@@ -169,29 +136,23 @@ def _servers(workdir: Path) -> Iterator[list[Server]]:
         servers = [_spawn_ours(spawn)]
         storescp = shutil.which("storescp")
         if storescp is not None:
-            port = _free_port()
+            port = free_port()
             process = spawn(
                 [storescp, "-aet", "STORESCP", "-pdu", str(MAX_PDU), "-od", str(workdir), str(port)]
             )
-            _wait_port(port, process)
+            wait_for_port(port, process)
             servers.append(Server("DCMTK storescp", "STORESCP", port, process))
         pynetdicom = spawn([sys.executable, "-m", "benchmarks.net_association", "pynetdicom-scp"])
-        servers.append(Server("pynetdicom", "PYNETDICOM", _wait_listening(pynetdicom), pynetdicom))
+        servers.append(Server("pynetdicom", "PYNETDICOM", announced_port(pynetdicom), pynetdicom))
         yield servers
     finally:
         for process in started:
-            _stop(process)
+            stop(process)
 
 
 def serve_pynetdicom() -> None:
     """A pynetdicom Verification SCP (the peer), until terminated."""
-    from pynetdicom import AE
-
-    ae = AE(ae_title="PYNETDICOM")
-    ae.add_supported_context(VERIFICATION)
-    ae.maximum_pdu_size = MAX_PDU
-    server = ae.start_server(("127.0.0.1", 0), block=False)
-    assert server is not None
+    server = pynetdicom_verification_scp(max_pdu=MAX_PDU)
     print(f"LISTENING {server.server_address[1]}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         signal.pause()  # SIGTERM ends the process
@@ -261,7 +222,7 @@ def _echoscu_rate(server: Server, count: int) -> float | None:
             str(server.port),
         ]
         start = time.perf_counter()
-        subprocess.run(args, env=_env(), check=True, capture_output=True, timeout=300)
+        subprocess.run(args, env=dcmtk_env(), check=True, capture_output=True, timeout=300)
         return time.perf_counter() - start
 
     one = min(run(1) for _ in range(3))
