@@ -98,11 +98,15 @@ class Report:
         return data
 
     def markdown(self) -> str:
+        lines = [f"# {self.title}", "", f"Peer: {self.peer}. Goal: {self.goal}.", "", *self.table()]
+        if self.parameters:
+            lines += ["", "Parameters: " + ", ".join(f"{k}={v}" for k, v in self.parameters.items())]
+        lines += ["", *[f"- {note}" for note in self.notes]]
+        return "\n".join(lines) + "\n"
+
+    def table(self) -> list[str]:
+        """The rows as a Markdown table: MB/s, median and p95 of both sides, and the ratio."""
         lines = [
-            f"# {self.title}",
-            "",
-            f"Peer: {self.peer}. Goal: {self.goal}.",
-            "",
             "| case | operation | ours MB/s | ours median ms | ours p95 ms "
             "| peer MB/s | peer median ms | peer p95 ms | ratio |",
             "|---|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -114,7 +118,4 @@ class Report:
                 f"| {ours.p95 * 1e3:.2f} | {row.throughput(peer):.1f} | {peer.median * 1e3:.2f} "
                 f"| {peer.p95 * 1e3:.2f} | {row.ratio:.1f}x |"
             )
-        if self.parameters:
-            lines += ["", "Parameters: " + ", ".join(f"{k}={v}" for k, v in self.parameters.items())]
-        lines += ["", *[f"- {note}" for note in self.notes]]
-        return "\n".join(lines) + "\n"
+        return lines

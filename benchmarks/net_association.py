@@ -285,12 +285,8 @@ async def _measure(servers: list[Server], associations: int, echoes: int) -> dic
 class NetReport(Report):
     """A Report whose table shows latencies and rates instead of MB/s."""
 
-    def markdown(self) -> str:
+    def table(self) -> list[str]:
         lines = [
-            f"# {self.title}",
-            "",
-            f"Peer: {self.peer}. Goal: {self.goal}.",
-            "",
             "| peer | operation | ours median ms | ours p95 ms | peer median ms | peer p95 ms "
             "| peer / ours |",
             "|---|---|---:|---:|---:|---:|---:|",
@@ -301,10 +297,7 @@ class NetReport(Report):
                 f"| {row.case} | {row.operation} | {ours.median * 1e3:.3f} | {ours.p95 * 1e3:.3f} "
                 f"| {peer.median * 1e3:.3f} | {peer.p95 * 1e3:.3f} | {row.ratio:.2f}x |"
             )
-        if self.parameters:
-            lines += ["", "Parameters: " + ", ".join(f"{k}={v}" for k, v in self.parameters.items())]
-        lines += ["", *[f"- {note}" for note in self.notes]]
-        return "\n".join(lines) + "\n"
+        return lines
 
 
 def main(repeat: int) -> Report:
