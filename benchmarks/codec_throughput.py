@@ -22,7 +22,6 @@ from __future__ import annotations
 import io
 import warnings
 from collections.abc import Callable
-from typing import TypedDict
 
 import numpy as np
 import pydicom
@@ -30,7 +29,7 @@ from pydicom.pixels.decoders.base import get_decoder
 from pydicom.pixels.encoders.base import EncodeOptions, get_encoder
 
 from benchmarks import Comparison, Report, Timing, measure
-from dicomkit.codecs.format import PixelFormat
+from dicomkit.codecs.format import CodecOptions, PixelFormat
 from dicomkit.codecs.pixels import get_frame, set_pixel_data
 from dicomkit.codecs.registry import available_transfer_syntaxes, get_codec
 from dicomkit.codecs.transcode import transcode
@@ -38,15 +37,6 @@ from dicomkit.data import tags
 from dicomkit.data.dataset import Dataset
 from dicomkit.part10.reader import read_file
 from dicomkit.part10.writer import write_file
-
-
-class CodecOptions(TypedDict, total=False):
-    """The codec options these syntaxes are encoded with (``transcode``'s ``codec_options``)."""
-
-    quality: int
-    near: int
-    psnr: float
-
 
 SIDE = 512
 EXPLICIT = "1.2.840.10008.1.2.1"

@@ -10,7 +10,7 @@
         jpeg2000.py   JPEG 2000 and HTJ2K                         } bridge.py
         jpegxl.py     JPEG XL                                     }
     encapsulation.py  items, Basic / Extended Offset Tables, frames
-    format.py         PixelFormat and the Codec protocol
+    format.py         PixelFormat, the Codec protocol and its CodecOptions
 
 Everything here works on one frame's bytes; the dataset-level glue (reading
 the Image Pixel Module, choosing frames, transcoding) sits on top.
@@ -23,11 +23,12 @@ from dicomkit.codecs.encapsulation import (
     get_frame,
     parse_fragments,
 )
-from dicomkit.codecs.format import Codec, IntegerSample, PixelArray, PixelFormat
+from dicomkit.codecs.format import Codec, CodecOptions, IntegerSample, PixelArray, PixelFormat
 from dicomkit.codecs.registry import available_transfer_syntaxes, get_codec, is_encapsulated
 
 __all__ = [
     "Codec",
+    "CodecOptions",
     "IntegerSample",
     "PixelArray",
     "PixelFormat",

@@ -28,14 +28,14 @@ frame index.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, TypeAlias
+from typing import Literal, Protocol, TypeAlias, TypedDict, Unpack
 
 import numpy as np
 import numpy.typing as npt
 
 from dicomkit.errors import CodecError
 
-__all__ = ["Codec", "IntegerSample", "PixelArray", "PixelFormat"]
+__all__ = ["Codec", "CodecOptions", "IntegerSample", "PixelArray", "PixelFormat"]
 
 PixelArray: TypeAlias = npt.NDArray[np.generic]
 """A decoded frame: ``(rows, columns)`` or ``(rows, columns, samples)``."""
@@ -44,6 +44,34 @@ IntegerSample: TypeAlias = (
     np.uint8 | np.uint16 | np.uint32 | np.uint64 | np.int8 | np.int16 | np.int32 | np.int64
 )
 """The scalar types ``PixelFormat.dtype`` can be (Bits Allocated 1, 8, 16, 32, 64)."""
+
+
+class CodecOptions(TypedDict, total=False):
+    """The encoding options of all codecs, for ``Codec.encode_frame`` and ``transcode``.
+
+    Each codec takes only its own (native syntaxes none) and raises ``CodecError`` for
+    any other name or a value outside the range given here.
+    """
+
+    # RLE Lossless: repeats this long or longer become replicate runs (default 2; 3 as DCMTK)
+    min_replicate_run: Literal[2, 3]
+    # JPEG Baseline / Extended (.4.50, .4.51)
+    quality: int  # 1..100, default 90
+    subsampling: Literal["422", "444"]  # of RGB stored as YCbCr, default "422"
+    convert_rgb: bool  # store RGB as YCbCr, default True
+    # JPEG Lossless (.4.57): predictor 1..7, default 1; SV1 (.4.70) allows only 1
+    predictor: int
+    # JPEG-LS Near-Lossless (.4.81): NEAR 0..255, default 2
+    near: int
+    # JPEG 2000 and HTJ2K
+    mct: bool  # multiple-component transform of RGB, default True
+    reversible: bool  # lossless coding in the lossy .4.91 / .4.203, default False there
+    psnr: float  # JPEG 2000 (.4.91) target in dB, 1..200, default 50
+    qstep: float  # HTJ2K (.4.203) quantisation step, 1e-6..1, default 0.001
+    # JPEG XL
+    effort: int  # 1..9, default 7
+    distance: float  # JPEG XL (.4.112) butteraugli distance, (0, 25], default 1.0
+
 
 _ALLOWED_BITS_ALLOCATED = frozenset({1, 8, 16, 32, 64})
 _MAX_DIMENSION = 0xFFFF  # Rows and Columns are US (PS3.3 C.7.6.3)
@@ -157,15 +185,15 @@ class Codec(Protocol):
         """Decode one frame's encoded bytes; ``frame`` only labels errors."""
         ...
 
-    def encode_frame(self, array: PixelArray, fmt: PixelFormat, **options: object) -> bytes:
-        """Encode one frame described by ``fmt``; options are codec specific."""
+    def encode_frame(self, array: PixelArray, fmt: PixelFormat, **options: Unpack[CodecOptions]) -> bytes:
+        """Encode one frame described by ``fmt``; each codec takes its own ``CodecOptions``."""
         ...
 
     def can_encode(self, fmt: PixelFormat) -> bool:
         """True when ``encode_frame`` supports frames of this format."""
         ...
 
-    def encoded_format(self, fmt: PixelFormat, **options: object) -> PixelFormat:
+    def encoded_format(self, fmt: PixelFormat, **options: Unpack[CodecOptions]) -> PixelFormat:
         """The pixel format describing what ``encode_frame(…, fmt, **options)`` produces."""
         ...
 

@@ -25,8 +25,10 @@ Stored bits and sign-extended on decode.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
+from typing import Unpack
 
 import imagecodecs
 import numpy as np
@@ -42,7 +44,7 @@ from dicomkit.codecs.bridge import (
     reject_unknown,
     to_unsigned_pattern,
 )
-from dicomkit.codecs.format import PixelArray, PixelFormat
+from dicomkit.codecs.format import CodecOptions, PixelArray, PixelFormat
 from dicomkit.errors import CodecError, UnsupportedTransferSyntaxError
 
 __all__ = [
@@ -83,7 +85,7 @@ class JPEGCodec:
             )
         return 2 <= fmt.bits_stored <= 16
 
-    def encoded_format(self, fmt: PixelFormat, **options: object) -> PixelFormat:
+    def encoded_format(self, fmt: PixelFormat, **options: Unpack[CodecOptions]) -> PixelFormat:
         photometric = fmt.photometric_interpretation
         if self.lossy:
             reject_unknown(options, _LOSSY_OPTIONS, "JPEG")
@@ -113,7 +115,7 @@ class JPEGCodec:
             decoded = call_codec(imagecodecs.jpeg8_decode, data, frame=frame)
         return finish_decoded(decoded, fmt, frame=frame, precision=jpeg_precision(data))
 
-    def encode_frame(self, array: PixelArray, fmt: PixelFormat, **options: object) -> bytes:
+    def encode_frame(self, array: PixelArray, fmt: PixelFormat, **options: Unpack[CodecOptions]) -> bytes:
         if not self.can_encode(fmt):
             raise CodecError(
                 f"{self.transfer_syntax} cannot encode {fmt.bits_stored}-bit "
@@ -148,7 +150,7 @@ class JPEGCodec:
         )
 
     def _lossy_arguments(
-        self, fmt: PixelFormat, target: PixelFormat, options: dict[str, object]
+        self, fmt: PixelFormat, target: PixelFormat, options: Mapping[str, object]
     ) -> dict[str, object]:
         kwargs: dict[str, object] = {"level": int_option(options, "quality", 90, 1, 100)}
         if fmt.samples_per_pixel == 3:
@@ -159,14 +161,14 @@ class JPEGCodec:
         return kwargs
 
 
-def _subsampling(options: dict[str, object]) -> str:
+def _subsampling(options: Mapping[str, object]) -> str:
     value = options.get("subsampling", "422")
     if value not in ("422", "444"):
         raise CodecError(f"option subsampling must be '422' or '444', got {value!r}")
     return str(value)
 
 
-def _bool(options: dict[str, object], name: str, default: bool) -> bool:
+def _bool(options: Mapping[str, object], name: str, default: bool) -> bool:
     value = options.get(name, default)
     if not isinstance(value, bool):
         raise CodecError(f"option {name} must be a bool, got {value!r}")

@@ -23,8 +23,10 @@ Bits Stored, as other toolkits do.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
+from typing import Unpack
 
 import imagecodecs
 import numpy as np
@@ -36,7 +38,7 @@ from dicomkit.codecs.bridge import (
     finish_decoded,
     reject_unknown,
 )
-from dicomkit.codecs.format import PixelArray, PixelFormat, check_frame_array
+from dicomkit.codecs.format import CodecOptions, PixelArray, PixelFormat, check_frame_array
 from dicomkit.errors import CodecError, UnsupportedTransferSyntaxError
 
 __all__ = [
@@ -77,7 +79,7 @@ class JPEG2000Codec:
     def can_encode(self, fmt: PixelFormat) -> bool:
         return fmt.samples_per_pixel in (1, 3) and fmt.bits_allocated in (8, 16)
 
-    def encoded_format(self, fmt: PixelFormat, **options: object) -> PixelFormat:
+    def encoded_format(self, fmt: PixelFormat, **options: Unpack[CodecOptions]) -> PixelFormat:
         reversible, mct, _ = self._settings(fmt, options)
         if mct:
             return replace(fmt, photometric_interpretation="YBR_RCT" if reversible else "YBR_ICT")
@@ -89,7 +91,7 @@ class JPEG2000Codec:
         decoded = call_codec(imagecodecs.jpeg2k_decode, data, frame=frame)
         return finish_decoded(decoded, fmt, frame=frame)
 
-    def encode_frame(self, array: PixelArray, fmt: PixelFormat, **options: object) -> bytes:
+    def encode_frame(self, array: PixelArray, fmt: PixelFormat, **options: Unpack[CodecOptions]) -> bytes:
         if not self.can_encode(fmt):
             raise CodecError(f"JPEG 2000 cannot encode {fmt.bits_allocated}-bit x {fmt.samples_per_pixel}")
         reversible, mct, level = self._settings(fmt, options)
@@ -118,7 +120,7 @@ class JPEG2000Codec:
             bitspersample=fmt.bits_stored,
         )
 
-    def _settings(self, fmt: PixelFormat, options: dict[str, object]) -> tuple[bool, bool, float | None]:
+    def _settings(self, fmt: PixelFormat, options: Mapping[str, object]) -> tuple[bool, bool, float | None]:
         """(reversible, multiple-component transform, level) from the options."""
         reject_unknown(options, _OPTIONS[self.transfer_syntax], "JPEG 2000")
         reversible = _bool(options, "reversible", not self.lossy)
@@ -133,14 +135,14 @@ class JPEG2000Codec:
         return reversible, mct, level
 
 
-def _bool(options: dict[str, object], name: str, default: bool) -> bool:
+def _bool(options: Mapping[str, object], name: str, default: bool) -> bool:
     value = options.get(name, default)
     if not isinstance(value, bool):
         raise CodecError(f"option {name} must be a bool, got {value!r}")
     return value
 
 
-def _float(options: dict[str, object], name: str, default: float, low: float, high: float) -> float:
+def _float(options: Mapping[str, object], name: str, default: float, low: float, high: float) -> float:
     value = options.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
         raise CodecError(f"option {name} must be a number in {low}..{high}, got {value!r}")

@@ -19,7 +19,9 @@ Stored instead would turn a near-lossless -2050 for 12-bit data into +2046.)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Unpack
 
 import imagecodecs
 import numpy as np
@@ -34,7 +36,7 @@ from dicomkit.codecs.bridge import (
     reject_unknown,
     to_unsigned_pattern,
 )
-from dicomkit.codecs.format import PixelArray, PixelFormat
+from dicomkit.codecs.format import CodecOptions, PixelArray, PixelFormat
 from dicomkit.errors import CodecError, UnsupportedTransferSyntaxError
 
 __all__ = ["JPEG_LS_LOSSLESS", "JPEG_LS_NEAR_LOSSLESS", "JPEGLSCodec", "make_codec"]
@@ -55,7 +57,7 @@ class JPEGLSCodec:
     def can_encode(self, fmt: PixelFormat) -> bool:
         return fmt.samples_per_pixel in (1, 3) and fmt.bits_allocated in (8, 16) and fmt.bits_stored >= 2
 
-    def encoded_format(self, fmt: PixelFormat, **options: object) -> PixelFormat:
+    def encoded_format(self, fmt: PixelFormat, **options: Unpack[CodecOptions]) -> PixelFormat:
         self._near(options)
         return fmt
 
@@ -68,7 +70,7 @@ class JPEGLSCodec:
         decoded = call_codec(imagecodecs.jpegls_decode, data, frame=frame)
         return finish_decoded(decoded, fmt, frame=frame, precision=jpeg_precision(data))
 
-    def encode_frame(self, array: PixelArray, fmt: PixelFormat, **options: object) -> bytes:
+    def encode_frame(self, array: PixelArray, fmt: PixelFormat, **options: Unpack[CodecOptions]) -> bytes:
         if not self.can_encode(fmt):
             raise CodecError(f"JPEG-LS cannot encode {fmt.bits_allocated}-bit x {fmt.samples_per_pixel}")
         near = self._near(options)
@@ -77,7 +79,7 @@ class JPEGLSCodec:
             samples = samples.astype(np.uint8)  # 8-bit precision compresses better
         return call_encoder(imagecodecs.jpegls_encode, samples, frame=0, level=near)
 
-    def _near(self, options: dict[str, object]) -> int:
+    def _near(self, options: Mapping[str, object]) -> int:
         reject_unknown(options, frozenset({"near"}) if self.lossy else frozenset(), "JPEG-LS")
         return int_option(options, "near", 2, 0, _MAX_NEAR) if self.lossy else 0
 

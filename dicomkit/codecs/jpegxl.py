@@ -17,7 +17,9 @@ Photometric Interpretation is unchanged by encoding.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Unpack
 
 import imagecodecs
 import numpy as np
@@ -30,7 +32,7 @@ from dicomkit.codecs.bridge import (
     reject_unknown,
     to_unsigned_pattern,
 )
-from dicomkit.codecs.format import PixelArray, PixelFormat
+from dicomkit.codecs.format import CodecOptions, PixelArray, PixelFormat
 from dicomkit.errors import CodecError, UnsupportedTransferSyntaxError
 
 __all__ = [
@@ -61,7 +63,7 @@ class JPEGXLCodec:
             and fmt.bits_allocated in (8, 16)
         )
 
-    def encoded_format(self, fmt: PixelFormat, **options: object) -> PixelFormat:
+    def encoded_format(self, fmt: PixelFormat, **options: Unpack[CodecOptions]) -> PixelFormat:
         self._arguments(options)
         return fmt
 
@@ -71,7 +73,7 @@ class JPEGXLCodec:
             raise CodecError("JPEG XL stream decodes to floating point samples", frame=frame)
         return finish_decoded(decoded, fmt, frame=frame)
 
-    def encode_frame(self, array: PixelArray, fmt: PixelFormat, **options: object) -> bytes:
+    def encode_frame(self, array: PixelArray, fmt: PixelFormat, **options: Unpack[CodecOptions]) -> bytes:
         if not self.can_encode(fmt):
             raise CodecError(
                 f"{self.transfer_syntax} cannot encode {fmt.bits_stored}-bit "
@@ -84,7 +86,7 @@ class JPEGXLCodec:
             imagecodecs.jpegxl_encode, samples, frame=0, bitspersample=fmt.bits_stored, **kwargs
         )
 
-    def _arguments(self, options: dict[str, object]) -> dict[str, object]:
+    def _arguments(self, options: Mapping[str, object]) -> dict[str, object]:
         if not self.lossy:
             reject_unknown(options, frozenset({"effort"}), "JPEG XL Lossless")
             return {"lossless": True, "effort": int_option(options, "effort", 7, 1, 9)}

@@ -17,11 +17,13 @@ frames, one per fragment, and uses this codec too.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Unpack
 
 import numpy as np
 
-from dicomkit.codecs.format import PixelArray, PixelFormat, check_frame_array
+from dicomkit.codecs.format import CodecOptions, PixelArray, PixelFormat, check_frame_array
 from dicomkit.errors import CodecError, UnsupportedTransferSyntaxError
 
 __all__ = [
@@ -66,7 +68,7 @@ class NativeCodec:
     def can_encode(self, fmt: PixelFormat) -> bool:
         return True
 
-    def encoded_format(self, fmt: PixelFormat, **options: object) -> PixelFormat:
+    def encoded_format(self, fmt: PixelFormat, **options: Unpack[CodecOptions]) -> PixelFormat:
         _no_options(options)
         return fmt
 
@@ -86,7 +88,7 @@ class NativeCodec:
             return np.ascontiguousarray(flat.reshape(spp, fmt.rows, fmt.columns).transpose(1, 2, 0))
         return flat.reshape(fmt.rows, fmt.columns, spp)
 
-    def encode_frame(self, array: PixelArray, fmt: PixelFormat, **options: object) -> bytes:
+    def encode_frame(self, array: PixelArray, fmt: PixelFormat, **options: Unpack[CodecOptions]) -> bytes:
         _no_options(options)
         check_frame_array(array, fmt)
         samples = np.asarray(array)
@@ -118,7 +120,7 @@ def native_frame(value: bytes | memoryview, fmt: PixelFormat, frame: int) -> byt
     return np.packbits(unpacked, bitorder="little").tobytes()
 
 
-def _no_options(options: dict[str, object]) -> None:
+def _no_options(options: Mapping[str, object]) -> None:
     if options:
         raise CodecError(f"native pixel data takes no encoding options, got {sorted(options)}")
 

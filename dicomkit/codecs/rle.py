@@ -46,13 +46,14 @@ checked), so no copy reads beyond it.
 from __future__ import annotations
 
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Unpack
 
 import numpy as np
 import numpy.typing as npt
 
-from dicomkit.codecs.format import PixelArray, PixelFormat, check_frame_array
+from dicomkit.codecs.format import CodecOptions, PixelArray, PixelFormat, check_frame_array
 from dicomkit.errors import CodecError
 
 __all__ = [
@@ -345,7 +346,7 @@ class RLELosslessCodec:
     def can_encode(self, fmt: PixelFormat) -> bool:
         return fmt.bits_allocated % 8 == 0 and _segment_count(fmt) <= MAX_SEGMENTS
 
-    def encoded_format(self, fmt: PixelFormat, **options: object) -> PixelFormat:
+    def encoded_format(self, fmt: PixelFormat, **options: Unpack[CodecOptions]) -> PixelFormat:
         _min_replicate_run(options)
         return fmt
 
@@ -365,7 +366,7 @@ class RLELosslessCodec:
             planes.append(_expand(segment, _find_runs(segment, fmt.pixels, frame=frame, segment=index)))
         return _interleave(planes, fmt)
 
-    def encode_frame(self, array: PixelArray, fmt: PixelFormat, **options: object) -> bytes:
+    def encode_frame(self, array: PixelArray, fmt: PixelFormat, **options: Unpack[CodecOptions]) -> bytes:
         """Encode one frame; option ``min_replicate_run`` (2 or 3, see the module docstring)."""
         min_run = _min_replicate_run(options)
         if not self.can_encode(fmt):
@@ -421,7 +422,7 @@ def _segment_count(fmt: PixelFormat) -> int:
     return fmt.samples_per_pixel * (fmt.bits_allocated // 8)
 
 
-def _min_replicate_run(options: dict[str, object]) -> int:
+def _min_replicate_run(options: Mapping[str, object]) -> int:
     unknown = set(options) - {"min_replicate_run"}
     if unknown:
         raise CodecError(f"unknown RLE Lossless encoding options {sorted(unknown)}")

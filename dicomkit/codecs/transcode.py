@@ -27,7 +27,7 @@ decoded to native when the syntax changes.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Literal
+from typing import Literal, Unpack
 
 import numpy as np
 
@@ -37,7 +37,7 @@ from dicomkit.codecs.encapsulation import (
     encapsulate_extended,
     pack_extended_offsets,
 )
-from dicomkit.codecs.format import Codec, PixelArray, PixelFormat
+from dicomkit.codecs.format import Codec, CodecOptions, PixelArray, PixelFormat
 from dicomkit.codecs.pixels import (
     get_frame,
     native_bytes,
@@ -76,12 +76,13 @@ def transcode(
     *,
     offset_table: OffsetTable = "basic",
     ybr_to_rgb: bool = False,
-    **codec_options: object,
+    **codec_options: Unpack[CodecOptions],
 ) -> Dataset:
     """A copy of ``ds`` with its pixel data encoded in ``target_syntax``.
 
     ``codec_options`` go to the target codec (``quality``, ``near``, ``psnr``,
-    ``reversible`` ...). The same syntax without options returns an unchanged copy.
+    ``reversible`` ...: see ``CodecOptions``). The same syntax without options returns an
+    unchanged copy.
 
     Raises:
         UnsupportedTransferSyntaxError: no codec for the source or target.
@@ -151,7 +152,7 @@ def _store_encapsulated(
     fmt: PixelFormat,
     frames: list[PixelArray],
     offset_table: OffsetTable,
-    options: dict[str, object],
+    options: CodecOptions,
 ) -> int:
     """Encode every frame into ``ds``; returns the encoded byte count."""
     if not codec.can_encode(fmt):
@@ -195,7 +196,7 @@ def _set_colour(ds: Dataset, fmt: PixelFormat) -> None:
         ds.set(tags.PlanarConfiguration, fmt.planar_configuration, "US")
 
 
-def _options_lossy(target_syntax: str, options: dict[str, object]) -> bool:
+def _options_lossy(target_syntax: str, options: CodecOptions) -> bool:
     """Whether encoding with these options loses information (lossy syntaxes allow lossless settings)."""
     if options.get("reversible") is True:
         return False

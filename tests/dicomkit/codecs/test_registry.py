@@ -15,7 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dicomkit.codecs import PixelFormat, available_transfer_syntaxes, get_codec, is_encapsulated
+from dicomkit.codecs import (
+    CodecOptions,
+    PixelFormat,
+    available_transfer_syntaxes,
+    get_codec,
+    is_encapsulated,
+)
 from dicomkit.codecs.registry import known_transfer_syntaxes
 from dicomkit.errors import CodecError, UnsupportedTransferSyntaxError
 
@@ -195,7 +201,39 @@ TINY = PixelFormat(2, 2, 1, 8, 8, 0, 0, "MONOCHROME2")
 def test_unknown_encoding_options_are_rejected(uid: str) -> None:
     fmt = TINY
     with pytest.raises(CodecError):
-        get_codec(uid).encode_frame(np.zeros((2, 2), np.uint8), fmt, no_such_option=1)
+        # an option outside CodecOptions is the point: untyped callers (the CLI) can pass one
+        get_codec(uid).encode_frame(np.zeros((2, 2), np.uint8), fmt, no_such_option=1)  # type: ignore[call-arg]
+
+
+# One valid setting of every CodecOptions key, each on its own.
+ONE_OPTION: list[CodecOptions] = [
+    {"min_replicate_run": 3},
+    {"quality": 80},
+    {"subsampling": "444"},
+    {"convert_rgb": False},
+    {"predictor": 1},
+    {"near": 1},
+    {"mct": False},
+    {"reversible": True},
+    {"psnr": 60.0},
+    {"qstep": 0.01},
+    {"effort": 3},
+    {"distance": 2.0},
+]
+
+
+def test_codec_options_are_exactly_the_options_the_codecs_take() -> None:
+    assert {name for options in ONE_OPTION for name in options} == CodecOptions.__optional_keys__
+    taken: set[str] = set()
+    for uid in available_transfer_syntaxes():
+        codec = get_codec(uid)
+        for options in ONE_OPTION:
+            try:
+                codec.encoded_format(TINY, **options)
+            except CodecError:
+                continue
+            taken.update(options)
+    assert taken == CodecOptions.__optional_keys__
 
 
 def test_wrong_array_shape_is_rejected() -> None:

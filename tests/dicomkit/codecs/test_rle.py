@@ -374,7 +374,8 @@ def test_unknown_options_are_rejected() -> None:
     with pytest.raises(CodecError, match="unknown"):
         CODEC.encode_frame(np.zeros((1, 1), np.uint8), fmt, quality=3)
     with pytest.raises(CodecError, match="2 or 3"):
-        CODEC.encode_frame(np.zeros((1, 1), np.uint8), fmt, min_replicate_run=4)
+        # a value outside Literal[2, 3] is the point: untyped callers (the CLI) can pass one
+        CODEC.encode_frame(np.zeros((1, 1), np.uint8), fmt, min_replicate_run=4)  # type: ignore[arg-type]
 
 
 # Frames of several segments: each segment is decoded and checked on its own,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 import warnings
-from typing import TypedDict
 
 import numpy as np
 import pydicom
 import pytest
 from pydicom.pixels.utils import pixel_array as pydicom_pixel_array
 
+from dicomkit.codecs import CodecOptions
 from dicomkit.codecs.encapsulation import frame_fragments
 from dicomkit.codecs.pixels import get_frame, pixel_array, pixel_format, set_pixel_data
 from dicomkit.codecs.registry import get_codec
@@ -99,17 +99,8 @@ def test_a_lossy_step_marks_the_data_and_gets_a_new_instance_uid() -> None:
     assert again.get_str(tags.SOPInstanceUID) != result.get_str(tags.SOPInstanceUID)
 
 
-class _LosslessOptions(TypedDict, total=False):
-    """Codec options that keep a lossy syntax lossless; typed so they cannot fill transcode's own."""
-
-    reversible: bool
-    near: int
-
-
 @pytest.mark.parametrize(("target", "options"), [(J2K, {"reversible": True}), (JPEG_LS_NEAR, {"near": 0})])
-def test_lossless_settings_of_a_lossy_syntax_are_not_a_lossy_step(
-    target: str, options: _LosslessOptions
-) -> None:
+def test_lossless_settings_of_a_lossy_syntax_are_not_a_lossy_step(target: str, options: CodecOptions) -> None:
     source = read_file(FILES / "CT_small.dcm")
     result = transcode(source.dataset, source.transfer_syntax, target, **options)
     assert tags.LossyImageCompression not in result
