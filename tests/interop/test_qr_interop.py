@@ -97,11 +97,12 @@ async def our_qr_scp(index: FolderIndex) -> AsyncIterator[int]:
 
 
 @asynccontextmanager
-async def our_storage_scp(folder: Path, ae_title: str = "OURDEST") -> AsyncIterator[int]:
+async def our_storage_scp(folder: Path, ae_title: str = "OURDEST", port: int = 0) -> AsyncIterator[int]:
+    """Our Storage SCP writing to ``folder``, on ``port`` (0: a free one); yields its port."""
     folder.mkdir(parents=True, exist_ok=True)
     ae = AEConfig(ae_title, supported_contexts=storage_contexts(), max_associations=20)
     handler = FileStorageHandler(folder, fsync=False)
-    server = DicomServer(ae, ServiceHandlers([StorageService(handler)]), host="127.0.0.1", port=0)
+    server = DicomServer(ae, ServiceHandlers([StorageService(handler)]), host="127.0.0.1", port=port)
     await server.start()
     try:
         yield server.port
@@ -363,17 +364,8 @@ def test_our_scu_finds_moves_and_gets_from_dcmqrscp(tmp_path: Path, studies: Stu
 
         # dcmqrscp moves to the port of its HostTable: our Storage SCP must listen there.
         async def on_fixed_port() -> None:
-            ae = AEConfig("OURDEST", supported_contexts=storage_contexts(), max_associations=20)
-            (tmp_path / "dest").mkdir()
-            handler = FileStorageHandler(tmp_path / "dest", fsync=False)
-            server = DicomServer(
-                ae, ServiceHandlers([StorageService(handler)]), host="127.0.0.1", port=dest_port
-            )
-            await server.start()
-            try:
+            async with our_storage_scp(tmp_path / "dest", port=dest_port):
                 await _exercise_peer(port, "QRSCP", studies, tmp_path, dest_port, 0xA801)
-            finally:
-                await server.shutdown(0)
 
         run(on_fixed_port())
 
@@ -407,18 +399,11 @@ def test_our_scu_finds_moves_and_gets_from_orthanc(
     async def scenario() -> None:
         results = await store_files("127.0.0.1", port, AEConfig("DICOMKIT"), "ORTHANC", [folder])
         assert all(r.ok for r in results), [r.describe() for r in results]
-        ae = AEConfig("OURDEST", supported_contexts=storage_contexts(), max_associations=20)
-        (tmp_path / "dest").mkdir()
-        handler = FileStorageHandler(tmp_path / "dest", fsync=False)
-        server = DicomServer(ae, ServiceHandlers([StorageService(handler)]), host="127.0.0.1", port=dest_port)
-        await server.start()
-        try:
+        async with our_storage_scp(tmp_path / "dest", port=dest_port):
             # Orthanc answers an unknown move destination with C000 (Unable to process).
             await _exercise_peer(port, "ORTHANC", studies, tmp_path, dest_port, 0xC000)
             patients = await _our_find_patient_root(port)
             assert {m.get_str(tags.PatientID) for m in patients} == {"PAT1", "PAT2"}
-        finally:
-            await server.shutdown(0)
 
     run(scenario())
 
