@@ -2,8 +2,8 @@
 
 ``make_ct(**overrides)`` returns a small CT Image Storage data set (4x4 pixels, 16 bits)
 with fresh UIDs. Overrides are keywords of the PS3.6 dictionary; ``None`` removes the
-attribute (``make_ct(StudyInstanceUID=None)``). ``write_ct(path, **overrides)`` writes it
-as a PS3.10 file, ``encode_ct(dataset, ts)`` as a bare data set (what a C-STORE carries).
+attribute (``make_ct(StudyInstanceUID=None)``). ``write_ct(path[, ts], **overrides)`` writes
+it as a PS3.10 file, ``encode_ct(dataset, ts)`` as a bare data set (what a C-STORE carries).
 """
 
 from __future__ import annotations
@@ -63,9 +63,13 @@ def make_ct(**overrides: ElementValue) -> Dataset:
 
 
 def write_ct(
-    path: Path, *, transfer_syntax: str = uids.ExplicitVRLittleEndian, **overrides: ElementValue
+    path: Path, transfer_syntax: str = uids.ExplicitVRLittleEndian, /, **overrides: ElementValue
 ) -> Dataset:
-    """Write a CT file at ``path`` (folders created); returns its data set."""
+    """Write a CT file at ``path`` (folders created) in ``transfer_syntax``; returns its data set.
+
+    Both are positional-only: every keyword is a data set override, so a ``**dict`` of
+    them cannot be taken for the transfer syntax.
+    """
     dataset = make_ct(**overrides)
     path.parent.mkdir(parents=True, exist_ok=True)
     # File Meta falls back on these when a test removes the data set's SOP UIDs.

@@ -12,7 +12,6 @@ from apps.archive.selectors import patients_by_name_prefix
 from apps.archive.services.header import PatientDemographics
 from apps.archive.services.ingest import instance_ingest
 from apps.archive.services.patient import patient_get_or_create
-from dicomkit.data import uids
 from pacs_project.settings.components.storage import PatientConflictPolicy
 from tests.apps.archive.conftest import ArchivePolicy
 from tests.builders import write_ct
@@ -21,8 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _ingest(tmp_path: Path, name: str, **overrides: str | None) -> None:
-    # transfer_syntax named, so that no override (a DICOM keyword; None deletes it) can stand for it
-    write_ct(tmp_path / f"{name}.dcm", transfer_syntax=uids.ExplicitVRLittleEndian, **overrides)
+    write_ct(tmp_path / f"{name}.dcm", **overrides)
     instance_ingest(source=tmp_path / f"{name}.dcm")
 
 

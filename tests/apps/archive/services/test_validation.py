@@ -11,7 +11,7 @@ import pytest
 from apps.archive.errors import C_STORE_STATUS, IngestError, Refusal
 from apps.archive.models import Instance, Patient, Study
 from apps.archive.services.ingest import instance_ingest
-from dicomkit.data import tags, uids
+from dicomkit.data import tags
 from tests.apps.archive.conftest import ArchivePolicy, staging_files, stored_files
 from tests.builders import write_ct
 
@@ -32,8 +32,7 @@ def _refusal(path: Path) -> IngestError:
 def test_missing_required_uid_is_refused_with_a900(
     storage_root: Path, tmp_path: Path, keyword: str, value: str | None
 ) -> None:
-    # transfer_syntax named, so that the keyword (None deletes it) cannot stand for it
-    write_ct(tmp_path / "ct.dcm", transfer_syntax=uids.ExplicitVRLittleEndian, **{keyword: value})
+    write_ct(tmp_path / "ct.dcm", **{keyword: value})
     error = _refusal(tmp_path / "ct.dcm")
     assert error.reason is Refusal.MISSING_ATTRIBUTE and error.status == 0xA900
     assert error.offending_tag == getattr(tags, keyword)

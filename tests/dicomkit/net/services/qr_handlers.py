@@ -171,7 +171,7 @@ def write_studies(folder: Path) -> dict[str, list[Path]]:
                 path = folder / patient_id / f"{series_number}-{number}.dcm"
                 write_ct(
                     path,
-                    transfer_syntax=syntax,
+                    syntax,
                     PatientName=name,
                     PatientID=patient_id,
                     StudyDate=date,
