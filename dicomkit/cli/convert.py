@@ -25,7 +25,7 @@ import io
 import re
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args, get_origin, get_type_hints
 
 from dicomkit.data.dataset import Dataset
 from dicomkit.errors import DicomError
@@ -124,21 +124,35 @@ def _syntax_argument(text: str) -> str:
 
 
 def _option_argument(text: str) -> tuple[str, object]:
+    """``NAME=VALUE`` as the codec option ``NAME``, its value parsed as ``CodecOptions``
+    declares it (so ``subsampling=444`` stays the text ``"444"``, ``quality=85`` is 85)."""
+    from dicomkit.codecs.format import CodecOptions
+
     name, sep, raw = text.partition("=")
-    if not sep or not name.strip():
+    name, raw = name.strip(), raw.strip()
+    if not sep or not name:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    value: object = raw
-    lowered = raw.strip().lower()
-    if lowered in ("true", "false"):
-        value = lowered == "true"
-    else:
-        for kind in (int, float):
-            try:
-                value = kind(raw)
-                break
-            except ValueError:
-                continue
-    return name.strip(), value
+    declared = get_type_hints(CodecOptions)
+    if name not in declared:
+        raise argparse.ArgumentTypeError(
+            f"unknown codec option {name!r}; known: {', '.join(sorted(declared))}"
+        )
+    kind = declared[name]
+    choices = get_args(kind) if get_origin(kind) is Literal else ()
+    if choices:
+        for choice in choices:
+            if str(choice) == raw:
+                return name, choice
+        expected = " or ".join(str(choice) for choice in choices)
+        raise argparse.ArgumentTypeError(f"{name} must be {expected}, got {raw!r}")
+    if kind is bool:
+        if raw.lower() not in ("true", "false"):
+            raise argparse.ArgumentTypeError(f"{name} must be true or false, got {raw!r}")
+        return name, raw.lower() == "true"
+    try:
+        return name, kind(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{name} must be a number ({kind.__name__}), got {raw!r}") from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -181,6 +181,41 @@ def test_codec_options_are_passed_to_the_codec(run_cli: RunCli, tmp_path: Path) 
     assert converted.SOPInstanceUID != pydicom.dcmread(source).SOPInstanceUID
 
 
+def test_an_option_is_read_as_the_type_the_codec_declares(run_cli: RunCli, tmp_path: Path) -> None:
+    """``subsampling=444`` is the text "444" the JPEG codec takes, not the number 444:
+    full-resolution chroma comes out closer to the original than 4:2:2."""
+    source = FILES / "SC_rgb_jpeg_dcmd.dcm"
+    original = pydicom.dcmread(source).pixel_array.astype(int)
+    error = {}
+    for subsampling in ("444", "422"):
+        out = tmp_path / f"{subsampling}.dcm"
+        result = run_cli("convert", source, out, "-t", "JPEGBaseline8Bit", "-o", f"subsampling={subsampling}")
+        assert result.returncode == 0, result.stderr
+        error[subsampling] = float(abs(pydicom.dcmread(out).pixel_array.astype(int) - original).mean())
+    assert error["444"] < error["422"]
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("subsampling=411", "subsampling must be 422 or 444"),
+        ("quality=high", "quality must be a number"),
+        ("reversible=yes", "reversible must be true or false"),
+        ("speed=3", "unknown codec option 'speed'"),
+        ("near", "expected NAME=VALUE"),
+    ],
+)
+def test_a_bad_codec_option_is_a_usage_error(
+    run_cli: RunCli, tmp_path: Path, option: str, message: str
+) -> None:
+    out = tmp_path / "out.dcm"
+    result = run_cli("convert", FILES / "CT_small.dcm", out, "-t", "JPEGBaseline8Bit", "-o", option)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("syntax", ["1.2.3.4", "ExplicitVRMiddleEndian", ""])
 def test_an_unknown_transfer_syntax_is_a_usage_error(run_cli: RunCli, tmp_path: Path, syntax: str) -> None:
     out = tmp_path / "out.dcm"
