@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.interop import peers
-from tests.interop.peers import dcmtk_env, free_port
+from tests.interop.peers import free_port
 
 __all__ = [
     "READY_TIMEOUT_S",
@@ -40,8 +40,6 @@ __all__ = [
     "Running",
     "cpu_seconds",
     "database",
-    "dcmtk_env",
-    "free_port",
     "orthanc",
     "ours",
     "process_tree",

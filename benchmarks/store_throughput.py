@@ -70,6 +70,7 @@ from dicomkit.data.dataset import Dataset
 from dicomkit.data.uid import generate_uid
 from dicomkit.data.value_codec import ElementValue
 from dicomkit.part10.writer import write_file
+from tests.interop import peers
 
 CACHE = Path(__file__).resolve().parent / "results" / ".cache" / "store_throughput-v1"
 STUDIES, SERIES_PER_STUDY, IMAGES_PER_SERIES = 4, 5, 50
@@ -185,7 +186,7 @@ def send(running: servers.Running, folder_groups: list[list[Path]]) -> float:
         for folders, log in zip(folder_groups, logs, strict=True):
             args = ["storescu", "-aet", "BENCH", "-aec", running.ae_title, "-R", "+sd"]
             args += ["127.0.0.1", str(running.port), *(str(folder) for folder in folders)]
-            processes.append(subprocess.Popen(args, env=servers.dcmtk_env(), stdout=log, stderr=log))
+            processes.append(subprocess.Popen(args, env=peers.dcmtk_env(), stdout=log, stderr=log))
         codes = [process.wait() for process in processes]
         elapsed = time.perf_counter() - start
         for code, log in zip(codes, logs, strict=True):

@@ -23,25 +23,11 @@ from tests.interop.peers import (
     pynetdicom_verification_scp,
     started,
     stop,
-    wait_for_port,
 )
 
 if TYPE_CHECKING:
     from pynetdicom.transport import ThreadedAssociationServer
 
-# The peer helpers are re-exported: tests/apps/dicom_net imports them from here.
-__all__ = [
-    "REPO_ROOT",
-    "ServerProcess",
-    "StartDicomkitServer",
-    "StartPynetdicomScp",
-    "StartStorescp",
-    "dcmtk_env",
-    "free_port",
-    "run_echoscu",
-    "stop",
-    "wait_for_port",
-]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

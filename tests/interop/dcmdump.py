@@ -16,9 +16,6 @@ from pathlib import Path
 from dicomkit.part10.reader import read_file
 from tests.interop.peers import dcmtk_env
 
-# dcmtk_env is re-exported: tests/apps/dicom_net imports it from here.
-__all__ = ["SOP_INSTANCE_UID", "data_set_dump", "dcmtk_env", "dcmtk_finds_the_sop_uids", "dumps_by_uid"]
-
 SOP_INSTANCE_UID = 0x00080018
 
 

@@ -15,12 +15,12 @@ import shutil
 import subprocess
 import warnings
 from pathlib import Path
-from typing import TypedDict
 
 import numpy as np
 import pytest
 from pydicom.pixels.utils import pixel_array as pydicom_pixel_array
 
+from dicomkit.codecs import CodecOptions
 from dicomkit.codecs.pixels import pixel_array
 from dicomkit.codecs.transcode import transcode
 from dicomkit.part10.reader import read_file
@@ -30,14 +30,6 @@ from tests.corpus import DATA_ROOT
 FILES = DATA_ROOT / "test_files"
 EXPLICIT = "1.2.840.10008.1.2.1"
 DCT = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51"}
-
-
-class CodecOptions(TypedDict, total=False):
-    """The codec options the cases encode with (``transcode``'s ``codec_options``)."""
-
-    quality: int
-    predictor: int
-    near: int
 
 
 CASES: list[tuple[str, list[str], str, CodecOptions, str]] = [

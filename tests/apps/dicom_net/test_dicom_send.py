@@ -23,8 +23,8 @@ from dicomkit.data import uids
 from dicomkit.net.scu.instances import Instance
 from dicomkit.part10.reader import read_file
 from tests.apps.dicom_net.conftest import REPO_ROOT, manage_env
-from tests.interop.conftest import free_port, stop, wait_for_port
-from tests.interop.dcmdump import data_set_dump, dcmtk_env
+from tests.interop.dcmdump import data_set_dump
+from tests.interop.peers import dcmtk_env, free_port, stop, wait_for_port
 from tests.interop.storage_senders import require, write_study
 
 if TYPE_CHECKING:
@@ -39,12 +39,12 @@ class StoredStudy:
         self.root = root
         self.instances = instances
         dataset = read_file(instances[0].path).dataset
-        self.study_uid = dataset.get_str(0x0020000D) or ""
+        self.study_uid = dataset.get_str(0x0020000D, "")
         self.uids = {instance.sop_instance_uid for instance in instances}
 
     def series_uid(self, index: int) -> str:
         """Series ``index`` (0: Explicit LE, 1: Implicit LE, 2: RLE Lossless)."""
-        return read_file(self.instances[4 * index].path).dataset.get_str(0x0020000E) or ""
+        return read_file(self.instances[4 * index].path).dataset.get_str(0x0020000E, "")
 
     def stored_path(self, uid: str) -> Path:
         location = instance_location_get(sop_instance_uid=uid)

@@ -24,7 +24,7 @@ from dicomkit.data.dataset import Dataset
 from dicomkit.part10.reader import read_file
 from tests.apps.dicom_net.conftest import ArchiveServer
 from tests.dicomkit.net.services.qr_handlers import write_studies
-from tests.interop.conftest import dcmtk_env, free_port, stop, wait_for_port
+from tests.interop.peers import dcmtk_env, free_port, stop, wait_for_port
 
 if TYPE_CHECKING:
     from pynetdicom.events import Event
@@ -109,12 +109,12 @@ def _findscu(loaded: Loaded, cwd: Path, *keys: str, patient_root: bool = False) 
     answers = []
     for path in sorted(cwd.glob("rsp*.dcm")):
         dataset = read_file(path).dataset
-        answers.append({k: str(dataset.get_str(k) or "") for k in ("PatientName", "PatientID")} | {
-            "study": str(dataset.get_str(tags.StudyInstanceUID) or ""),
-            "series": str(dataset.get_str(tags.SeriesInstanceUID) or ""),
-            "sop": str(dataset.get_str(tags.SOPInstanceUID) or ""),
-            "level": str(dataset.get_str(tags.QueryRetrieveLevel) or ""),
-            "related": str(dataset.get_str(tags.NumberOfStudyRelatedInstances) or ""),
+        answers.append({k: dataset.get_str(k, "") for k in ("PatientName", "PatientID")} | {
+            "study": dataset.get_str(tags.StudyInstanceUID, ""),
+            "series": dataset.get_str(tags.SeriesInstanceUID, ""),
+            "sop": dataset.get_str(tags.SOPInstanceUID, ""),
+            "level": dataset.get_str(tags.QueryRetrieveLevel, ""),
+            "related": dataset.get_str(tags.NumberOfStudyRelatedInstances, ""),
         })  # fmt: skip
     return answers
 

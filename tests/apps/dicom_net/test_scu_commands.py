@@ -15,7 +15,7 @@ from apps.dicom_net.services.remote_nodes import remote_node_create
 from tests.apps.dicom_net import test_query_retrieve_scp as qr
 from tests.apps.dicom_net.test_query_retrieve_scp import Loaded, _received, _uids
 from tests.dicomkit.net.services.qr_handlers import write_studies
-from tests.interop.conftest import dcmtk_env, free_port, stop, wait_for_port
+from tests.interop.peers import dcmtk_env, free_port, stop, wait_for_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

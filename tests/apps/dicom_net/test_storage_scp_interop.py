@@ -25,7 +25,8 @@ from apps.archive.storage import LocalFileBackend
 from dicomkit.net.scu.instances import Instance
 from dicomkit.part10.transfer_syntax import transfer_syntax
 from tests.apps.dicom_net.conftest import ArchiveServer, staging_files
-from tests.interop.dcmdump import data_set_dump, dcmtk_env, dcmtk_finds_the_sop_uids
+from tests.interop.dcmdump import data_set_dump, dcmtk_finds_the_sop_uids
+from tests.interop.peers import dcmtk_env
 from tests.interop.storage_senders import (
     corpus_instances,
     pydicom_data_set,

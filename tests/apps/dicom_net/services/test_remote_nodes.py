@@ -25,7 +25,7 @@ from apps.dicom_net.services.remote_nodes import (
 )
 from dicomkit.errors import DimseStatusError
 from dicomkit.net.pdu import AssociateRQ
-from tests.interop.conftest import dcmtk_env, free_port, stop, wait_for_port
+from tests.interop.peers import dcmtk_env, free_port, stop, wait_for_port
 
 pytestmark = pytest.mark.django_db
 
