@@ -317,7 +317,7 @@ def _study_uids(folders: list[Path]) -> list[str]:
     uids = []
     for folder in folders:
         dataset = read_file(next(folder.iterdir())).dataset
-        uids.append(dataset.get_str("StudyInstanceUID") or "")
+        uids.append(dataset.get_str("StudyInstanceUID", ""))
     return uids
 
 

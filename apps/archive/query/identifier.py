@@ -185,7 +185,7 @@ def query_from_identifier(
 
 def _level(identifier: Dataset, model: InformationModel) -> Level:
     try:
-        text = (identifier.get_str(tags.QueryRetrieveLevel) or "").strip()
+        text = identifier.get_str(tags.QueryRetrieveLevel, "").strip()
     except DicomError:
         text = ""
     if not text:

@@ -47,7 +47,7 @@ def uid_value(dataset: Dataset, tag: Tag) -> str | None:
     if tag not in dataset:
         return None
     try:
-        value = dataset.get_str(tag) or ""
+        value = dataset.get_str(tag, "")
     except (DicomError, ValueError, TypeError):
         return ""
     return value.strip("\x00 ")

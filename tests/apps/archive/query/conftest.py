@@ -93,4 +93,4 @@ def values(responses: list[Dataset], tag: int | str) -> set[str]:
     from dicomkit.data.dataset import resolve_key
 
     key: Tag = resolve_key(tag)
-    return {r.get_str(key) or "" for r in responses}
+    return {r.get_str(key, "") for r in responses}

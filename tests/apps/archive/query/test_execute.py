@@ -25,7 +25,7 @@ PATIENT_ROOT = InformationModel.PATIENT_ROOT
 
 
 def by_uid(responses: list[Dataset], keyword: str) -> dict[str, Dataset]:
-    return {r.get_str(keyword) or "": r for r in responses}
+    return {r.get_str(keyword, ""): r for r in responses}
 
 
 def test_study_level_returns_requested_stored_and_computed_keys(archive: Archive) -> None:
@@ -48,7 +48,7 @@ def test_study_level_returns_requested_stored_and_computed_keys(archive: Archive
         response = got[study.uid]
         assert response.get_str("QueryRetrieveLevel") == "STUDY"
         assert response.get_str("PatientID") == study.patient.patient_id
-        assert (response.get_str("PatientName") or "") == study.patient.name
+        assert response.get_str("PatientName", "") == study.patient.name
         assert response.get_str("StudyDate") == (study.date.strftime("%Y%m%d") if study.date else "")
         assert response.get_str("StudyTime") == (study.time.strftime("%H%M%S") if study.time else "")
         assert sorted(response.get_strs("ModalitiesInStudy")) == sorted({s.modality for s in study.series})
@@ -162,7 +162,7 @@ def test_paging_returns_everything_once_in_one_statement_per_page(archive: Archi
     )
     with CaptureQueriesContext(connection) as captured:
         responses = list(query_execute(query=query, page_size=50))
-    uids = [r.get_str("SOPInstanceUID") or "" for r in responses]  # absent: "", which no instance has
+    uids = [r.get_str("SOPInstanceUID", "") for r in responses]  # absent: "", which no instance has
     assert sorted(uids) == sorted(i.uid for i in archive.instances)
     assert len(captured.captured_queries) == len(archive.instances) // 50 + 1
     assert all("OFFSET" not in q["sql"] for q in captured.captured_queries)
