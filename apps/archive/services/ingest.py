@@ -34,7 +34,6 @@ import hashlib
 import os
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol
 
 from apps.archive.conf import ArchiveSettings, KeyLayout, archive_settings, storage_backend
 from apps.archive.errors import IngestError, Refusal, StorageError
@@ -51,12 +50,12 @@ from dicomkit.part10.options import DicomFile, ReadOptions, Validation
 from dicomkit.part10.reader import read_dataset_at, read_file
 from dicomkit.part10.transfer_syntax import EXPLICIT_VR_LITTLE_ENDIAN
 from dicomkit.part10.writer import WriteOptions, encode_file
+from dicomkit.streams import ByteReader
 
 __all__ = [
     "IngestOutcome",
     "IngestResult",
     "IngestSink",
-    "Readable",
     "Source",
     "ingest_session",
     "instance_ingest",
@@ -67,17 +66,9 @@ _CHUNK = 1 << 20
 _READ_OPTIONS = ReadOptions(defer_size=4096, validation=Validation.LENIENT)
 
 
-class Readable(Protocol):
-    """All ingest asks of a stream: ``read(size)``, at most ``size`` bytes, ``b""`` at the end.
-
-    A binary file or ``BytesIO`` fits, and so does any object with that one method: ingest
-    does not seek, write or close the stream.
-    """
-
-    def read(self, size: int, /) -> bytes: ...
-
-
-Source = str | os.PathLike[str] | Readable
+# A path, or any stream with ``read`` (dicomkit's ByteReader): ingest does not seek, write
+# or close the stream.
+Source = str | os.PathLike[str] | ByteReader
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +150,7 @@ def _copy(source: Source, writer: _HashingWriter) -> None:
         _copy_stream(source, writer)
 
 
-def _copy_stream(stream: Readable, writer: _HashingWriter) -> None:
+def _copy_stream(stream: ByteReader, writer: _HashingWriter) -> None:
     while True:
         try:
             chunk = stream.read(_CHUNK)

@@ -28,7 +28,7 @@ class _BrokenUpstream:
         self.data = data
         self.calls = 0
 
-    def read(self, size: int) -> bytes:
+    def read(self, size: int = -1) -> bytes:
         self.calls += 1
         if self.calls > 1:
             raise ConnectionResetError(104, "Connection reset by peer")
