@@ -2,11 +2,14 @@
 
 Prints a summary (stored, replaced, duplicates, rejected) and one line per rejected file
 with its reason. Exits with status 1 when any file was rejected (not DICOM, truncated,
-refused by validation), 0 otherwise; re-running over the same files is safe.
+refused by validation), 0 otherwise; re-running over the same files is safe. A path that
+does not exist (a typo, a dangling link) stops the command before anything is
+imported, rather than passing as an empty import.
 """
 
 from __future__ import annotations
 
+import os
 from argparse import ArgumentParser
 from typing import Any
 
@@ -31,6 +34,9 @@ class Command(BaseCommand):
         workers: int = options["workers"]
         if workers < 1:
             raise CommandError("--workers must be at least 1")
+        missing = [path for path in paths if not os.path.exists(path)]
+        if missing:
+            raise CommandError(f"no such file or folder: {', '.join(missing)}", returncode=1)
         staging_reconcile()  # settle ingests a crash interrupted before storing more
         total = sum(1 for _ in files_under(paths))
         with tqdm(total=total, unit="file", disable=options["no_progress"] or None, file=self.stderr) as bar:

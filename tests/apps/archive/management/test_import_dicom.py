@@ -74,3 +74,21 @@ def test_command_exits_zero_when_nothing_was_rejected(storage_root: Path, tmp_pa
     call_command("import_dicom", str(tmp_path / "one.dcm"), "--workers", "1", "--no-progress", stdout=out)
     assert "stored" in out.getvalue()
     assert Instance.objects.count() == 1
+
+
+def test_a_path_that_does_not_exist_is_an_error_not_an_empty_import(
+    storage_root: Path, tmp_path: Path
+) -> None:
+    write_ct(tmp_path / "one.dcm")
+    (tmp_path / "dangling.dcm").symlink_to(tmp_path / "gone.dcm")
+    typo = tmp_path / "no-such-folder"
+
+    with pytest.raises(CommandError, match="no-such-folder") as failed:
+        call_command(
+            "import_dicom", str(tmp_path / "one.dcm"), str(typo), str(tmp_path / "dangling.dcm"),
+            "--no-progress", stdout=StringIO(),
+        )  # fmt: skip
+
+    assert failed.value.returncode == 1
+    assert "dangling.dcm" in str(failed.value)
+    assert Instance.objects.count() == 0  # nothing imported from a command line with a typo
