@@ -15,7 +15,8 @@ files to dicomkit's Storage SCU
 Our calling AE title, maximum PDU length and timeouts come from ``settings.PACS_DICOM``
 (``server_config.ae_config_from_settings``), as for the server. Stored instances are sent
 from their files in place; instances of a storage tier without local files are copied to
-a temporary folder first.
+a temporary folder first. A stored file that cannot be read (gone from the storage,
+unreadable) is reported as not sent, like a file the peer refused, and the rest are sent.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from apps.archive.errors import StorageError
 from apps.archive.selectors import instance_open, instances_of_series, instances_of_study
 from apps.dicom_net.conf import dicom_settings
 from apps.dicom_net.errors import SendError
@@ -110,12 +112,23 @@ def dicom_send(
         raise SendError(f"calling AE title {calling_ae_title!r}: {exc}") from exc
     with ExitStack() as stack:
         paths = [path for name in files for path in find_files([name])]
+        unreadable: list[StoreResult] = []
         if study_uid is not None or series_uid is not None:
-            paths.extend(_stored_files(stack, study_uid=study_uid, series_uid=series_uid))
-        if not paths:
+            for item in _stored_files(stack, study_uid=study_uid, series_uid=series_uid):
+                if isinstance(item, StoreResult):
+                    unreadable.append(item)
+                else:
+                    paths.append(item)
+        if not paths and not unreadable:
             raise SendError("nothing to send")
         bar = stack.enter_context(
-            tqdm(total=len(paths), unit="instance", file=sys.stderr, disable=not progress, dynamic_ncols=True)
+            tqdm(
+                total=len(paths) + len(unreadable),
+                unit="instance",
+                file=sys.stderr,
+                disable=not progress,
+                dynamic_ncols=True,
+            )
         )
 
         failed = 0
@@ -127,17 +140,23 @@ def dicom_send(
                 bar.set_postfix(failed=failed, refresh=False)
             bar.update(1)
 
-        results = store_files_sync(
-            peer.host,
-            peer.port,
-            ae,
-            peer.ae_title,
-            paths,
-            ssl_context=peer.ssl_context,
-            timeouts=ae.timeouts,
-            progress=advance,
+        for result in unreadable:
+            advance(result)
+        results = (
+            store_files_sync(
+                peer.host,
+                peer.port,
+                ae,
+                peer.ae_title,
+                paths,
+                ssl_context=peer.ssl_context,
+                timeouts=ae.timeouts,
+                progress=advance,
+            )
+            if paths
+            else []
         )
-    summary = SendSummary(peer, tuple(results))
+    summary = SendSummary(peer, (*results, *unreadable))
     logger.info(
         "dicom send finished",
         extra={
@@ -151,8 +170,11 @@ def dicom_send(
     return summary
 
 
-def _stored_files(stack: ExitStack, *, study_uid: str | None, series_uid: str | None) -> Iterator[Path]:
-    """The stored files of a study or series, in series and instance order."""
+def _stored_files(
+    stack: ExitStack, *, study_uid: str | None, series_uid: str | None
+) -> Iterator[Path | StoreResult]:
+    """The stored files of a study or series, in series and instance order; a file that
+    cannot be read comes as the result of not sending it."""
     if series_uid is None:
         assert study_uid is not None
         instances = instances_of_study(study_instance_uid=study_uid)
@@ -168,17 +190,24 @@ def _stored_files(stack: ExitStack, *, study_uid: str | None, series_uid: str | 
         raise SendError(missing)
     spool: Path | None = None
     for uid in uids:
-        stream = instance_open(sop_instance_uid=uid)
-        if stream is None:
-            continue  # deleted meanwhile
-        with stream:
-            name = getattr(stream, "name", None)
-            if isinstance(name, str) and Path(name).is_file():
-                yield Path(name)  # a local file: sent in place
-                continue
-            if spool is None:
-                spool = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dicom-send-")))
-            copy = spool / f"{uid}.dcm"
-            with copy.open("wb") as target:
-                shutil.copyfileobj(stream, target)
-            yield copy
+        try:
+            stream = instance_open(sop_instance_uid=uid)
+            if stream is None:
+                continue  # deleted meanwhile
+            with stream:
+                name = getattr(stream, "name", None)
+                if isinstance(name, str) and Path(name).is_file():
+                    yield Path(name)  # a local file: sent in place
+                    continue
+                if spool is None:
+                    spool = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dicom-send-")))
+                copy = spool / f"{uid}.dcm"
+                with copy.open("wb") as target:
+                    shutil.copyfileobj(stream, target)
+        except (OSError, StorageError) as exc:
+            # The index has the instance but the storage cannot give its file: one failed
+            # instance (verify_storage finds the rest), not the end of the whole send.
+            where = Path(exc.filename) if isinstance(exc, OSError) and exc.filename else Path("-")
+            yield StoreResult(where, sop_instance_uid=uid, error=f"stored file unreadable: {exc}")
+            continue
+        yield copy

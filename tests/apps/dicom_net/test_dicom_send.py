@@ -239,3 +239,26 @@ def test_the_progress_bar_counts_instances_on_stderr(
     )
     assert summary.ok
     assert "4/4" in capsys.readouterr().err
+
+
+def test_a_stored_file_gone_from_the_archive_is_listed_as_not_sent_and_the_rest_go(
+    stored_study: StoredStudy, pynetdicom_scp: Callable[..., tuple[int, Received]]
+) -> None:
+    port, received = pynetdicom_scp()
+    lost = stored_study.instances[2].sop_instance_uid
+    stored_study.stored_path(lost).unlink()
+    out = StringIO()
+
+    with pytest.raises(CommandError, match="1 of 4 instances were not stored") as failed:
+        call_command(
+            "dicom_send", "--to", f"PYNETDICOM@127.0.0.1:{port}", "--series", stored_study.series_uid(0),
+            "--no-progress", stdout=out,
+        )  # fmt: skip
+
+    assert failed.value.returncode == 1
+    (line,) = [line for line in out.getvalue().splitlines() if lost in line]
+    assert "not sent" in line and "stored file" in line
+    assert "stored 3 of 4 instances" in out.getvalue()
+    assert sorted(uid for uid, _ in received) == sorted(
+        i.sop_instance_uid for i in stored_study.instances[:4] if i.sop_instance_uid != lost
+    )
