@@ -262,3 +262,15 @@ def test_a_stored_file_gone_from_the_archive_is_listed_as_not_sent_and_the_rest_
     assert sorted(uid for uid, _ in received) == sorted(
         i.sop_instance_uid for i in stored_study.instances[:4] if i.sop_instance_uid != lost
     )
+
+
+def test_the_command_draws_no_progress_bar_when_stderr_is_not_a_terminal(
+    stored_study: StoredStudy,
+    pynetdicom_scp: Callable[..., tuple[int, Received]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    port, _ = pynetdicom_scp()
+    call_command("dicom_send", "--to", f"PYNETDICOM@127.0.0.1:{port}", "--series", stored_study.series_uid(1))
+    captured = capsys.readouterr()
+    assert "stored 4 of 4 instances" in captured.out
+    assert "4/4" not in captured.err and "\r" not in captured.err  # no bar redrawn into a log file

@@ -7,6 +7,7 @@ instance that was not stored (its SOP Instance UID, file and status or reason). 
 
 from __future__ import annotations
 
+import sys
 from argparse import ArgumentParser
 from typing import Any
 
@@ -33,7 +34,11 @@ class Command(BaseCommand):
         parser.add_argument("--study", metavar="UID", help="send this stored study")
         parser.add_argument("--series", metavar="UID", help="send this stored series (of --study, if given)")
         parser.add_argument("--aet", help="our calling AE title (default: PACS_DICOM_AE_TITLE)")
-        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument(
+            "--no-progress",
+            action="store_true",
+            help="no progress bar (there is none anyway when stderr is not a terminal)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not (options["paths"] or options["study"] or options["series"]):
@@ -45,7 +50,8 @@ class Command(BaseCommand):
                 study_uid=options["study"],
                 series_uid=options["series"],
                 calling_ae_title=options["aet"],
-                progress=not options["no_progress"],
+                # Like dicom_move/get and import_dicom: no bar redrawn into a log file.
+                progress=not options["no_progress"] and sys.stderr.isatty(),
             )
         except (RemoteNodeError, SendError) as exc:
             raise CommandError(str(exc), returncode=1) from exc
