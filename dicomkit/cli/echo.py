@@ -16,7 +16,7 @@ import argparse
 import time
 from typing import TYPE_CHECKING
 
-from dicomkit.cli.options import add_connection_arguments, add_peer_arguments, network, positive
+from dicomkit.cli.options import add_connection_arguments, add_peer_arguments, network, port_number, positive
 
 if TYPE_CHECKING:
     from dicomkit.cli.main import Subparsers
@@ -31,7 +31,7 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         description="Open an association, send C-ECHO requests, release it.",
     )
     parser.add_argument("host", metavar="HOST")
-    parser.add_argument("port", metavar="PORT", type=positive(int))
+    parser.add_argument("port", metavar="PORT", type=port_number)
     add_peer_arguments(parser)
     parser.add_argument("--repeat", type=positive(int), default=1, help="C-ECHOs to send (default 1)")
     add_connection_arguments(parser)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from dicomkit.cli.options import add_network_arguments, network, positive
+from dicomkit.cli.options import add_network_arguments, network, port_number, positive
 
 if TYPE_CHECKING:
     from dicomkit.cli.main import Subparsers
@@ -61,7 +61,7 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         description="Send a C-FIND request and print the matches as a table.",
     )
     parser.add_argument("host", metavar="HOST")
-    parser.add_argument("port", metavar="PORT", type=positive(int))
+    parser.add_argument("port", metavar="PORT", type=port_number)
     add_query_arguments(parser)
     parser.add_argument("--limit", type=positive(int), help="cancel the search after this many matches")
     add_network_arguments(parser)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from dicomkit.cli.find import add_query_arguments, identifier, model
 from dicomkit.cli.move import RetrieveBar, add_progress_argument, report, show_progress
-from dicomkit.cli.options import add_network_arguments, network, positive
+from dicomkit.cli.options import add_network_arguments, network, port_number
 
 if TYPE_CHECKING:
     from dicomkit.cli.main import Subparsers
@@ -36,7 +36,7 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         description="Send a C-GET request and store the instances that come back.",
     )
     parser.add_argument("host", metavar="HOST")
-    parser.add_argument("port", metavar="PORT", type=positive(int))
+    parser.add_argument("port", metavar="PORT", type=port_number)
     add_query_arguments(parser)
     parser.add_argument("-o", "--out", default=".", metavar="DIR", help="where to write the instances")
     add_progress_argument(parser)

@@ -21,7 +21,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from dicomkit.cli.find import add_query_arguments, identifier, model
-from dicomkit.cli.options import add_network_arguments, ae_title, network, positive
+from dicomkit.cli.options import add_network_arguments, ae_title, network, port_number
 
 if TYPE_CHECKING:
     from dicomkit.cli.main import Subparsers
@@ -37,7 +37,7 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         description="Send a C-MOVE request: the SCP sends what the keys select to DESTINATION.",
     )
     parser.add_argument("host", metavar="HOST")
-    parser.add_argument("port", metavar="PORT", type=positive(int))
+    parser.add_argument("port", metavar="PORT", type=port_number)
     parser.add_argument("destination", metavar="DESTINATION", type=ae_title, help="the Move Destination AE")
     add_query_arguments(parser)
     add_progress_argument(parser)

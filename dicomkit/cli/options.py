@@ -30,6 +30,7 @@ __all__ = [
     "ae_title",
     "network",
     "pdu_length",
+    "port_number",
     "positive",
 ]
 
@@ -37,6 +38,7 @@ _N = TypeVar("_N", int, float)
 
 MIN_PDU_LENGTH = 4096
 MAX_PDU_LENGTH = 0xFFFFFFFF
+MAX_PORT = 65535
 
 
 def positive(kind: Callable[[str], _N]) -> Callable[[str], _N]:
@@ -52,6 +54,17 @@ def positive(kind: Callable[[str], _N]) -> Callable[[str], _N]:
         return value
 
     return parse
+
+
+def port_number(text: str) -> int:
+    """A TCP port to connect to: 1..65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 1 <= value <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_PORT}: {text!r}")
+    return value
 
 
 def pdu_length(text: str) -> int:

@@ -20,7 +20,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from dicomkit.cli.options import add_connection_arguments, add_peer_arguments, network, positive
+from dicomkit.cli.options import add_connection_arguments, add_peer_arguments, network, port_number
 
 if TYPE_CHECKING:
     from dicomkit.cli.main import Subparsers
@@ -36,7 +36,7 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         description="Send files and folders of DICOM instances to a peer with C-STORE.",
     )
     parser.add_argument("host", metavar="HOST")
-    parser.add_argument("port", metavar="PORT", type=positive(int))
+    parser.add_argument("port", metavar="PORT", type=port_number)
     parser.add_argument("paths", metavar="PATH", nargs="+", help="files or folders to send")
     add_peer_arguments(parser)
     parser.add_argument(

@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from dicomkit.cli.options import ae_title, pdu_length, positive
+from dicomkit.cli.options import ae_title, pdu_length, port_number, positive
 
 
 @pytest.mark.parametrize("text", ["PACS", "A", "SIXTEEN_CHARS_AE", "MY AE"])
@@ -46,3 +46,27 @@ def test_the_echo_parser_reports_a_bad_ae_title_as_a_usage_error(capsys: pytest.
         main(["echo", "127.0.0.1", "104", "--aec", "BAD\\AE"])
     assert exit_info.value.code == 2
     assert "--aec" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, value", [("1", 1), ("104", 104), ("65535", 65535)])
+def test_ports_in_range_are_accepted(text: str, value: int) -> None:
+    assert port_number(text) == value
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "65536", "70000", "abc"])
+def test_ports_out_of_range_or_not_numbers_are_refused(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError):
+        port_number(text)
+
+
+@pytest.mark.parametrize("command", ["echo", "store", "find", "move", "get"])
+def test_a_port_above_65535_is_a_usage_error_not_an_internal_error(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dicomkit.cli.main import main
+
+    extra = {"store": ["file.dcm"], "move": ["DEST"]}.get(command, [])
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "127.0.0.1", "70000", *extra])
+    assert exit_info.value.code == 2
+    assert "argument PORT: must be between 1 and 65535" in capsys.readouterr().err
