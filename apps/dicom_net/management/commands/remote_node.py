@@ -4,6 +4,7 @@
 
     manage.py remote_node add STORESCP 10.0.0.9 104 --in echo,find --out echo,store,move \\
         --description "reading room" [--tls tls --tls-ca ca.pem] [--disabled]
+    manage.py remote_node add STORESCP 10.0.0.9 11112 --update   # only the options given change
     manage.py remote_node list
     manage.py remote_node echo STORESCP          # C-ECHO; exit status 1 when it fails
     manage.py remote_node remove STORESCP
@@ -42,13 +43,26 @@ class Command(BaseCommand):
         add.add_argument("port", metavar="PORT", type=int)
         add.add_argument("--in", dest="incoming", help="operations it may ask of us (default: all)")
         add.add_argument("--out", dest="outgoing", help="operations we may do to it (default: all)")
-        add.add_argument("--tls", choices=TlsMode.values, default=TlsMode.NONE)
-        add.add_argument("--tls-ca", default="", help="PEM CA bundle to verify the node")
-        add.add_argument("--tls-cert", default="", help="our PEM certificate (mutual TLS)")
-        add.add_argument("--tls-key", default="", help="the key of --tls-cert")
-        add.add_argument("--description", default="")
-        add.add_argument("--disabled", action="store_true", help="add it disabled")
-        add.add_argument("--update", action="store_true", help="change the node if it exists")
+        # No defaults here: with --update, an option not given leaves the field as it is.
+        add.add_argument("--tls", choices=TlsMode.values, help="default: none")
+        add.add_argument("--tls-ca", help="PEM CA bundle to verify the node")
+        add.add_argument("--tls-cert", help="our PEM certificate (mutual TLS)")
+        add.add_argument("--tls-key", help="the key of --tls-cert")
+        add.add_argument("--description")
+        enabled = add.add_mutually_exclusive_group()
+        enabled.add_argument(
+            "--disabled",
+            dest="enabled",
+            action="store_false",
+            default=None,
+            help="add it (or set it) disabled",
+        )
+        enabled.add_argument(
+            "--enabled", dest="enabled", action="store_true", default=None, help="with --update: enable it"
+        )
+        add.add_argument(
+            "--update", action="store_true", help="change the node if it exists (only the options given)"
+        )
         actions.add_parser("list", help="list the remote nodes")
         remove = actions.add_parser("remove", help="remove a remote node")
         remove.add_argument("ae_title", metavar="AE_TITLE")
@@ -83,14 +97,14 @@ class Command(BaseCommand):
             "incoming_operations": options["incoming"],
             "outgoing_operations": options["outgoing"],
             "description": options["description"],
-            "enabled": not options["disabled"],
+            "enabled": options["enabled"],
         }
+        given = {k: v for k, v in fields.items() if v is not None}
         if options["update"] and remote_node_get(ae_title=options["ae_title"]) is not None:
-            changes = {k: v for k, v in fields.items() if v is not None}
-            node = remote_node_update(ae_title=options["ae_title"], changes=changes)
+            node = remote_node_update(ae_title=options["ae_title"], changes=given)
             self.stdout.write(f"updated {node}")
             return
-        node = remote_node_create(ae_title=options["ae_title"], **fields)
+        node = remote_node_create(ae_title=options["ae_title"], **given)
         self.stdout.write(f"added {node}")
 
     def _list(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TypedDict
 
 import pytest
@@ -153,6 +154,23 @@ def test_remote_node_command_adds_lists_echoes_and_removes(
     assert not RemoteNode.objects.exists()
     with pytest.raises(CommandError, match="no remote node"):
         call_command("remote_node", "remove", "STORESCP")
+
+
+def test_remote_node_add_update_changes_only_the_options_given(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    call_command("remote_node", "add", "PEER", "10.0.0.9", "104", "--tls", "tls", "--tls-ca", str(ca),
+                 "--description", "reading room", "--out", "echo,store", "--disabled")  # fmt: skip
+
+    call_command("remote_node", "add", "PEER", "10.0.0.9", "11112", "--update", "--out", "echo")
+
+    node = RemoteNode.objects.get(ae_title="PEER")
+    assert (node.port, node.outgoing_operations) == (11112, ["echo"])
+    # Not given, so not changed: no silent fall-back to plain TCP, no re-enabling.
+    assert (node.tls, node.tls_ca_file) == ("tls", str(ca))
+    assert (node.description, node.enabled) == ("reading room", False)
+    call_command("remote_node", "add", "PEER", "10.0.0.9", "11112", "--update", "--enabled")
+    assert RemoteNode.objects.get(ae_title="PEER").enabled
 
 
 def test_admin_test_connection_action_shows_success_and_failure(
