@@ -19,9 +19,12 @@ reported as an internal error, with the traceback only when ``--traceback`` is g
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import pkgutil
+import secrets
+import stat
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -34,7 +37,7 @@ from dicomkit.errors import DicomError
 if TYPE_CHECKING:
     from dicomkit.part10.options import DicomFile, ReadOptions
 
-__all__ = ["Subcommand", "build_parser", "main", "read_input", "report", "subcommands"]
+__all__ = ["Subcommand", "build_parser", "main", "read_input", "report", "subcommands", "write_output"]
 
 PROG = "python -m dicomkit"
 
@@ -122,6 +125,45 @@ def read_input(path: str, options: ReadOptions) -> DicomFile:
         raise
 
 
+def write_output(path: str, data: bytes | memoryview) -> None:
+    """Write ``data`` to ``path`` whole or not at all.
+
+    A regular file (new, or replaced, possibly the input itself) is written beside its
+    final place under a temporary name and renamed over it, so a failed write (disk full,
+    file size limit) leaves no partial output and no damaged input. Anything else (a
+    device or pipe such as ``/dev/stdout``) is written in place. An ``OSError`` raised
+    names ``path``.
+    """
+    target = os.path.realpath(path)  # through a symlink: replace its target, keep the link
+    try:
+        existing: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        existing = None
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        with open(path, "wb") as fp:
+            fp.write(data)
+        return
+    directory, name = os.path.split(target)
+    temporary = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.part")
+    try:
+        # 0o666 less the umask, as open() would create OUT; a replaced file keeps its mode.
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            with open(fd, "wb") as fp:
+                fp.write(data)
+            if existing is not None:
+                os.chmod(temporary, stat.S_IMODE(existing.st_mode))
+            os.replace(temporary, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+    except OSError as exc:
+        if exc.filename is None or exc.filename == temporary:
+            exc.filename = path
+        raise
+
+
 def report(where: str, message: str) -> int:
     """Print ``message`` as one line on stderr; return the failure status."""
     text = " ".join(message.split())  # one line, whatever the message holds
@@ -130,10 +172,10 @@ def report(where: str, message: str) -> int:
 
 
 def describe_os_error(exc: OSError) -> str:
-    """``cannot open 'x.dcm': No such file or directory`` rather than the errno tuple."""
+    """``'x.dcm': No such file or directory`` rather than the errno tuple."""
     reason = exc.strerror or str(exc)
     if exc.filename is not None:
-        return f"cannot open {os.fsdecode(exc.filename)!r}: {reason}"
+        return f"{os.fsdecode(exc.filename)!r}: {reason}"
     return reason
 
 

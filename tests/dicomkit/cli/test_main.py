@@ -3,13 +3,16 @@ a non-zero exit status and never a traceback."""
 
 from __future__ import annotations
 
+import resource
+import stat
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from dicomkit.cli.main import build_parser, subcommands
+from dicomkit.cli.main import build_parser, subcommands, write_output
 from tests.corpus import DATA_ROOT
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
@@ -102,3 +105,48 @@ def test_version(run_cli: RunCli) -> None:
     result = run_cli("--version")
     assert result.returncode == 0
     assert result.stdout.startswith("dicomkit ")
+
+
+def _limit_file_size_to_4_kib() -> None:
+    # Writing past the limit then fails with EFBIG (Python ignores SIGXFSZ), as a full disk would.
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+
+@pytest.mark.parametrize(
+    "command, in_place",
+    [("convert", False), ("convert", True), ("render", False)],
+)
+def test_a_failed_write_leaves_no_partial_output_and_keeps_the_input(
+    cli_env: dict[str, str], tmp_path: Path, command: str, in_place: bool
+) -> None:
+    source = tmp_path / "in.dcm"
+    original = CT.read_bytes()  # 39 KB, its PNG 12 KB: both over the limit
+    source.write_bytes(original)
+    output = source if in_place else tmp_path / "out"
+    extra = ["-t", "implicit"] if command == "convert" else []
+    result = subprocess.run(
+        [sys.executable, "-m", "dicomkit", command, str(source), str(output), *extra],
+        capture_output=True,
+        text=True,
+        env=cli_env,
+        timeout=120,
+        check=False,
+        preexec_fn=_limit_file_size_to_4_kib,
+    )
+    assert result.returncode == 1
+    assert result.stderr == f"python -m dicomkit {command}: error: {str(output)!r}: File too large\n"
+    assert source.read_bytes() == original
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.dcm"]
+
+
+def test_write_output_replaces_a_file_keeping_its_mode_and_writes_through_a_symlink(tmp_path: Path) -> None:
+    target = tmp_path / "target.dcm"
+    target.write_bytes(b"old")
+    target.chmod(0o640)
+    link = tmp_path / "link.dcm"
+    link.symlink_to(target.name)
+    write_output(str(link), b"new")
+    assert link.is_symlink()
+    assert target.read_bytes() == b"new"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["link.dcm", "target.dcm"]
