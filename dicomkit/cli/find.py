@@ -10,7 +10,7 @@
 
 Each ``-k`` adds a key (a PS3.6 keyword or ``gggg,eeee``), with a value to match or
 without one to have it returned; the table has one column per key. The Study Root
-model is used unless ``--patient-root``; the level is STUDY unless a key or
+model is used unless ``--patient-root`` or the level is PATIENT; the level is STUDY unless a key or
 ``--level`` says otherwise. ``--limit N`` cancels the search after N matches. Exit
 status 0 when the search completed, 1 on a failure status (its comment is shown).
 
@@ -50,7 +50,9 @@ def add_query_arguments(parser: argparse.ArgumentParser) -> None:
         help="Query/Retrieve Level (default STUDY)",
     )
     parser.add_argument(
-        "--patient-root", action="store_true", help="the Patient Root model (default: Study Root)"
+        "--patient-root",
+        action="store_true",
+        help="the Patient Root model (default: Study Root, or Patient Root at PATIENT level)",
     )
 
 
@@ -67,10 +69,16 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     add_network_arguments(parser)
 
 
-def model(args: argparse.Namespace) -> InformationModel:
+def model(args: argparse.Namespace, query: Dataset) -> InformationModel:
+    """Patient Root with ``--patient-root`` or at PATIENT level (Study Root has no such
+    level, PS3.4 C.6.2), else Study Root."""
+    from dicomkit.data import tags
     from dicomkit.net.services.query_retrieve import InformationModel
 
-    return InformationModel.PATIENT_ROOT if args.patient_root else InformationModel.STUDY_ROOT
+    level = query.get_str(tags.QueryRetrieveLevel, "").strip().upper()
+    if args.patient_root or level == "PATIENT":
+        return InformationModel.PATIENT_ROOT
+    return InformationModel.STUDY_ROOT
 
 
 def identifier(args: argparse.Namespace) -> tuple[Dataset, list[int]]:
@@ -115,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         ae,
         args.aec,
         query,
-        model=model(args),
+        model=model(args, query),
         limit=args.limit,
         ssl_context=ssl_context,
         timeouts=timeouts,

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
             args.aec,
             query,
             args.out,
-            model=model(args),
+            model=model(args, query),
             progress=bar.update,
             ssl_context=ssl_context,
             timeouts=timeouts,

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
             args.aec,
             query,
             args.destination,
-            model=model(args),
+            model=model(args, query),
             progress=bar.update,
             ssl_context=ssl_context,
             timeouts=timeouts,
