@@ -11,7 +11,8 @@ import time
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import IntegrityError
 
 from apps.archive.query.synthetic import index_generate
 
@@ -37,15 +38,26 @@ class Command(BaseCommand):
             self.stdout.write(f"\r{done}/{total} studies", ending="")
             self.stdout.flush()
 
-        result = index_generate(
-            studies=total,
-            instances_per_study=options["instances_per_study"],
-            series_per_study=options["series_per_study"],
-            batch_size=options["batch_size"],
-            seed=options["seed"],
-            start=options["start"],
-            progress=progress,
-        )
+        try:
+            result = index_generate(
+                studies=total,
+                instances_per_study=options["instances_per_study"],
+                series_per_study=options["series_per_study"],
+                batch_size=options["batch_size"],
+                seed=options["seed"],
+                start=options["start"],
+                progress=progress,
+            )
+        except ValueError as exc:
+            raise CommandError(f"{exc} (--studies, --*-per-study, --batch-size; --start >= 0)") from exc
+        except IntegrityError as exc:
+            # Earlier batches stay committed; the same seed and start make the same UIDs.
+            raise CommandError(
+                f"studies of seed {options['seed']} from {options['start']} are already in the index "
+                "(grow it with --start, or leave out --seed)"
+                if options["seed"] is not None
+                else f"a generated UID is already in the index: {exc}"
+            ) from exc
         self.stdout.write(
             f"\nadded {result.patients} patients, {result.studies} studies, {result.series} series, "
             f"{result.instances} instances in {time.monotonic() - started:.1f} s"

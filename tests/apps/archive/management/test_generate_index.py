@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from apps.archive.models import Instance, Patient, Series, StorageLocation, Study
 from apps.archive.query import InformationModel, query_execute, query_from_identifier
@@ -58,3 +58,17 @@ def test_a_seeded_index_grown_in_steps_equals_one_run() -> None:
     assert grown == once
     assert patients == dict(Patient.objects.values_list("patient_id", "number_of_patient_related_studies"))
     assert sorted(patients.values()) == [1, 2, 2, 2, 2]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--studies", "0"], "positive"),
+        (["--studies", "2", "--batch-size", "0"], "positive"),
+        (["--studies", "2", "--seed", "7"], "already in the index"),  # the same seeded run twice
+    ],
+)
+def test_what_cannot_be_generated_is_a_command_error_not_a_traceback(args: list[str], message: str) -> None:
+    call_command("generate_index", "--studies", "2", "--seed", "7", stdout=io.StringIO())
+    with pytest.raises(CommandError, match=message):
+        call_command("generate_index", *args, stdout=io.StringIO())
