@@ -51,7 +51,7 @@ def query(options: dict[str, Any]) -> tuple[Dataset, list[int], InformationModel
         identifier, order = find_cli.identifier(args)
     except DicomError as error:
         raise CommandError(f"bad key: {error}") from error
-    return identifier, order, find_cli.model(args)
+    return identifier, order, find_cli.model(args, identifier)
 
 
 def network_failure(peer: Peer, error: BaseException) -> CommandError:
