@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from apps.archive.services.importing import REJECTED, FileOutcome, files_import, files_under
 from apps.archive.services.integrity import staging_reconcile
+from dicomkit.cli.options import ae_title
 
 
 class Command(BaseCommand):
@@ -26,7 +27,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("paths", nargs="+", help="files or folders (searched recursively)")
         parser.add_argument("--workers", type=int, default=4, help="parallel ingests (default 4)")
-        parser.add_argument("--source-ae", default="", help="recorded as the instances' source AE title")
+        parser.add_argument(
+            "--source-ae",
+            type=ae_title,  # checked, not cut to the column's 16 characters
+            help="recorded as the instances' source AE title (1-16 characters, no backslash)",
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args: Any, **options: Any) -> None:

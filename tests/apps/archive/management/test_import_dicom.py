@@ -92,3 +92,13 @@ def test_a_path_that_does_not_exist_is_an_error_not_an_empty_import(
     assert failed.value.returncode == 1
     assert "dangling.dcm" in str(failed.value)
     assert Instance.objects.count() == 0  # nothing imported from a command line with a typo
+
+
+@pytest.mark.parametrize("source_ae", ["WAY TOO LONG AE TITLE", "BACK\\SLASH", " "])
+def test_a_source_ae_that_is_no_ae_title_is_refused_not_cut_to_16_characters(
+    storage_root: Path, tmp_path: Path, source_ae: str
+) -> None:
+    write_ct(tmp_path / "one.dcm")
+    with pytest.raises(CommandError, match="--source-ae"):
+        call_command("import_dicom", str(tmp_path / "one.dcm"), "--source-ae", source_ae, "--no-progress")
+    assert not StorageLocation.objects.exists()
