@@ -11,7 +11,8 @@ work and returns the exit status.
 
 Errors are reported here, in one place, as one line on stderr and a non-zero exit:
 dicomkit errors (with the offset and tag they carry, after any context a subcommand
-added as an exception note, such as the file name) and OS errors exit 1, usage
+added as an exception note, such as the file name; for the network subcommands, the
+peer ``AEC@host:port`` of a network error) and OS errors exit 1, usage
 errors exit 2 (argparse), an interrupt 130. Anything else is a bug in dicomkit: it is
 reported as an internal error, with the traceback only when ``--traceback`` is given.
 """
@@ -32,7 +33,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Protocol, cast
 
 from dicomkit import __version__
-from dicomkit.errors import DicomError
+from dicomkit.errors import AssociationRejected, DicomError, NetError
 
 if TYPE_CHECKING:
     from dicomkit.part10.options import DicomFile, ReadOptions
@@ -94,17 +95,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     run = cast(Callable[[argparse.Namespace], int], args.run)
     where = f"{PROG} {args.command}"
+    peer = _peer(args)
     try:
         return run(args)
     except DicomError as exc:
         # Context added on the way up (e.g. the file being read) comes first.
-        return report(where, ": ".join([*getattr(exc, "__notes__", ()), str(exc)]))
+        context = list(getattr(exc, "__notes__", ()))
+        if peer is not None and isinstance(exc, NetError):
+            context.insert(0, peer)
+        return report(where, ": ".join([*context, describe_dicom_error(exc)]))
     except BrokenPipeError:
         # The reader of our output went away (``dump FILE | head``): stop quietly.
         _silence_stdout()
         return EXIT_FAILURE
     except OSError as exc:
-        return report(where, describe_os_error(exc))
+        # Without a file name it came from the connection: say to whom.
+        context = [peer] if peer is not None and exc.filename is None else []
+        return report(where, ": ".join([*context, describe_os_error(exc)]))
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except Exception as exc:
@@ -171,12 +178,62 @@ def report(where: str, message: str) -> int:
     return EXIT_FAILURE
 
 
+def describe_dicom_error(exc: DicomError) -> str:
+    """``str(exc)``; an association rejection with its PS3.8 Table 9-21 codes named."""
+    if isinstance(exc, AssociationRejected):
+        return describe_rejection(exc)
+    return str(exc)
+
+
+def describe_rejection(exc: AssociationRejected) -> str:
+    """``association rejected permanently by the service-user: called AE title not
+    recognized (result=1 source=1 reason=7)``."""
+    from enum import IntEnum
+
+    from dicomkit.net.pdu.codes import (
+        ACSERejectReason,
+        PresentationRejectReason,
+        RejectResult,
+        RejectSource,
+        UserRejectReason,
+    )
+
+    how: dict[int, str] = {
+        RejectResult.REJECTED_PERMANENT: " permanently",
+        RejectResult.REJECTED_TRANSIENT: " transiently",
+    }
+    by: dict[int, tuple[str, type[IntEnum]]] = {
+        RejectSource.SERVICE_USER: ("the service-user", UserRejectReason),
+        RejectSource.SERVICE_PROVIDER_ACSE: ("the service-provider (ACSE)", ACSERejectReason),
+        RejectSource.SERVICE_PROVIDER_PRESENTATION: (
+            "the service-provider (presentation)",
+            PresentationRejectReason,
+        ),
+    }
+    reason = "reason not known"
+    source = "an unknown source"
+    if exc.source in by:
+        source, reasons = by[exc.source]
+        if exc.reason in set(reasons):
+            reason = reasons(exc.reason).name.lower().replace("_", " ").replace("ae title", "AE title")
+    codes = f"result={exc.result} source={exc.source} reason={exc.reason}"
+    return f"association rejected{how.get(exc.result, '')} by {source}: {reason} ({codes})"
+
+
 def describe_os_error(exc: OSError) -> str:
     """``'x.dcm': No such file or directory`` rather than the errno tuple."""
     reason = exc.strerror or str(exc)
     if exc.filename is not None:
         return f"{os.fsdecode(exc.filename)!r}: {reason}"
     return reason
+
+
+def _peer(args: argparse.Namespace) -> str | None:
+    """``AEC@host:port`` for the network subcommands, else None."""
+    host = getattr(args, "host", None)
+    if host is None:
+        return None
+    return f"{getattr(args, 'aec', '')}@{host}:{getattr(args, 'port', '')}"
 
 
 def _silence_stdout() -> None:

@@ -123,18 +123,36 @@ def add_network_arguments(parser: argparse.ArgumentParser) -> None:
 
 def network(args: argparse.Namespace) -> tuple[AEConfig, Timeouts, ssl.SSLContext | None]:
     """Our AE, the timeouts (``--timeout`` for every step) and the TLS context, if any."""
-    from dicomkit.net.aio.tls import client_ssl_context
     from dicomkit.net.config import AEConfig, Timeouts
 
     ae = AEConfig(args.aet, max_pdu_length=args.max_pdu)
     timeout: float = args.timeout
     timeouts = Timeouts(artim=timeout, acse=timeout, dimse=timeout, network=None, connect=timeout)
     ssl_context = None
-    if args.tls or args.tls_ca or args.tls_cert:
-        ssl_context = client_ssl_context(
-            ca_file=args.tls_ca,
-            certfile=args.tls_cert,
-            keyfile=args.tls_key,
-            verify_server=not args.tls_no_verify,
-        )
+    # Any TLS option asks for TLS: --tls-no-verify alone must not fall back to plain TCP.
+    if args.tls or args.tls_ca or args.tls_cert or args.tls_key or args.tls_no_verify:
+        ssl_context = _tls_context(args)
     return ae, timeouts, ssl_context
+
+
+def _tls_context(args: argparse.Namespace) -> ssl.SSLContext:
+    """The client context; a file that cannot be used is reported by its name."""
+    import ssl
+
+    from dicomkit.net.aio.tls import client_ssl_context
+
+    for path in (args.tls_ca, args.tls_cert, args.tls_key):
+        if path is not None:
+            with open(path, "rb"):  # missing or unreadable: an OSError naming it
+                pass
+    verify = not args.tls_no_verify
+    try:
+        client_ssl_context(ca_file=args.tls_ca, verify_server=verify)
+    except ssl.SSLError as exc:
+        raise OSError(exc.errno, f"not usable as TLS CA certificates: {exc}", args.tls_ca) from exc
+    try:
+        return client_ssl_context(
+            ca_file=args.tls_ca, certfile=args.tls_cert, keyfile=args.tls_key, verify_server=verify
+        )
+    except ssl.SSLError as exc:
+        raise OSError(exc.errno, f"not usable as TLS certificate and key: {exc}", args.tls_cert) from exc
