@@ -74,6 +74,11 @@ def run(args: argparse.Namespace) -> int:
             recursive=args.recursive,
             progress=progress.update,
         )
+    if not results:
+        from dicomkit.cli.main import PROG, report
+
+        folders = ", ".join(repr(path) for path in args.paths)
+        return report(f"{PROG} store", f"no files found in {folders}; nothing was sent")
     where = f"{args.aec}@{args.host}:{args.port}"
     for result in results:
         if args.verbose or not result.ok:
@@ -81,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     stored = sum(result.ok for result in results)
     converted = sum(result.ok and result.converted for result in results)
     print(f"stored {stored} of {len(results)} files ({converted} converted) to {where}")
-    return 0 if results and stored == len(results) else 1
+    return 0 if stored == len(results) else 1
 
 
 class _Progress:
