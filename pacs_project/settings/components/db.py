@@ -39,7 +39,15 @@ def databases(env: Env, *, var_dir: Path) -> dict[str, dict[str, Any]]:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(var_dir / SQLITE_FILENAME),
-            # One writer at a time: wait for the lock instead of failing at once.
-            "OPTIONS": {"timeout": 20},
+            "OPTIONS": {
+                # One writer at a time, and every transaction takes the write lock when it
+                # begins, waiting up to 20 s for it. A transaction that began as a reader
+                # could not become a writer while another one writes: SQLite fails that at
+                # once, whatever the timeout, so parallel imports and associations failed.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                # Readers (the web admin, queries) go on while an ingest writes.
+                "init_command": "PRAGMA journal_mode=WAL;",
+            },
         }
     }
