@@ -152,6 +152,18 @@ def print_table(columns: list[int], matches: list[Dataset]) -> None:
                 text = "?"
             row.append(text.replace("\n", " "))
         rows.append(row)
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    widths = [max([_columns(h), *(_columns(r[i]) for r in rows)]) for i, h in enumerate(headers)]
     for line in (headers, *rows):
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+        cells = (cell + " " * (width - _columns(cell)) for cell, width in zip(line, widths, strict=True))
+        print("  ".join(cells).rstrip())
+
+
+def _columns(text: str) -> int:
+    """Terminal columns ``text`` takes: CJK ideographs and kana (East Asian Wide and
+    Fullwidth) take two, combining marks none, so names in any character set line up."""
+    import unicodedata
+
+    return sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        for ch in text
+    )
