@@ -16,6 +16,7 @@ those of ``move``. Exit status 0 when every sub-operation completed, 1 otherwise
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 from typing import TYPE_CHECKING
 
@@ -48,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
 
     query, _ = identifier(args)
     ae, timeouts, ssl_context = network(args)
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        # makedirs would say "File exists", which reads as if the folder were fine.
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), args.out)
     os.makedirs(args.out, exist_ok=True)
     with RetrieveBar(enabled=show_progress(args)) as bar:
         result = get_sync(
