@@ -39,7 +39,13 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     parser.add_argument("host", metavar="HOST")
     parser.add_argument("port", metavar="PORT", type=port_number)
     add_query_arguments(parser)
-    parser.add_argument("-o", "--out", default=".", metavar="DIR", help="where to write the instances")
+    parser.add_argument(
+        "-o",
+        "--out",
+        default=".",
+        metavar="DIR",
+        help="where to write the instances (default: the current folder)",
+    )
     add_progress_argument(parser)
     add_network_arguments(parser)
 

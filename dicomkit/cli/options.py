@@ -106,7 +106,9 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-pdu", type=pdu_length, default=16384, help="maximum PDU length we receive (default 16384)"
     )
     tls = parser.add_argument_group("TLS (PS3.15 B.1)")
-    tls.add_argument("--tls", action="store_true", help="connect with TLS 1.2 or later")
+    tls.add_argument(
+        "--tls", action="store_true", help="connect with TLS 1.2 or later (implied by the options below)"
+    )
     tls.add_argument("--tls-ca", metavar="FILE", help="CA certificates to verify the peer with")
     tls.add_argument("--tls-cert", metavar="FILE", help="our certificate (client authentication)")
     tls.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert")
