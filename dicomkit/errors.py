@@ -155,21 +155,35 @@ class AssociationRejected(NetError):
     """The peer (or the service provider) rejected the association request."""
 
     def __init__(self, result: int, source: int, reason: int) -> None:
+        # Imported here because dicomkit.net.pdu imports this module: at the top it would cycle.
+        from dicomkit.net.pdu.codes import describe_rejection
+
         self.result = result
         self.source = source
         self.reason = reason
-        super().__init__(f"association rejected: result={result} source={source} reason={reason}")
+        super().__init__(f"association {describe_rejection(result, source, reason)}")
 
 
 class AssociationAborted(NetError):
-    """The association was aborted (A-ABORT or A-P-ABORT)."""
+    """The association was aborted (A-ABORT or A-P-ABORT), or the connection was lost.
 
-    def __init__(self, source: int = 0, reason: int = 0, detail: str = "") -> None:
-        self.source = source
+    Without a ``source`` no A-ABORT was involved (the connection closed, say): the text
+    then gives only the detail, and ``source`` and ``reason`` read 0.
+    """
+
+    def __init__(self, source: int | None = None, reason: int = 0, detail: str = "") -> None:
+        # Imported here because dicomkit.net.pdu imports this module: at the top it would cycle.
+        from dicomkit.net.pdu.codes import describe_abort
+
+        self.source = 0 if source is None else source
         self.reason = reason
         self.detail = detail
-        text = f"association aborted: source={source} reason={reason}"
-        super().__init__(f"{text} ({detail})" if detail else text)
+        if source is None:
+            text = f"association aborted: {detail}" if detail else "association aborted"
+        else:
+            text = f"association {describe_abort(source, reason)}"
+            text = f"{text}: {detail}" if detail else text
+        super().__init__(text)
 
 
 class DimseStatusError(NetError):

@@ -33,7 +33,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Protocol, cast
 
 from dicomkit import __version__
-from dicomkit.errors import AssociationRejected, DicomError, NetError
+from dicomkit.errors import DicomError, NetError
 
 if TYPE_CHECKING:
     from dicomkit.part10.options import DicomFile, ReadOptions
@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         context = list(getattr(exc, "__notes__", ()))
         if peer is not None and isinstance(exc, NetError):
             context.insert(0, peer)
-        return report(where, ": ".join([*context, describe_dicom_error(exc)]))
+        return report(where, ": ".join([*context, str(exc)]))
     except BrokenPipeError:
         # The reader of our output went away (``dump FILE | head``): stop quietly.
         _silence_stdout()
@@ -176,48 +176,6 @@ def report(where: str, message: str) -> int:
     text = " ".join(message.split())  # one line, whatever the message holds
     print(f"{where}: error: {text}", file=sys.stderr)
     return EXIT_FAILURE
-
-
-def describe_dicom_error(exc: DicomError) -> str:
-    """``str(exc)``; an association rejection with its PS3.8 Table 9-21 codes named."""
-    if isinstance(exc, AssociationRejected):
-        return describe_rejection(exc)
-    return str(exc)
-
-
-def describe_rejection(exc: AssociationRejected) -> str:
-    """``association rejected permanently by the service-user: called AE title not
-    recognized (result=1 source=1 reason=7)``."""
-    from enum import IntEnum
-
-    from dicomkit.net.pdu.codes import (
-        ACSERejectReason,
-        PresentationRejectReason,
-        RejectResult,
-        RejectSource,
-        UserRejectReason,
-    )
-
-    how: dict[int, str] = {
-        RejectResult.REJECTED_PERMANENT: " permanently",
-        RejectResult.REJECTED_TRANSIENT: " transiently",
-    }
-    by: dict[int, tuple[str, type[IntEnum]]] = {
-        RejectSource.SERVICE_USER: ("the service-user", UserRejectReason),
-        RejectSource.SERVICE_PROVIDER_ACSE: ("the service-provider (ACSE)", ACSERejectReason),
-        RejectSource.SERVICE_PROVIDER_PRESENTATION: (
-            "the service-provider (presentation)",
-            PresentationRejectReason,
-        ),
-    }
-    reason = "reason not known"
-    source = "an unknown source"
-    if exc.source in by:
-        source, reasons = by[exc.source]
-        if exc.reason in set(reasons):
-            reason = reasons(exc.reason).name.lower().replace("_", " ").replace("ae title", "AE title")
-    codes = f"result={exc.result} source={exc.source} reason={exc.reason}"
-    return f"association rejected{how.get(exc.result, '')} by {source}: {reason} ({codes})"
 
 
 def describe_os_error(exc: OSError) -> str:

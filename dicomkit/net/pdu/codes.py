@@ -9,11 +9,17 @@ state machine above it) names these values instead of repeating magic numbers.
 - A-ABORT source and reason/diag (PS3.8 Table 9-26).
 - Presentation context result/reason (PS3.8 Table 9-18).
 - User identity type (PS3.7 Table D.3-14).
+
+:func:`describe_rejection` and :func:`describe_abort` put the A-ASSOCIATE-RJ and A-ABORT
+fields in words for people, keeping the numbers (integrators grep for them); the
+``AssociationRejected`` and ``AssociationAborted`` errors take their text from them.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
+from typing import Final
 
 __all__ = [
     "ACSERejectReason",
@@ -27,6 +33,8 @@ __all__ = [
     "RejectSource",
     "UserIdentityType",
     "UserRejectReason",
+    "describe_abort",
+    "describe_rejection",
 ]
 
 
@@ -141,3 +149,82 @@ class UserIdentityType(enum.IntEnum):
     KERBEROS = 3
     SAML = 4
     JWT = 5
+
+
+# ------------------------------------------------------------------ in words
+
+_REJECT_RESULT_WORDS: Final[Mapping[int, str]] = {
+    RejectResult.REJECTED_PERMANENT: "rejected permanently",
+    RejectResult.REJECTED_TRANSIENT: "rejected transiently",
+}
+_REJECT_SOURCE_WORDS: Final[Mapping[int, str]] = {
+    RejectSource.SERVICE_USER: "the service-user",
+    RejectSource.SERVICE_PROVIDER_ACSE: "the service-provider (ACSE)",
+    RejectSource.SERVICE_PROVIDER_PRESENTATION: "the service-provider (presentation)",
+}
+# Keyed by (source, reason): the reason values mean different things per source.
+_REJECT_REASON_WORDS: Final[Mapping[tuple[int, int], str]] = {
+    (RejectSource.SERVICE_USER, UserRejectReason.NO_REASON_GIVEN): "no reason given",
+    (RejectSource.SERVICE_USER, UserRejectReason.APPLICATION_CONTEXT_NAME_NOT_SUPPORTED): (
+        "application context name not supported"
+    ),
+    (RejectSource.SERVICE_USER, UserRejectReason.CALLING_AE_TITLE_NOT_RECOGNIZED): (
+        "calling AE title not recognized"
+    ),
+    (RejectSource.SERVICE_USER, UserRejectReason.CALLED_AE_TITLE_NOT_RECOGNIZED): (
+        "called AE title not recognized"
+    ),
+    (RejectSource.SERVICE_PROVIDER_ACSE, ACSERejectReason.NO_REASON_GIVEN): "no reason given",
+    (RejectSource.SERVICE_PROVIDER_ACSE, ACSERejectReason.PROTOCOL_VERSION_NOT_SUPPORTED): (
+        "protocol version not supported"
+    ),
+    (RejectSource.SERVICE_PROVIDER_PRESENTATION, PresentationRejectReason.TEMPORARY_CONGESTION): (
+        "temporary congestion"
+    ),
+    (RejectSource.SERVICE_PROVIDER_PRESENTATION, PresentationRejectReason.LOCAL_LIMIT_EXCEEDED): (
+        "local limit exceeded"
+    ),
+}
+_ABORT_SOURCE_WORDS: Final[Mapping[int, str]] = {
+    AbortSource.SERVICE_USER: "the service-user",
+    AbortSource.RESERVED: "a reserved source",
+    AbortSource.SERVICE_PROVIDER: "the service-provider",
+}
+_ABORT_REASON_WORDS: Final[Mapping[int, str]] = {
+    AbortReason.REASON_NOT_SPECIFIED: "reason not specified",
+    AbortReason.UNRECOGNIZED_PDU: "unrecognized PDU",
+    AbortReason.UNEXPECTED_PDU: "unexpected PDU",
+    AbortReason.UNRECOGNIZED_PDU_PARAMETER: "unrecognized PDU parameter",
+    AbortReason.UNEXPECTED_PDU_PARAMETER: "unexpected PDU parameter",
+    AbortReason.INVALID_PDU_PARAMETER_VALUE: "invalid PDU parameter value",
+}
+
+
+def describe_rejection(result: int, source: int, reason: int) -> str:
+    """An A-ASSOCIATE-RJ in words, e.g. ``rejected permanently by the service-user: called
+    AE title not recognized (result=1 source=1 reason=7)``.
+
+    Values PS3.8 Table 9-21 reserves (or never defined) are said to be so; the numbers
+    are always kept.
+    """
+    how = _REJECT_RESULT_WORDS.get(result, "rejected")
+    by = _REJECT_SOURCE_WORDS.get(source, "an unknown source")
+    if source in _REJECT_SOURCE_WORDS:
+        why = _REJECT_REASON_WORDS.get((source, reason), "reserved reason")
+    else:
+        why = "reason not known"
+    return f"{how} by {by}: {why} (result={result} source={source} reason={reason})"
+
+
+def describe_abort(source: int, reason: int) -> str:
+    """An A-ABORT in words, e.g. ``aborted by the service-provider: unexpected PDU
+    (source=2 reason=2)``.
+
+    PS3.8 Table 9-26 makes the reason significant only when the service-provider
+    aborted, so only then is it named; the numbers are always kept.
+    """
+    by = _ABORT_SOURCE_WORDS.get(source, "an unknown source")
+    codes = f"(source={source} reason={reason})"
+    if source != AbortSource.SERVICE_PROVIDER:
+        return f"aborted by {by} {codes}"
+    return f"aborted by {by}: {_ABORT_REASON_WORDS.get(reason, 'reserved reason')} {codes}"
