@@ -18,12 +18,18 @@ The constants below are the general statuses of PS3.7 Annex C and the service-sp
 ones of PS3.4 that this product meets (Verification, Storage, Query/Retrieve, Modality
 Worklist, MPPS, Storage Commitment). Where two services give one code different
 meanings, both names exist with the same value.
+
+:func:`status_name` names a status for people. Given the service (``"C-MOVE"``), it uses
+that service's PS3.4 meaning (0xA801 "Refused: Move Destination unknown"); otherwise,
+or for a code the service does not define, the general PS3.7 meaning or the class of
+its range.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
-from typing import Final
+from typing import Final, Literal
 
 __all__ = [
     "ATTRIBUTE_LIST_ERROR",
@@ -66,6 +72,7 @@ __all__ = [
     "UNABLE_TO_PROCESS",
     "UNRECOGNIZED_OPERATION",
     "WARNING",
+    "DimseService",
     "StatusCategory",
     "is_final",
     "status_category",
@@ -185,7 +192,66 @@ def is_final(status: int) -> bool:
     return status not in (PENDING, PENDING_WARNING)
 
 
-def status_name(status: int) -> str:
-    """A readable name for a status, e.g. ``"0x0122 Refused: SOP Class not supported"``."""
-    name = STATUS_NAMES.get(status) or _RANGE_NAMES.get(status >> 12) or status_category(status).value
+#: The DIMSE services whose PS3.4 status meanings :func:`status_name` knows.
+DimseService = Literal["C-STORE", "C-FIND", "C-MOVE", "C-GET"]
+
+# (first, last, meaning) per service, exact codes before the ranges that contain them.
+_StatusRanges = tuple[tuple[int, int, str], ...]
+_RETRIEVE_COMMON: Final[_StatusRanges] = (
+    (0xA701, 0xA701, "Refused: out of resources, cannot count the matches"),
+    (0xA702, 0xA702, "Refused: out of resources, cannot perform the sub-operations"),
+    (0xA900, 0xA900, "Failed: identifier does not match SOP Class"),
+    (0xC000, 0xCFFF, "Failed: unable to process"),
+    (0xFE00, 0xFE00, "Cancel: sub-operations stopped by a cancel request"),
+    (0xFF00, 0xFF00, "Pending: sub-operations are continuing"),
+)
+_SERVICE_STATUS_NAMES: Final[Mapping[DimseService, _StatusRanges]] = {
+    # PS3.4 B.2.3 (Storage)
+    "C-STORE": (
+        (0xA700, 0xA7FF, "Refused: out of resources"),
+        (0xA900, 0xA9FF, "Error: data set does not match SOP Class"),
+        (0xC000, 0xCFFF, "Error: cannot understand"),
+        (0xB000, 0xB000, "Warning: coercion of data elements"),
+        (0xB006, 0xB006, "Warning: elements discarded"),
+        (0xB007, 0xB007, "Warning: data set does not match SOP Class"),
+    ),
+    # PS3.4 C.4.1.1.4 (C-FIND, also Modality Worklist K.4.1.1.4)
+    "C-FIND": (
+        (0xA700, 0xA700, "Refused: out of resources"),
+        (0xA900, 0xA900, "Failed: identifier does not match SOP Class"),
+        (0xC000, 0xCFFF, "Failed: unable to process"),
+        (0xFE00, 0xFE00, "Cancel: matching stopped by a cancel request"),
+        (0xFF00, 0xFF00, "Pending: matches are continuing"),
+        (0xFF01, 0xFF01, "Pending: matches are continuing, some optional keys not supported"),
+    ),
+    # PS3.4 C.4.2.1.5 (C-MOVE)
+    "C-MOVE": (
+        (0xA801, 0xA801, "Refused: Move Destination unknown"),
+        *_RETRIEVE_COMMON,
+        (0xB000, 0xB000, "Warning: sub-operations complete, one or more failed"),
+    ),
+    # PS3.4 C.4.3.1.4 (C-GET)
+    "C-GET": (
+        *_RETRIEVE_COMMON,
+        (0xB000, 0xB000, "Warning: sub-operations complete, one or more failed or warned"),
+    ),
+}
+
+
+def status_name(status: int, *, service: DimseService | None = None) -> str:
+    """A readable name for a status, e.g. ``"0x0122 Refused: SOP Class not supported"``.
+
+    With ``service``, its PS3.4 meaning comes first: ``status_name(0xA801,
+    service="C-MOVE")`` is ``"0xA801 Refused: Move Destination unknown"``.
+    """
+    name = _service_status_name(status, service) if service is not None else None
+    if name is None:
+        name = STATUS_NAMES.get(status) or _RANGE_NAMES.get(status >> 12) or status_category(status).value
     return f"0x{status:04X} {name}"
+
+
+def _service_status_name(status: int, service: DimseService) -> str | None:
+    for first, last, name in _SERVICE_STATUS_NAMES.get(service, ()):
+        if first <= status <= last:
+            return name
+    return None

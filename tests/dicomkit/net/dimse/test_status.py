@@ -6,7 +6,7 @@ import pytest
 from pynetdicom.status import code_to_category
 
 from dicomkit.net.dimse import status
-from dicomkit.net.dimse.status import StatusCategory, is_final, status_category, status_name
+from dicomkit.net.dimse.status import DimseService, StatusCategory, is_final, status_category, status_name
 
 S, W, F, C, P = (
     StatusCategory.SUCCESS,
@@ -115,3 +115,75 @@ def test_status_names_read_well() -> None:
     assert status_name(0x0122) == "0x0122 Refused: SOP Class not supported"
     assert status_name(0xA702) == "0xA702 Refused / error (service specific)"
     assert status_name(0x0999) == "0x0999 Failure"
+
+
+# Transcribed from PS3.4 B.2.3, C.4.1.1.4, C.4.2.1.5 and C.4.3.1.4 (in our words), not
+# read back from status.py: (service, code, name).
+SERVICE_NAMES = [
+    ("C-STORE", 0xA700, "Refused: out of resources"),
+    ("C-STORE", 0xA7FF, "Refused: out of resources"),
+    ("C-STORE", 0xA900, "Error: data set does not match SOP Class"),
+    ("C-STORE", 0xA9FF, "Error: data set does not match SOP Class"),
+    ("C-STORE", 0xC000, "Error: cannot understand"),
+    ("C-STORE", 0xCFFF, "Error: cannot understand"),
+    ("C-STORE", 0xB000, "Warning: coercion of data elements"),
+    ("C-STORE", 0xB006, "Warning: elements discarded"),
+    ("C-STORE", 0xB007, "Warning: data set does not match SOP Class"),
+    ("C-FIND", 0xA700, "Refused: out of resources"),
+    ("C-FIND", 0xA900, "Failed: identifier does not match SOP Class"),
+    ("C-FIND", 0xC000, "Failed: unable to process"),
+    ("C-FIND", 0xCFFF, "Failed: unable to process"),
+    ("C-FIND", 0xFE00, "Cancel: matching stopped by a cancel request"),
+    ("C-FIND", 0xFF00, "Pending: matches are continuing"),
+    ("C-FIND", 0xFF01, "Pending: matches are continuing, some optional keys not supported"),
+    ("C-MOVE", 0xA701, "Refused: out of resources, cannot count the matches"),
+    ("C-MOVE", 0xA702, "Refused: out of resources, cannot perform the sub-operations"),
+    ("C-MOVE", 0xA801, "Refused: Move Destination unknown"),
+    ("C-MOVE", 0xA900, "Failed: identifier does not match SOP Class"),
+    ("C-MOVE", 0xC000, "Failed: unable to process"),
+    ("C-MOVE", 0xCFFF, "Failed: unable to process"),
+    ("C-MOVE", 0xB000, "Warning: sub-operations complete, one or more failed"),
+    ("C-MOVE", 0xFE00, "Cancel: sub-operations stopped by a cancel request"),
+    ("C-MOVE", 0xFF00, "Pending: sub-operations are continuing"),
+    ("C-GET", 0xA701, "Refused: out of resources, cannot count the matches"),
+    ("C-GET", 0xA702, "Refused: out of resources, cannot perform the sub-operations"),
+    ("C-GET", 0xA900, "Failed: identifier does not match SOP Class"),
+    ("C-GET", 0xC000, "Failed: unable to process"),
+    ("C-GET", 0xCFFF, "Failed: unable to process"),
+    ("C-GET", 0xB000, "Warning: sub-operations complete, one or more failed or warned"),
+    ("C-GET", 0xFE00, "Cancel: sub-operations stopped by a cancel request"),
+    ("C-GET", 0xFF00, "Pending: sub-operations are continuing"),
+]
+
+
+@pytest.mark.parametrize(
+    ("service", "code", "name"), SERVICE_NAMES, ids=lambda v: f"{v:04X}" if isinstance(v, int) else v
+)
+def test_a_service_names_its_own_statuses_as_ps3_4_does(service: DimseService, code: int, name: str) -> None:
+    assert status_name(code, service=service) == f"0x{code:04X} {name}"
+
+
+@pytest.mark.parametrize(
+    ("service", "code", "expected"),
+    [
+        # Codes the service does not define keep their general (PS3.7) meaning or range class.
+        ("C-STORE", 0xA801, "0xA801 Refused / error (service specific)"),
+        ("C-GET", 0xA801, "0xA801 Refused / error (service specific)"),
+        ("C-FIND", 0xA701, "0xA701 Refused / error (service specific)"),
+        ("C-STORE", 0xB001, "0xB001 Warning (service specific)"),
+        ("C-MOVE", 0x0122, "0x0122 Refused: SOP Class not supported"),
+        ("C-STORE", 0x0124, "0x0124 Refused: not authorized"),
+        ("C-STORE", 0xFF01, "0xFF01 Pending: warning"),
+        ("C-FIND", 0x0000, "0x0000 Success"),
+        ("C-MOVE", 0x0999, "0x0999 Failure"),
+    ],
+)
+def test_a_code_the_service_does_not_define_falls_back_to_the_general_name(
+    service: DimseService, code: int, expected: str
+) -> None:
+    assert status_name(code, service=service) == expected
+
+
+def test_without_a_service_a_service_specific_code_is_named_by_its_range() -> None:
+    assert status_name(0xA801) == "0xA801 Refused / error (service specific)"
+    assert status_name(0xC123) == "0xC123 Error: cannot understand / unable to process"
