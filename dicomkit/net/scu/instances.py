@@ -7,6 +7,9 @@ work, no sockets:
 - :func:`scan_instance` reads a file only up to its SOP Instance UID and records what
   a C-STORE needs: SOP Class and Instance UIDs, transfer syntax, and where the data set
   starts, so that an instance sent in its own syntax is streamed from the file as is;
+- :func:`check_lengths` walks the data set's element headers, seeking past the values,
+  and refuses one whose declared lengths run past the end of the file (a truncated file
+  streamed as is makes the peer abort the association);
 - :func:`encode_for` re-encodes an instance for another transfer syntax: native to native
   through the PS3.10 writer, compressed to native (or another syntax) through
   ``dicomkit.codecs.transcode``.
@@ -27,15 +30,17 @@ from pathlib import Path
 from typing import BinaryIO, Final
 
 from dicomkit.data import tags
+from dicomkit.data.dictionary import keyword_for_tag
+from dicomkit.data.tag import Tag
 from dicomkit.data.uid import is_valid_uid
 from dicomkit.data.vr import LONG_LENGTH_VRS, VALID_VRS
-from dicomkit.errors import DecodeError
+from dicomkit.errors import DecodeError, InvalidVRError, TruncatedError
 from dicomkit.part10.options import ReadOptions
 from dicomkit.part10.reader import read_file
 from dicomkit.part10.transfer_syntax import transfer_syntax
 from dicomkit.part10.writer import encode_dataset
 
-__all__ = ["Instance", "encode_for", "find_files", "scan_instance"]
+__all__ = ["Instance", "check_lengths", "encode_for", "find_files", "scan_instance"]
 
 # Read no further than the SOP Instance UID: what identifies the instance.
 _IDENTITY: Final = ReadOptions(stop_before=tags.SOPInstanceUID + 1)
@@ -44,6 +49,11 @@ _MAGIC: Final = b"DICM"
 _VR_BYTES: Final = frozenset(vr.encode() for vr in VALID_VRS)
 _LONG_VR_BYTES: Final = frozenset(vr.encode() for vr in LONG_LENGTH_VRS)
 _UNDEFINED: Final = 0xFFFFFFFF
+_ITEM: Final = 0xFFFEE000
+_ITEM_DELIMITATION: Final = 0xFFFEE00D
+_SEQUENCE_DELIMITATION: Final = 0xFFFEE0DD
+#: Nesting bound for undefined-length sequences walked by :func:`check_lengths`.
+_MAX_DEPTH: Final = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +147,107 @@ def _dataset_offset(fp: BinaryIO) -> int:
         if length == _UNDEFINED:
             raise DecodeError("undefined length in File Meta Information", offset=position)
         position += header + length
+
+
+def check_lengths(instance: Instance) -> None:
+    """Check that every element of the instance's data set ends inside the file.
+
+    Reads element headers only and seeks past the values, so pixel data is never read:
+    a defined length is compared with the bytes that remain; an undefined length (a
+    sequence, encapsulated pixel data) is walked item by item to its delimiter. Elements
+    of defined length are not looked into. A deflated data set cannot be walked without
+    inflating it, and is not checked.
+
+    Raises:
+        TruncatedError: a declared length runs past the end of the file, or a header,
+            item or delimiter is missing there.
+        DecodeError: an explicit VR that PS3.5 does not define, where an item should be
+            something else, or sequences nested beyond the bound.
+        OSError: the file cannot be read.
+    """
+    syntax = transfer_syntax(instance.transfer_syntax)
+    if syntax.deflated:
+        return
+    with open(instance.path, "rb") as fp:
+        walk = _LengthWalk(fp, instance.dataset_offset + instance.dataset_length)
+        walk.elements(
+            instance.dataset_offset,
+            implicit=syntax.implicit_vr,
+            little=syntax.little_endian,
+            depth=0,
+            in_item=False,
+        )
+
+
+class _LengthWalk:
+    """Element and item headers of one data set, read at absolute offsets (PS3.5 §7.1, §7.5)."""
+
+    def __init__(self, fp: BinaryIO, end: int) -> None:
+        self.fp = fp
+        self.end = end
+
+    def header(self, pos: int, *, implicit: bool, little: bool) -> tuple[int, bytes, int, int]:
+        """The tag, VR (empty when implicit), declared length and value offset at ``pos``."""
+        self.fp.seek(pos)
+        raw = self.fp.read(min(12, self.end - pos))
+        if len(raw) < 8:
+            raise TruncatedError("element header cut short by the end of the file", offset=pos)
+        order = "<" if little else ">"
+        group, element = struct.unpack_from(order + "HH", raw)
+        tag = group << 16 | element
+        if implicit or group == 0xFFFE:  # item tags carry no VR, even in explicit VR
+            return tag, b"", struct.unpack_from(order + "L", raw, 4)[0], pos + 8
+        vr = raw[4:6]
+        if vr in _LONG_VR_BYTES:
+            if len(raw) < 12:
+                raise TruncatedError("element header cut short by the end of the file", offset=pos, tag=tag)
+            return tag, vr, struct.unpack_from(order + "L", raw, 8)[0], pos + 12
+        if vr not in _VR_BYTES:
+            raise InvalidVRError(f"invalid VR {vr!r}", offset=pos + 4, tag=tag)
+        return tag, vr, struct.unpack_from(order + "H", raw, 6)[0], pos + 8
+
+    def skip(self, tag: int, length: int, value: int) -> int:
+        """The offset after a value of defined length, if the file holds it whole."""
+        remaining = self.end - value
+        if length > remaining:
+            what = keyword_for_tag(tag) or str(Tag(tag))
+            raise TruncatedError(
+                f"{what} declares {length} bytes but only {remaining} remain in the file",
+                offset=value,
+                tag=tag,
+            )
+        return value + length
+
+    def elements(self, pos: int, *, implicit: bool, little: bool, depth: int, in_item: bool) -> int:
+        """Walk a data set (or an undefined-length item, up to its delimiter)."""
+        while pos < self.end:
+            tag, vr, length, value = self.header(pos, implicit=implicit, little=little)
+            if in_item and tag == _ITEM_DELIMITATION:
+                return value
+            if length != _UNDEFINED:
+                pos = self.skip(tag, length, value)
+            elif vr == b"UN":  # a sequence in implicit VR little endian (PS3.5 §6.2.2)
+                pos = self.items(value, tag, implicit=True, little=True, depth=depth + 1)
+            else:  # a sequence, or encapsulated pixel data (PS3.5 A.4)
+                pos = self.items(value, tag, implicit=implicit, little=little, depth=depth + 1)
+        if in_item:
+            raise TruncatedError("undefined-length item has no Item Delimitation Item", offset=pos)
+        return pos
+
+    def items(self, pos: int, owner: int, *, implicit: bool, little: bool, depth: int) -> int:
+        """Walk the items of an undefined-length element up to its Sequence Delimitation Item."""
+        if depth > _MAX_DEPTH:
+            raise DecodeError(f"sequences nested deeper than {_MAX_DEPTH}", offset=pos, tag=owner)
+        while True:
+            tag, _, length, value = self.header(pos, implicit=implicit, little=little)
+            if tag == _SEQUENCE_DELIMITATION:
+                return value
+            if tag != _ITEM:
+                raise DecodeError(f"expected an item, found {Tag(tag)}", offset=pos, tag=owner)
+            if length == _UNDEFINED:
+                pos = self.elements(value, implicit=implicit, little=little, depth=depth, in_item=True)
+            else:
+                pos = self.skip(tag, length, value)
 
 
 def encode_for(instance: Instance, target_syntax: str) -> bytes:
