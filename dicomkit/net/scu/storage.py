@@ -17,9 +17,18 @@ Otherwise it is converted to an accepted fallback: native to native by the
 PS3.10 writer, compressed to native through ``dicomkit.codecs``. SOP classes beyond 128
 contexts go on further associations, one after the other.
 
+Before anything is sent, each file's element lengths are checked against its size
+(``instances.check_lengths``, headers only): a truncated file streamed as is makes the
+peer abort the association mid-message, so it is refused locally instead.
+
 Failures are reported per instance (``StoreResult.error``): a file that is not a DICOM
-instance, no accepted context, a conversion that is impossible, a failure status. An
-association that cannot be opened or breaks marks the instances it still had to send.
+instance or is malformed, no accepted context, a conversion that is impossible, a
+failure status. When an association breaks (the peer aborts, the connection drops, a
+timeout), the instance in flight fails with the reason (``StoreResult.interrupted``)
+and the rest go on a new association, negotiated as the first one was. After
+:data:`MAX_BROKEN_ASSOCIATIONS` associations in a row broke before the peer answered a
+single C-STORE on them, the instances still pending are reported not sent; so is every
+pending instance when an association cannot be opened at all (refused, rejected).
 """
 
 from __future__ import annotations
@@ -42,20 +51,31 @@ from dicomkit.net.config import AEConfig, RequestedContext, Timeouts
 from dicomkit.net.dimse.commands import CStoreRQ, CStoreRSP, Priority, encode_command
 from dicomkit.net.dimse.fragment import fragment_message, fragment_stream
 from dicomkit.net.dimse.status import StatusCategory, status_category, status_name
-from dicomkit.net.scu.instances import Instance, encode_for, find_files, scan_instance
+from dicomkit.net.scu.instances import Instance, check_lengths, encode_for, find_files, scan_instance
 from dicomkit.part10.transfer_syntax import (
     EXPLICIT_VR_LITTLE_ENDIAN,
     IMPLICIT_VR_LITTLE_ENDIAN,
     transfer_syntax,
 )
 
-__all__ = ["FALLBACK_SYNTAXES", "MAX_CONTEXTS", "StoreResult", "propose", "store_files", "store_files_sync"]
+__all__ = [
+    "FALLBACK_SYNTAXES",
+    "MAX_BROKEN_ASSOCIATIONS",
+    "MAX_CONTEXTS",
+    "StoreResult",
+    "propose",
+    "store_files",
+    "store_files_sync",
+]
 
 #: Uncompressed syntaxes proposed for every SOP class, preferred first (PS3.5 §10.1:
 #: Implicit VR Little Endian is the default every SCP supports).
 FALLBACK_SYNTAXES: Final = (EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN)
 #: Presentation context IDs are the odd numbers 1..255 (PS3.8 §9.3.2.2).
 MAX_CONTEXTS: Final = 128
+#: Associations in a row that may break before the peer answered any C-STORE on them;
+#: then the batch gives up, so a peer that aborts every association ends it.
+MAX_BROKEN_ASSOCIATIONS: Final = 3
 
 ProgressCallback = Callable[["StoreResult"], None]
 
@@ -69,6 +89,8 @@ class StoreResult:
         transfer_syntax: the syntax it was sent in (None when not sent).
         converted: sent in another syntax than the file's.
         error: why it was not sent, or the peer's Error Comment.
+        interrupted: it was being sent when the association broke, so it has no
+            status; the peer may or may not have stored it.
     """
 
     path: Path
@@ -78,6 +100,7 @@ class StoreResult:
     status: int | None = None
     converted: bool = False
     error: str = ""
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
@@ -90,7 +113,7 @@ class StoreResult:
     def describe(self) -> str:
         """One line for people: the status name or why it was not sent."""
         if self.status is None:
-            return f"not sent: {self.error}"
+            return f"{'interrupted' if self.interrupted else 'not sent'}: {self.error}"
         text = status_name(self.status)
         return f"{text} ({self.error})" if self.error else text
 
@@ -234,9 +257,17 @@ async def store_files(
     scanned: list[tuple[int, Instance]] = []
     for index, path in enumerate(files):
         try:
-            scanned.append((index, scan_instance(path)))
+            instance = scan_instance(path)
         except (DicomError, OSError) as error:
             record(index, StoreResult(path, error=f"not a DICOM instance: {_why(error)}"))
+            continue
+        try:
+            check_lengths(instance)
+        except (DicomError, OSError) as error:
+            unsent = StoreResult(path, instance.sop_class_uid, instance.sop_instance_uid)
+            record(index, _replace_error(unsent, f"malformed data set: {_why(error)}"))
+            continue
+        scanned.append((index, instance))
     for contexts in propose(instance for _, instance in scanned):
         classes = {context.abstract_syntax for context in contexts}
         batch = [(index, instance) for index, instance in scanned if instance.sop_class_uid in classes]
@@ -255,38 +286,46 @@ async def _store_batch(
     ssl_context: ssl.SSLContext | None,
     timeouts: Timeouts | None,
 ) -> None:
-    """One association: open it, send the batch, release it."""
+    """Send the batch on one association, or on new ones when one breaks (bounded)."""
     pending = deque(batch)
 
-    def fail_pending(why: str) -> None:
-        for index, instance in pending:
-            record(
-                index,
-                StoreResult(instance.path, instance.sop_class_uid, instance.sop_instance_uid, error=why),
-            )
-        pending.clear()
+    def fail(index: int, instance: Instance, why: str, *, interrupted: bool = False) -> None:
+        path, sop_class, sop_instance = instance.path, instance.sop_class_uid, instance.sop_instance_uid
+        record(index, StoreResult(path, sop_class, sop_instance, error=why, interrupted=interrupted))
 
-    try:
-        association = await open_association(
-            host, port, ae, called_ae_title, contexts, ssl_context=ssl_context, timeouts=timeouts
-        )
-    except (DicomError, OSError) as error:
-        fail_pending(f"association failed: {_why(error)}")
-        return
-    sender = _Sender(association)
-    try:
+    def fail_pending(why: str) -> None:
         while pending:
-            index, instance = pending[0]
-            result = await sender.send(instance)
-            pending.popleft()
-            record(index, result)
-    except (DicomError, OSError) as error:
-        association.abort()
-        fail_pending(f"association broke: {_why(error)}")
-        return
-    # Every instance has its answer: a lost A-RELEASE-RP changes none of them.
-    with contextlib.suppress(DicomError):
-        await association.release()
+            fail(*pending.popleft(), why)
+
+    broken = 0  # associations in a row that broke before the peer answered a C-STORE
+    while pending:
+        try:
+            association = await open_association(
+                host, port, ae, called_ae_title, contexts, ssl_context=ssl_context, timeouts=timeouts
+            )
+        except (DicomError, OSError) as error:
+            fail_pending(f"association failed: {_why(error)}")
+            return
+        sender = _Sender(association)
+        try:
+            while pending:
+                index, instance = pending[0]
+                result = await sender.send(instance)
+                pending.popleft()
+                if result.status is not None:
+                    broken = 0
+                record(index, result)
+        except (DicomError, OSError) as error:
+            association.abort()
+            why = _why(error)
+            fail(*pending.popleft(), f"association broke while sending it: {why}", interrupted=True)
+            broken += 1
+            if broken >= MAX_BROKEN_ASSOCIATIONS:
+                fail_pending(f"gave up after {broken} associations in a row broke (the last: {why})")
+            continue
+        # Every instance has its answer: a lost A-RELEASE-RP changes none of them.
+        with contextlib.suppress(DicomError):
+            await association.release()
 
 
 def store_files_sync(
