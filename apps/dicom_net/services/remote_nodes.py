@@ -263,10 +263,8 @@ def remote_node_resolve(spec: str, *, operation: DimseOperation | None = None) -
 
 def _why(error: BaseException, peer: Peer, timeout: float) -> str:
     where = f"{peer.host}:{peer.port}"
-    if isinstance(error, AssociationRejected):
-        return f"association rejected by {peer.ae_title}: {error}"
-    if isinstance(error, AssociationAborted):
-        return f"association aborted by {peer.ae_title}: {error}"
+    if isinstance(error, AssociationRejected | AssociationAborted):
+        return f"{peer.ae_title}: {error}"  # the error names the rejection or abort itself
     if isinstance(error, DicomTimeoutError | TimeoutError):
         return f"no answer from {where} within {timeout:g} s"
     if isinstance(error, ConnectionRefusedError):

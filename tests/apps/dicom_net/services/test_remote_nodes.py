@@ -26,6 +26,7 @@ from apps.dicom_net.services.remote_nodes import (
 )
 from dicomkit.errors import DimseStatusError
 from dicomkit.net.pdu import AssociateRQ
+from tests.apps.dicom_net.conftest import StartServer
 from tests.interop.peers import dcmtk_env, free_port, stop, wait_for_port
 
 pytestmark = pytest.mark.django_db
@@ -131,6 +132,18 @@ def test_echo_to_a_running_storescp_succeeds_and_to_a_closed_port_fails_clearly(
     failed = remote_node_echo(node=down, timeout=5)
     assert not failed.ok
     assert "connection refused" in failed.message and str(down.port) in failed.message
+
+
+def test_echo_to_a_peer_that_rejects_us_names_the_reason_once(dicom_server: StartServer) -> None:
+    server = dicom_server()  # our own server: AE title PACS, so NOT_PACS is refused
+    server.wait_listening()
+    node = remote_node_create(ae_title="NOT_PACS", host="127.0.0.1", port=server.port)
+    failed = remote_node_echo(node=node, timeout=10)
+    assert not failed.ok
+    assert failed.message == (
+        "NOT_PACS: association rejected permanently by the service-user: "
+        "called AE title not recognized (result=1 source=1 reason=7)"
+    )
 
 
 def test_remote_node_command_adds_lists_echoes_and_removes(
