@@ -10,8 +10,10 @@ Folders are searched recursively (``--no-recursive`` to stay at the top). Presen
 contexts are proposed per SOP class and transfer syntax, with uncompressed fallbacks
 (see ``dicomkit.net.scu.storage``). A progress bar is shown on stderr when it is a
 terminal, or with ``--progress``. Every file that was not stored is listed; ``-v`` lists
-the stored ones too. Exit status 0 when every file was stored (Success or Warning),
-1 otherwise.
+the stored ones too. A malformed file (an element longer than what the file holds) is
+refused before sending; when the peer aborts, the file in flight is listed as
+interrupted and the others go on a new association (up to a bound of breaks in a row).
+Exit status 0 when every file was stored (Success or Warning), 1 otherwise.
 """
 
 from __future__ import annotations
