@@ -19,7 +19,7 @@ from dicomkit.net.acse import NegotiatedContext
 from dicomkit.net.aio.client import Association
 from dicomkit.net.dimse.assemble import MemorySink, Message
 from dicomkit.net.dimse.commands import CCancelRQ, CGetRQ, CGetRSP, CMoveRQ, CMoveRSP
-from dicomkit.net.dimse.status import StatusCategory, status_category, status_name
+from dicomkit.net.dimse.status import DimseService, StatusCategory, status_category, status_name
 from dicomkit.net.services.query_retrieve import (
     PATIENT_ROOT_GET,
     PATIENT_ROOT_MOVE,
@@ -83,6 +83,8 @@ class RetrieveResult:
         failed_sop_instance_uids: the Failed SOP Instance UID List it carried.
         received: for C-GET, the instances we stored (C-STORE-RQs answered with success
             or a warning).
+        service: "C-MOVE" or "C-GET", which gives the status its service-specific name
+            (A801 is "Move Destination unknown" only for a C-MOVE).
     """
 
     status: int
@@ -93,6 +95,7 @@ class RetrieveResult:
     error_comment: str = ""
     failed_sop_instance_uids: tuple[str, ...] = ()
     received: int = 0
+    service: DimseService = "C-MOVE"
 
     @property
     def ok(self) -> bool:
@@ -101,10 +104,8 @@ class RetrieveResult:
         return category is StatusCategory.SUCCESS or (category is StatusCategory.WARNING and not self.failed)
 
     def describe(self) -> str:
-        text = (
-            f"{status_name(self.status)}: {self.completed} completed, {self.failed} failed, "
-            f"{self.warning} warning"
-        )
+        name = status_name(self.status, service=self.service)
+        text = f"{name}: {self.completed} completed, {self.failed} failed, {self.warning} warning"
         if self.remaining:
             text += f", {self.remaining} remaining"
         if self.error_comment:
@@ -142,6 +143,7 @@ def result_of(message: Message, transfer_syntax: str, *, received: int = 0) -> R
         error_comment=command.error_comment or "",
         failed_sop_instance_uids=failed_uids,
         received=received,
+        service="C-MOVE" if isinstance(command, CMoveRSP) else "C-GET",
     )
 
 

@@ -114,7 +114,7 @@ class StoreResult:
         """One line for people: the status name or why it was not sent."""
         if self.status is None:
             return f"{'interrupted' if self.interrupted else 'not sent'}: {self.error}"
-        text = status_name(self.status)
+        text = status_name(self.status, service="C-STORE")
         return f"{text} ({self.error})" if self.error else text
 
 

@@ -234,6 +234,7 @@ def test_unknown_destination_is_refused_a801_with_a_comment(studies: FolderStudi
     result = run(scenario())
     assert result.status == 0xA801
     assert "NOWHERE" in result.error_comment and "unknown" in result.error_comment
+    assert result.describe().startswith("0xA801 Refused: Move Destination unknown: 0 completed")
 
 
 def test_unreachable_destination_is_a702_with_every_sub_operation_failed(studies: FolderStudies) -> None:
