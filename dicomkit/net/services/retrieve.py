@@ -17,6 +17,9 @@ Context choice (as the Storage SCU's, ``dicomkit.net.scu.storage``): the instanc
 transfer syntax, else Explicit then Implicit VR Little Endian, else any syntax accepted
 for its SOP class (through the codecs). An instance that cannot be read, has no
 accepted context or cannot be converted is a failed sub-operation; the others go on.
+So is a file whose declared lengths run past its end (``instances.check_lengths``,
+element headers only, before anything is sent): streamed as it is, a truncated file
+makes the peer abort the association, and every sub-operation after it would fail.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ from dicomkit.net.dimse.status import (
     status_category,
 )
 from dicomkit.net.pdu import PDataTF
-from dicomkit.net.scu.instances import Instance, encode_for, scan_instance
+from dicomkit.net.scu.instances import Instance, check_lengths, encode_for, scan_instance
 from dicomkit.net.scu.storage import FALLBACK_SYNTAXES, MAX_CONTEXTS
 from dicomkit.net.services.protocols import AssociationInfo, Responder, ServiceRequest
 from dicomkit.net.services.query_retrieve import (
@@ -290,7 +293,9 @@ class SubOperations:
             prepared = await self.responder.run_blocking(_prepare, channel.contexts, instance)
         except (DicomError, OSError, ValueError) as error:
             logger.warning(
-                "sub-operation failed: %s", error, extra={"sop_instance_uid": instance.sop_instance_uid}
+                "sub-operation failed, not sent: %s",
+                error,
+                extra={"sop_instance_uid": instance.sop_instance_uid},
             )
             return self.count(instance, Outcome.FAILED)
         if prepared is None:
@@ -409,6 +414,11 @@ def _prepare(contexts: Sequence[NegotiatedContext], instance: InstanceRef) -> _P
     """Pick the context and, unless the file goes as it is, encode the data set for it.
 
     Runs in the server's thread pool (file reads, codecs). None: no context accepted.
+
+    Raises:
+        DecodeError: the file's declared lengths run past its end (``check_lengths``;
+            TruncatedError for a truncated file), or it cannot be read.
+        OSError, ValueError: it cannot be opened, or holds another instance than listed.
     """
     if instance.path is not None:
         scanned = scan_instance(instance.path)
@@ -417,6 +427,7 @@ def _prepare(contexts: Sequence[NegotiatedContext], instance: InstanceRef) -> _P
             instance.sop_instance_uid,
         ):
             raise ValueError(f"{instance.path} holds another instance than listed")
+        check_lengths(scanned)
         context = _choose(contexts, scanned.sop_class_uid, scanned.transfer_syntax)
         if context is None:
             return None

@@ -182,3 +182,26 @@ def write_studies(folder: Path) -> dict[str, list[Path]]:
                 )
                 studies[study_uid].append(path)
     return studies
+
+
+def write_study_with_a_truncated_file(folder: Path) -> tuple[str, list[Path], str]:
+    """A study of four files, the second pydicom's ``MR_truncated.dcm`` (Pixel Data
+    declares 8192 bytes, 8130 remain) and the others good CTs of its study; the Study
+    Instance UID, the good files, and the truncated file's SOP Instance UID."""
+    import shutil
+
+    from tests.builders import write_ct
+    from tests.corpus import DATA_ROOT
+
+    truncated = DATA_ROOT / "test_files" / "MR_truncated.dcm"
+    header = read_file(truncated, ReadOptions(stop_before=tags.PixelData)).dataset
+    study_uid = header.get_str(tags.StudyInstanceUID)
+    truncated_uid = header.get_str(tags.SOPInstanceUID)
+    assert study_uid is not None and truncated_uid is not None
+    paths = [folder / f"{number}.dcm" for number in range(1, 5)]
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(truncated, paths[1])
+    good = [paths[0], *paths[2:]]
+    for path in good:
+        write_ct(path, StudyInstanceUID=study_uid)
+    return study_uid, good, truncated_uid

@@ -1,11 +1,14 @@
 """C-GET SCP (GetService) and SCU (``dicomkit.net.scu.get``, ``get`` CLI) on loopback:
 C-STORE sub-operations on the same association with SCP/SCU role selection, counts,
-SOP classes without an SCP-role context failing, C-CANCEL, and pynetdicom as an
-oracle C-GET SCU."""
+SOP classes without an SCP-role context failing, a truncated file failing alone (our
+requester and DCMTK getscu), C-CANCEL, and pynetdicom as an oracle C-GET SCU."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
+import shutil
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,7 +29,12 @@ from dicomkit.net.services.query_retrieve import STUDY_ROOT_GET, query_retrieve_
 from dicomkit.net.services.retrieve import RetrieveOptions
 from dicomkit.part10.reader import read_file
 from tests.dicomkit.net.aio.servers import fast_timeouts, run
-from tests.dicomkit.net.services.qr_handlers import FolderIndex, write_studies
+from tests.dicomkit.net.services.qr_handlers import (
+    FolderIndex,
+    write_studies,
+    write_study_with_a_truncated_file,
+)
+from tests.interop.peers import dcmtk_env
 
 #: The folder, the Study Instance UID of its 3-instance study, and that study's files.
 StudyFiles: TypeAlias = tuple[Path, str, list[Path]]
@@ -123,6 +131,61 @@ def test_sop_classes_without_an_scp_role_context_fail_with_b000_and_the_list(
     assert (result.status, result.completed, result.failed, result.received) == (0xB000, 0, 3, 0)
     assert set(result.failed_sop_instance_uids) == {_uid(p) for p in paths}
     assert not list(tmp_path.glob("*.dcm"))
+
+
+def test_a_truncated_file_fails_alone_before_sending_and_the_others_are_received(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    study_uid, good, truncated_uid = write_study_with_a_truncated_file(tmp_path / "archive")
+    out = tmp_path / "out"
+
+    async def scenario() -> RetrieveResult:
+        async with get_scp(FolderIndex(tmp_path / "archive")) as scp:
+            return await do_get(scp.port, study_query(study_uid), out)
+
+    with caplog.at_level(logging.WARNING, logger="dicomkit.net.services.retrieve"):
+        result = run(scenario())
+    # Refused by the SCP's length check (our requester would also refuse it on arrival,
+    # but another could abort the association and every sub-operation after it).
+    refusals = [r for r in caplog.records if getattr(r, "sop_instance_uid", None) == truncated_uid]
+    assert len(refusals) == 1
+    assert (
+        refusals[0]
+        .getMessage()
+        .startswith(
+            "sub-operation failed, not sent: PixelData declares 8192 bytes but only 8130 remain in the file"
+        )
+    )
+    assert (result.status, result.completed, result.failed, result.received) == (0xB000, 3, 1, 3)
+    assert result.failed_sop_instance_uids == (truncated_uid,)
+    assert sorted(_uid(p) for p in out.glob("*.dcm")) == sorted(_uid(p) for p in good)
+
+
+def test_dcmtk_getscu_receives_every_good_file_of_a_study_with_a_truncated_one(tmp_path: Path) -> None:
+    # getscu cannot read a truncated data set: were it sent, getscu would answer it
+    # with a failure and stop, and the files after it would never arrive.
+    getscu = shutil.which("getscu")
+    if getscu is None:
+        pytest.skip("getscu (DCMTK) is not installed")
+    study_uid, good, _ = write_study_with_a_truncated_file(tmp_path / "archive")
+    out = tmp_path / "out"
+    out.mkdir()
+
+    async def scenario() -> str:
+        async with get_scp(FolderIndex(tmp_path / "archive")) as scp:
+            process = await asyncio.create_subprocess_exec(
+                getscu, "-v", "-S", "-aet", "GETSCU", "-aec", "QRSCP", "-od", str(out),
+                "-k", "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={study_uid}",
+                "127.0.0.1", str(scp.port),
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=dcmtk_env(),
+            )  # fmt: skip
+            output, _ = await process.communicate()
+            return output.decode(errors="replace")
+
+    output = run(scenario())
+    assert sorted(_uid(p) for p in out.iterdir()) == sorted(_uid(p) for p in good), output
+    assert re.search(r"Number of Completed Suboperations\s*:\s*3\b", output), output
+    assert re.search(r"Number of Failed Suboperations\s*:\s*1\b", output), output
 
 
 def test_c_cancel_after_the_first_pending_response_ends_with_fe00(

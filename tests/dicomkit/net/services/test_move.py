@@ -1,14 +1,17 @@
 """C-MOVE SCP (MoveService) and SCU (``dicomkit.net.scu.move``, ``move`` CLI) on loopback:
 sub-operations to a destination Storage SCP of ours, counts in pending and final
 responses, Move Originator, conversion for a destination that accepts less, failures
-with the Failed SOP Instance UID List, unknown destination (A801), unreachable
-destination (A702), refusals and C-CANCEL."""
+with the Failed SOP Instance UID List, a truncated file failing alone (DCMTK storescp as
+the destination), unknown destination (A801), unreachable destination (A702), refusals
+and C-CANCEL."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import shutil
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +43,13 @@ from dicomkit.net.services.storage import (
 )
 from dicomkit.part10.reader import read_file
 from tests.dicomkit.net.aio.servers import fast_timeouts, run
-from tests.dicomkit.net.services.qr_handlers import FolderIndex, FolderStudies, write_studies
+from tests.dicomkit.net.services.qr_handlers import (
+    FolderIndex,
+    FolderStudies,
+    write_studies,
+    write_study_with_a_truncated_file,
+)
+from tests.interop.peers import LOOPBACK, free_port, started
 
 
 @pytest.fixture
@@ -175,6 +184,44 @@ def test_move_sends_the_study_with_pending_counts_and_move_originator(
     assert [(p.remaining, p.completed) for p in progress] == [(2, 1), (1, 2)]
     assert len(recording.originators) == 3
     assert {originator for originator in recording.originators} == {("MOVESCU", 1)}
+
+
+@pytest.fixture
+def storescp(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """DCMTK's storescp as DEST on loopback (it aborts on a truncated data set); its port
+    and output folder."""
+    binary = shutil.which("storescp")
+    if binary is None:
+        pytest.skip("storescp (DCMTK) is not installed")
+    out = tmp_path / "storescp"
+    out.mkdir()
+    port = free_port()
+    with started([binary, "-aet", "DEST", "--output-directory", str(out), str(port)], port, cwd=tmp_path):
+        yield port, out
+
+
+def test_a_truncated_file_fails_alone_and_storescp_receives_the_others(
+    tmp_path: Path, storescp: tuple[int, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    dest_port, out = storescp
+    study_uid, good, truncated_uid = write_study_with_a_truncated_file(tmp_path / "archive")
+    index = FolderIndex(tmp_path / "archive")
+    index.nodes["DEST"] = Destination(LOOPBACK, dest_port, "DEST")
+
+    async def scenario() -> RetrieveResult:
+        async with move_scp(index) as scp:
+            return await do_move(scp.port, study_query(study_uid))
+
+    with caplog.at_level(logging.WARNING, logger="dicomkit.net.services.retrieve"):
+        result = run(scenario(), timeout=60)
+    assert (result.status, result.completed, result.failed, result.warning) == (0xB000, 3, 1, 0)
+    assert result.failed_sop_instance_uids == (truncated_uid,)
+    assert sorted(_uid(p) for p in out.iterdir()) == sorted(_uid(p) for p in good)
+    assert any(
+        "not sent: PixelData declares 8192 bytes" in record.getMessage()
+        and getattr(record, "sop_instance_uid", None) == truncated_uid
+        for record in caplog.records
+    )
 
 
 def test_a_destination_that_accepts_only_explicit_le_gets_the_implicit_instance_converted(
