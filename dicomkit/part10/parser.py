@@ -103,9 +103,8 @@ class Parser:
         u32 = _U32[little]
         dataset = Dataset()
         dataset.parent_charset = charset if depth else None
-        elements = dataset._elements  # the parser appends in file order, sortedness checked below
-        last_tag = -1
-        in_order = True
+        elements = dataset._elements  # the parser appends in file order, noting any tag out of order
+        last_tag = -1  # the highest tag so far
         buf = src.buf
         buf_start = src.start
         buf_end = buf_start + len(buf)
@@ -170,6 +169,12 @@ class Parser:
 
             if stop_before is not None and tag >= stop_before:
                 return dataset, pos
+            if tag <= last_tag:
+                # PS3.5 §7.1 forbids both; pydicom and DCMTK read on, so we do too and say so.
+                dataset._sorted = False  # here, as an undefined-length item returns from the loop
+                self._out_of_order(elements, tag, last_tag, pos)
+            else:
+                last_tag = tag
 
             vr = _VR_STR.get(vr_bytes) if vr_bytes else None
             if vr is None:
@@ -213,20 +218,31 @@ class Parser:
                     elif tag == PIXEL_REPRESENTATION and length >= 2:
                         pixel_rep = int.from_bytes(raw[:2], "little" if little else "big")
                 pos = next_pos
-            if tag <= last_tag:
-                in_order = False
-            last_tag = tag
             elements[tag] = element
         if until_item_delim:
             if lenient:
                 self.findings.append("undefined-length item without Item Delimitation Item")
                 return dataset, pos
             raise TruncatedError("undefined-length item has no Item Delimitation Item", offset=pos)
-        if not in_order:
-            dataset._sorted = False
         return dataset, pos
 
     # --------------------------------------------------------------- helpers
+
+    def _out_of_order(self, elements: dict[int, Element], tag: int, highest: int, pos: int) -> None:
+        """Record an element at ``pos`` that repeats an earlier tag or comes below ``highest``.
+
+        A repeated element replaces the earlier one, as pydicom keeps the last (DCMTK keeps the
+        first). Strict mode records these too rather than refusing: the archive keeps data sets
+        as received and reads them strictly again on retrieve, and both peers read such files.
+        """
+        if tag in elements:
+            self.findings.append(
+                f"element {Tag(tag)} at offset {pos} repeats an earlier one; the later value is kept"
+            )
+        else:
+            self.findings.append(
+                f"element {Tag(tag)} at offset {pos} is out of ascending tag order (after {Tag(highest)})"
+            )
 
     def _implicit_vr(self, tag: int, pixel_rep: int | None, length: int) -> str:
         """VR for an implicit-VR element: dictionary VR, with ambiguous ones resolved."""
