@@ -128,7 +128,9 @@ def test_a_failed_write_leaves_no_partial_output_and_keeps_the_input(
         [sys.executable, "-m", "dicomkit", command, str(source), str(output), *extra],
         capture_output=True,
         text=True,
-        env=cli_env,
+        # No bytecode written under the limit: a .pyc cut at 4 KiB (a short write, not an
+        # error) would break every later interpreter sharing cli_env's bytecode cache.
+        env={**cli_env, "PYTHONDONTWRITEBYTECODE": "1"},
         timeout=120,
         check=False,
         preexec_fn=_limit_file_size_to_4_kib,
