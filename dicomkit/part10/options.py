@@ -51,7 +51,8 @@ class DicomFile:
     """A data set with the File Meta Information it was stored with.
 
     ``meta`` is empty and ``preamble`` None for a raw data set read without meta.
-    ``findings`` lists what LENIENT reading had to recover from.
+    ``findings`` lists what LENIENT reading had to recover from, and in either mode the
+    elements that repeat an earlier tag or break the ascending tag order (PS3.5 7.1).
     """
 
     dataset: Dataset
