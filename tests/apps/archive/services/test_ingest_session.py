@@ -207,13 +207,16 @@ def test_the_data_is_fsynced_once_starting_when_its_last_fragment_arrives(
     """The fsync starts on an I/O thread at the end of the data set, before the commit is
     handed over, and the commit does not fsync the data again."""
     fsync = os.fsync
-    file_syncs: list[str] = []
+    # Files by (device, inode): a staging file made unnamed (O_TMPFILE) and named later
+    # shows no path in /proc/self/fd.
+    file_syncs: list[tuple[int, int]] = []
     lock = threading.Lock()
 
     def recording_fsync(fd: int) -> None:
-        if stat.S_ISREG(os.fstat(fd).st_mode):
+        status = os.fstat(fd)
+        if stat.S_ISREG(status.st_mode):
             with lock:
-                file_syncs.append(os.readlink(f"/proc/self/fd/{fd}"))
+                file_syncs.append((status.st_dev, status.st_ino))
         fsync(fd)
 
     monkeypatch.setattr(os, "fsync", recording_fsync)
@@ -221,11 +224,12 @@ def test_the_data_is_fsynced_once_starting_when_its_last_fragment_arrives(
     sink = _session(ds)
     _feed(sink, encode_ct(ds))  # ends with close(), as the Storage SCP does
     (staging,) = staging_files(storage_root)
+    staged = (staging.stat().st_dev, staging.stat().st_ino)
     deadline = time.monotonic() + 10
     while not file_syncs and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert file_syncs == [str(staging)]  # before any commit
+    assert file_syncs == [staged]  # before any commit
 
     result = sink.commit()
     assert result.outcome is IngestOutcome.STORED
-    assert file_syncs == [str(staging)]
+    assert file_syncs == [staged]
