@@ -134,7 +134,7 @@ def test_sop_classes_without_an_scp_role_context_fail_with_b000_and_the_list(
 
 
 def test_a_truncated_file_fails_alone_before_sending_and_the_others_are_received(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     study_uid, good, truncated_uid = write_study_with_a_truncated_file(tmp_path / "archive")
     out = tmp_path / "out"
@@ -143,6 +143,9 @@ def test_a_truncated_file_fails_alone_before_sending_and_the_others_are_received
         async with get_scp(FolderIndex(tmp_path / "archive")) as scp:
             return await do_get(scp.port, study_query(study_uid), out)
 
+    # The product's LOGGING (applied when Django is loaded) keeps dicomkit's records from
+    # propagating to the root logger, where caplog listens.
+    monkeypatch.setattr(logging.getLogger("dicomkit"), "propagate", True)
     with caplog.at_level(logging.WARNING, logger="dicomkit.net.services.retrieve"):
         result = run(scenario())
     # Refused by the SCP's length check (our requester would also refuse it on arrival,

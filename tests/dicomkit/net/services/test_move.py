@@ -201,7 +201,10 @@ def storescp(tmp_path: Path) -> Iterator[tuple[int, Path]]:
 
 
 def test_a_truncated_file_fails_alone_and_storescp_receives_the_others(
-    tmp_path: Path, storescp: tuple[int, Path], caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    storescp: tuple[int, Path],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     dest_port, out = storescp
     study_uid, good, truncated_uid = write_study_with_a_truncated_file(tmp_path / "archive")
@@ -212,6 +215,9 @@ def test_a_truncated_file_fails_alone_and_storescp_receives_the_others(
         async with move_scp(index) as scp:
             return await do_move(scp.port, study_query(study_uid))
 
+    # The product's LOGGING (applied when Django is loaded) keeps dicomkit's records from
+    # propagating to the root logger, where caplog listens.
+    monkeypatch.setattr(logging.getLogger("dicomkit"), "propagate", True)
     with caplog.at_level(logging.WARNING, logger="dicomkit.net.services.retrieve"):
         result = run(scenario(), timeout=60)
     assert (result.status, result.completed, result.failed, result.warning) == (0xB000, 3, 1, 0)
