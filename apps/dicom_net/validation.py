@@ -54,13 +54,18 @@ def tls_problems(*, cert: Path | None, key: Path | None, ca: Path | None) -> lis
     if ca is not None and cert is None and key is None:
         problems.append("a TLS CA bundle was given without a certificate and key")
     for label, path in (("certificate", cert), ("private key", key), ("CA bundle", ca)):
-        if path is None:
-            continue
-        if not path.is_file():
-            problems.append(f"TLS {label} {path} does not exist or is not a file")
-        elif not os.access(path, os.R_OK):
-            problems.append(f"TLS {label} {path} is not readable")
+        if path is not None:
+            problems += file_problems(path, what=f"TLS {label}")
     return problems
+
+
+def file_problems(path: Path, *, what: str = "file") -> list[str]:
+    """Problems of ``path`` as a file we must read (a TLS certificate, key or CA bundle)."""
+    if not path.is_file():
+        return [f"{what} {path} does not exist or is not a file"]
+    if not os.access(path, os.R_OK):
+        return [f"{what} {path} is not readable"]
+    return []
 
 
 def limit_problems(

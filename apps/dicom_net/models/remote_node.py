@@ -12,14 +12,19 @@ Both are stored as sorted lists of :class:`DimseOperation` values.
 
 Invariants: ``ae_title`` is a valid AE title (PS3.5 §6.2, 1-16 characters, no backslash or
 control character, not only spaces); ``port`` 1-65535; ``tls`` other than ``none`` needs a
-CA file to verify the node with, and ``mutual`` our certificate and key as well.
+CA file to verify the node with, and ``mutual`` our certificate and key as well; each file
+in use is readable when the row is validated.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+
+from apps.dicom_net.validation import file_problems
 
 
 class DimseOperation(models.TextChoices):
@@ -107,8 +112,23 @@ class RemoteNode(models.Model):
                 problems["tls_cert_file"] = "Mutual TLS needs our certificate."
             if not self.tls_key_file:
                 problems["tls_key_file"] = "Mutual TLS needs the key of our certificate."
+        # The files must be there now, not only when a connection first needs them, so that
+        # the admin and ``remote_node add`` refuse a mistyped path instead of storing it.
+        for name, label in self._tls_files_in_use():
+            path = getattr(self, name)
+            if path and name not in problems:
+                found = file_problems(Path(path), what=label)
+                if found:
+                    problems[name] = found[0] + "."
         if problems:
             raise ValidationError(problems)
+
+    def _tls_files_in_use(self) -> list[tuple[str, str]]:
+        """(field, label) of each TLS file the mode reads."""
+        files = [("tls_ca_file", "TLS CA file")] if self.tls in (TlsMode.TLS, TlsMode.MUTUAL) else []
+        if self.tls == TlsMode.MUTUAL:
+            files += [("tls_cert_file", "TLS certificate file"), ("tls_key_file", "TLS key file")]
+        return files
 
     def allows_incoming(self, operation: DimseOperation) -> bool:
         return self.enabled and operation.value in (self.incoming_operations or [])

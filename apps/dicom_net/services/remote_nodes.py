@@ -150,7 +150,7 @@ def remote_node_create(
 
     Raises:
         RemoteNodeError: an invalid or taken AE title, a bad port or operation, TLS
-            without the files it needs (every problem, by field).
+            without the files it needs or naming one that is not there (every problem, by field).
     """
     node = RemoteNode(
         ae_title=ae_title,

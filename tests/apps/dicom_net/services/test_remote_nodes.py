@@ -186,6 +186,50 @@ def test_remote_node_add_update_changes_only_the_options_given(tmp_path: Path) -
     assert RemoteNode.objects.get(ae_title="PEER").enabled
 
 
+@pytest.mark.parametrize(
+    ("tls", "missing"),
+    [("tls", "--tls-ca"), ("mutual", "--tls-ca"), ("mutual", "--tls-cert"), ("mutual", "--tls-key")],
+)
+def test_remote_node_add_refuses_a_tls_file_that_does_not_exist_naming_it(
+    tmp_path: Path, tls: str, missing: str
+) -> None:
+    files = {flag: tmp_path / f"{flag[6:]}.pem" for flag in ("--tls-ca", "--tls-cert", "--tls-key")}
+    for flag, path in files.items():
+        if flag != missing:
+            path.write_text("-----BEGIN CERTIFICATE-----\n")
+    flags = [item for flag in (("--tls-ca",) if tls == "tls" else files) for item in (flag, str(files[flag]))]
+
+    with pytest.raises(CommandError, match=rf"{files[missing]} does not exist"):
+        call_command("remote_node", "add", "PEER", "127.0.0.1", "104", "--tls", tls, *flags)
+    assert not RemoteNode.objects.exists()
+
+
+def test_remote_node_update_refuses_a_tls_ca_file_that_does_not_exist(tmp_path: Path) -> None:
+    call_command("remote_node", "add", "PEER", "127.0.0.1", "104")
+    missing = tmp_path / "nonexistent.pem"
+    with pytest.raises(CommandError, match=rf"tls_ca_file: TLS CA file {missing} does not exist"):
+        call_command("remote_node", "add", "PEER", "127.0.0.1", "104", "--update",
+                     "--tls", "tls", "--tls-ca", str(missing))  # fmt: skip
+    assert RemoteNode.objects.get(ae_title="PEER").tls == "none"
+
+
+def test_admin_refuses_a_node_whose_tls_ca_file_does_not_exist(admin_client: Client, tmp_path: Path) -> None:
+    missing = tmp_path / "nonexistent.pem"
+    response = admin_client.post(
+        "/admin/dicom_net/remotenode/add/",
+        {
+            "ae_title": "VIEWER", "host": "10.0.0.9", "port": "104", "description": "", "enabled": "on",
+            "tls": "tls", "tls_ca_file": str(missing),
+            "incoming_operations": ["echo"], "outgoing_operations": ["echo"],
+        },
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["tls_ca_file"] == [
+        f"TLS CA file {missing} does not exist or is not a file."
+    ]
+    assert not RemoteNode.objects.exists()
+
+
 def test_admin_test_connection_action_shows_success_and_failure(
     admin_client: Client, storescp_port: int
 ) -> None:
