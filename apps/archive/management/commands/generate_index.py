@@ -3,6 +3,8 @@
 ``python manage.py generate_index --studies 100000 --instances-per-study 10`` inserts
 50,000 patients, 100,000 studies, 300,000 series and 1,000,000 instances with their
 locations (backend ``synthetic``, no files) in batches; see ``apps.archive.query.synthetic``.
+A progress bar is drawn on stderr when it is a terminal (as ``import_dicom`` does); stdout
+holds only the summary.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
+from tqdm import tqdm
 
 from apps.archive.query.synthetic import index_generate
 
@@ -29,25 +32,28 @@ class Command(BaseCommand):
         parser.add_argument(
             "--start", type=int, default=0, help="first study number (grow a seeded index: --start 10000)"
         )
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
         total = options["studies"]
+        # disable=None: tqdm draws only when stderr is a terminal, so no "\r" lands in a log.
+        bar = tqdm(total=total, unit="study", disable=options["no_progress"] or None, file=self.stderr)
 
         def progress(done: int) -> None:
-            self.stdout.write(f"\r{done}/{total} studies", ending="")
-            self.stdout.flush()
+            bar.update(done - bar.n)
 
         try:
-            result = index_generate(
-                studies=total,
-                instances_per_study=options["instances_per_study"],
-                series_per_study=options["series_per_study"],
-                batch_size=options["batch_size"],
-                seed=options["seed"],
-                start=options["start"],
-                progress=progress,
-            )
+            with bar:
+                result = index_generate(
+                    studies=total,
+                    instances_per_study=options["instances_per_study"],
+                    series_per_study=options["series_per_study"],
+                    batch_size=options["batch_size"],
+                    seed=options["seed"],
+                    start=options["start"],
+                    progress=progress,
+                )
         except ValueError as exc:
             raise CommandError(f"{exc} (--studies, --*-per-study, --batch-size; --start >= 0)") from exc
         except IntegrityError as exc:
@@ -59,6 +65,6 @@ class Command(BaseCommand):
                 else f"a generated UID is already in the index: {exc}"
             ) from exc
         self.stdout.write(
-            f"\nadded {result.patients} patients, {result.studies} studies, {result.series} series, "
+            f"added {result.patients} patients, {result.studies} studies, {result.series} series, "
             f"{result.instances} instances in {time.monotonic() - started:.1f} s"
         )

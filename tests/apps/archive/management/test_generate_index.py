@@ -72,3 +72,28 @@ def test_what_cannot_be_generated_is_a_command_error_not_a_traceback(args: list[
     call_command("generate_index", "--studies", "2", "--seed", "7", stdout=io.StringIO())
     with pytest.raises(CommandError, match=message):
         call_command("generate_index", *args, stdout=io.StringIO())
+
+
+class _Terminal(io.StringIO):
+    """A stream that says it is a terminal, as an interactive stderr does."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_not_written_to_a_stdout_or_stderr_that_is_no_terminal() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("generate_index", "--studies", "4", "--batch-size", "2", stdout=out, stderr=err)
+    assert out.getvalue().startswith("added 2 patients, 4 studies")
+    assert "\r" not in out.getvalue()
+    assert err.getvalue() == ""
+
+
+def test_progress_is_drawn_on_stderr_when_it_is_a_terminal() -> None:
+    out, err = io.StringIO(), _Terminal()
+    call_command("generate_index", "--studies", "4", "--batch-size", "2", stdout=out, stderr=err)
+    assert "4/4" in err.getvalue()
+    assert "\r" not in out.getvalue()
+    quiet = _Terminal()
+    call_command("generate_index", "--studies", "1", "--no-progress", stdout=io.StringIO(), stderr=quiet)
+    assert quiet.getvalue() == ""
