@@ -13,8 +13,10 @@ Errors are reported here, in one place, as one line on stderr and a non-zero exi
 dicomkit errors (with the offset and tag they carry, after any context a subcommand
 added as an exception note, such as the file name; for the network subcommands, the
 peer ``AEC@host:port`` of a network error) and OS errors exit 1, usage
-errors exit 2 (argparse), an interrupt 130. Anything else is a bug in dicomkit: it is
-reported as an internal error, with the traceback only when ``--traceback`` is given.
+errors exit 2 (argparse's own, and a :class:`UsageError` a subcommand raises for
+arguments argparse cannot check together), an interrupt 130. Anything else is a bug in
+dicomkit: it is reported as an internal error, with the traceback only when
+``--traceback`` is given.
 """
 
 from __future__ import annotations
@@ -38,7 +40,16 @@ from dicomkit.errors import DicomError, NetError
 if TYPE_CHECKING:
     from dicomkit.part10.options import DicomFile, ReadOptions
 
-__all__ = ["Subcommand", "build_parser", "main", "read_input", "report", "subcommands", "write_output"]
+__all__ = [
+    "Subcommand",
+    "UsageError",
+    "build_parser",
+    "main",
+    "read_input",
+    "report",
+    "subcommands",
+    "write_output",
+]
 
 PROG = "python -m dicomkit"
 
@@ -48,6 +59,14 @@ EXIT_INTERRUPTED = 130
 
 # argparse gives the type of ``add_subparsers()`` no public name.
 Subparsers = argparse._SubParsersAction
+
+
+class UsageError(Exception):
+    """Arguments that parse one by one but not together (``--tls-key`` without ``--tls-cert``).
+
+    Reported as argparse reports its own usage errors: the subcommand's usage, the
+    message, exit status 2.
+    """
 
 
 class Subcommand(Protocol):
@@ -85,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
         before = set(subparsers.choices)
         command.add_parser(subparsers)
         for name in set(subparsers.choices) - before:
-            subparsers.choices[name].set_defaults(run=command.run)
+            subparser = subparsers.choices[name]
+            subparser.set_defaults(run=command.run, command_parser=subparser)
     return parser
 
 
@@ -98,6 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     peer = _peer(args)
     try:
         return run(args)
+    except UsageError as exc:
+        command_parser = cast(argparse.ArgumentParser, args.command_parser)
+        command_parser.error(str(exc))  # exits 2
     except DicomError as exc:
         # Context added on the way up (e.g. the file being read) comes first.
         context = list(getattr(exc, "__notes__", ()))

@@ -9,7 +9,8 @@ maximum").
 :func:`add_peer_arguments` (``--aet``/``--aec``) and :func:`add_connection_arguments`
 (``--timeout``, ``--max-pdu``, the TLS group of PS3.15 B.1) add the options every
 requestor subcommand has; :func:`network` turns them into our AE, timeouts and TLS
-context.
+context. ``--tls-key`` needs ``--tls-cert`` (a key is only ever loaded with its
+certificate); ``--tls-cert`` alone may name a PEM file holding the key too.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
+
+from dicomkit.cli.main import UsageError
 
 if TYPE_CHECKING:
     import ssl
@@ -110,8 +113,12 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
         "--tls", action="store_true", help="connect with TLS 1.2 or later (implied by the options below)"
     )
     tls.add_argument("--tls-ca", metavar="FILE", help="CA certificates to verify the peer with")
-    tls.add_argument("--tls-cert", metavar="FILE", help="our certificate (client authentication)")
-    tls.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert")
+    tls.add_argument(
+        "--tls-cert",
+        metavar="FILE",
+        help="our certificate (client authentication); may hold its private key too",
+    )
+    tls.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert, if kept apart")
     tls.add_argument(
         "--tls-no-verify", action="store_true", help="accept any peer certificate (testing only)"
     )
@@ -124,8 +131,17 @@ def add_network_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def network(args: argparse.Namespace) -> tuple[AEConfig, Timeouts, ssl.SSLContext | None]:
-    """Our AE, the timeouts (``--timeout`` for every step) and the TLS context, if any."""
+    """Our AE, the timeouts (``--timeout`` for every step) and the TLS context, if any.
+
+    Raises:
+        UsageError: ``--tls-key`` without ``--tls-cert``.
+    """
     from dicomkit.net.config import AEConfig, Timeouts
+
+    if args.tls_key is not None and args.tls_cert is None:
+        # load_cert_chain() reads a key only with its certificate: the key alone would be
+        # dropped and we would connect without the client authentication asked for.
+        raise UsageError("--tls-key needs its certificate: give --tls-cert too")
 
     ae = AEConfig(args.aet, max_pdu_length=args.max_pdu)
     timeout: float = args.timeout

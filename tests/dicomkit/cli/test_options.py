@@ -1,12 +1,14 @@
-"""Argument types of the network subcommands (``dicomkit.cli.options``)."""
+"""Argument types and TLS options of the network subcommands (``dicomkit.cli.options``)."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
-from dicomkit.cli.options import ae_title, pdu_length, port_number, positive
+from dicomkit.cli.options import ae_title, network, pdu_length, port_number, positive
+from tests.dicomkit.net.aio.certs import make_certificates
 
 
 @pytest.mark.parametrize("text", ["PACS", "A", "SIXTEEN_CHARS_AE", "MY AE"])
@@ -70,3 +72,43 @@ def test_a_port_above_65535_is_a_usage_error_not_an_internal_error(
         main([command, "127.0.0.1", "70000", *extra])
     assert exit_info.value.code == 2
     assert "argument PORT: must be between 1 and 65535" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["echo", "store", "find", "move", "get"])
+def test_a_tls_key_without_its_certificate_is_a_usage_error(
+    command: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from dicomkit.cli.main import main
+
+    key = tmp_path / "client.key"
+    key.write_text("-----BEGIN PRIVATE KEY-----\n")
+    extra = {"store": ["file.dcm"], "move": ["DEST"]}.get(command, [])
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "127.0.0.1", "104", *extra, "--tls-key", str(key), "--timeout", "1"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: python -m dicomkit {command} ")
+    assert err.endswith(
+        f"python -m dicomkit {command}: error: --tls-key needs its certificate: give --tls-cert too\n"
+    )
+
+
+def _echo_arguments(*argv: str) -> argparse.Namespace:
+    from dicomkit.cli.main import build_parser
+
+    return build_parser().parse_args(["echo", "127.0.0.1", "104", *argv])
+
+
+def test_a_tls_certificate_file_holding_its_key_is_enough(tmp_path: Path) -> None:
+    certs = make_certificates(tmp_path / "certs")
+    combined = tmp_path / "client.pem"
+    combined.write_bytes(certs.client_cert.read_bytes() + certs.client_key.read_bytes())
+    _, _, context = network(_echo_arguments("--tls-ca", str(certs.ca), "--tls-cert", str(combined)))
+    assert context is not None
+
+
+def test_a_tls_certificate_without_its_key_is_named(tmp_path: Path) -> None:
+    certs = make_certificates(tmp_path / "certs")
+    with pytest.raises(OSError, match="not usable as TLS certificate and key") as error:
+        network(_echo_arguments("--tls-cert", str(certs.client_cert)))
+    assert error.value.filename == str(certs.client_cert)
