@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,31 +45,40 @@ def test_dicom_find_reports_a_refusal_and_an_unknown_node_without_a_traceback(lo
         call_command("dicom_find", "--from", "NOBODY", "-k", "PatientName")
 
 
-def test_dicom_move_from_a_remote_node_to_storescp(
+def test_dicom_move_reports_to_the_command_stdout_and_fails_with_a_command_error(
     loaded: Loaded, storescp: tuple[int, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     remote_node_create(ae_title="PACS", host="127.0.0.1", port=loaded.port)
     study_uid, paths = loaded.study(3)
+    out = io.StringIO()
     call_command("dicom_move", "--from", "PACS", "--to", "STORESCP", "-k", f"StudyInstanceUID={study_uid}",
-                 "--progress")  # fmt: skip
+                 "--progress", stdout=out)  # fmt: skip
+    assert "C-MOVE from PACS to STORESCP: 0x0000" in out.getvalue() and "3 completed" in out.getvalue()
     captured = capsys.readouterr()
-    assert "C-MOVE from PACS to STORESCP: 0x0000" in captured.out and "3 completed" in captured.out
     assert "3/3" in captured.err  # the tqdm bar
+    assert captured.out == ""  # nothing printed past the caller's stdout
     assert _received(storescp[1]) == _uids(paths)
-    with pytest.raises(SystemExit):
-        call_command("dicom_move", "--from", "PACS", "--to", "NOWHERE", "-k", f"StudyInstanceUID={study_uid}")
-    assert "Move destination 'NOWHERE' unknown" in capsys.readouterr().out
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="C-MOVE from PACS to NOWHERE did not complete") as caught:
+        call_command("dicom_move", "--from", "PACS", "--to", "NOWHERE", "-k", f"StudyInstanceUID={study_uid}",
+                     stdout=out)  # fmt: skip
+    assert caught.value.returncode == 1
+    assert "Move destination 'NOWHERE' unknown" in out.getvalue()
+    assert capsys.readouterr().out == ""
 
 
-def test_dicom_get_into_a_folder(loaded: Loaded, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dicom_get_into_a_folder_reports_to_the_command_stdout(
+    loaded: Loaded, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     study_uid, paths = loaded.study(3)
-    out = tmp_path / "got"
+    got, out = tmp_path / "got", io.StringIO()
     call_command(
         "dicom_get", "--from", f"PACS@127.0.0.1:{loaded.port}",
-        "-k", f"StudyInstanceUID={study_uid}", "--out", str(out),
+        "-k", f"StudyInstanceUID={study_uid}", "--out", str(got), stdout=out,
     )  # fmt: skip
-    assert "3 received" in capsys.readouterr().out
-    assert _received(out) == _uids(paths)
+    assert "3 received" in out.getvalue()
+    assert capsys.readouterr().out == ""
+    assert _received(got) == _uids(paths)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """What ``dicom_find``, ``dicom_move`` and ``dicom_get`` share: the peer and query options,
-and running a retrieval behind a progress bar.
+running a retrieval behind a progress bar, and reporting its outcome.
 
 Not a command (the leading underscore). Keys and levels are parsed by dicomkit's CLI
 helpers (``-k KEY[=VALUE]``, ``--level``, ``--patient-root``), so the product's commands
@@ -12,7 +12,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, OutputWrapper
 
 from apps.dicom_net.errors import RemoteNodeError
 from apps.dicom_net.models import DimseOperation
@@ -72,3 +72,19 @@ def retrieve_with_bar(
     except (DicomError, OSError) as error:
         raise network_failure(peer, error) from error
     return result
+
+
+def retrieval_report(stdout: OutputWrapper, what: str, result: RetrieveResult) -> None:
+    """Write the outcome and the failed instances to the command's ``stdout``.
+
+    Written through the command's stream, not ``print()``, so that ``call_command(...,
+    stdout=buffer)`` gets the report.
+
+    Raises:
+        CommandError: with exit status 1, unless every sub-operation completed.
+    """
+    stdout.write(f"{what}: {result.describe()}")
+    for uid in result.failed_sop_instance_uids:
+        stdout.write(f"failed {uid}")
+    if not result.ok:
+        raise CommandError(f"{what} did not complete every sub-operation", returncode=1)

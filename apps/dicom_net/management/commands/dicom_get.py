@@ -14,10 +14,16 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from apps.dicom_net.management.commands._scu import add_peer_arguments, query, resolve, retrieve_with_bar
+from apps.dicom_net.management.commands._scu import (
+    add_peer_arguments,
+    query,
+    resolve,
+    retrieval_report,
+    retrieve_with_bar,
+)
 from apps.dicom_net.models import DimseOperation
 from apps.dicom_net.services.scu import scu_get
-from dicomkit.cli.move import add_progress_argument, report
+from dicomkit.cli.move import add_progress_argument
 
 
 class Command(BaseCommand):
@@ -45,6 +51,6 @@ class Command(BaseCommand):
             ),
         )
         where = str(options["out"]) if options["out"] else "the archive"
-        status = report(f"C-GET from {peer.ae_title} into {where} ({result.received} received)", result)
-        if status:
-            raise SystemExit(status)
+        retrieval_report(
+            self.stdout, f"C-GET from {peer.ae_title} into {where} ({result.received} received)", result
+        )

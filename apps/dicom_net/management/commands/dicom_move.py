@@ -12,10 +12,16 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from apps.dicom_net.management.commands._scu import add_peer_arguments, query, resolve, retrieve_with_bar
+from apps.dicom_net.management.commands._scu import (
+    add_peer_arguments,
+    query,
+    resolve,
+    retrieval_report,
+    retrieve_with_bar,
+)
 from apps.dicom_net.models import DimseOperation
 from apps.dicom_net.services.scu import scu_move
-from dicomkit.cli.move import add_progress_argument, report
+from dicomkit.cli.move import add_progress_argument
 
 
 class Command(BaseCommand):
@@ -42,6 +48,6 @@ class Command(BaseCommand):
                 timeout=options["timeout"],
             ),
         )
-        status = report(f"C-MOVE from {peer.ae_title} to {options['destination'] or 'us'}", result)
-        if status:
-            raise SystemExit(status)
+        retrieval_report(
+            self.stdout, f"C-MOVE from {peer.ae_title} to {options['destination'] or 'us'}", result
+        )
