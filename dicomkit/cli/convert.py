@@ -156,7 +156,7 @@ def _option_argument(text: str) -> tuple[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dicomkit.cli.main import read_input, write_output
+    from dicomkit.cli.main import read_input, status_stream, write_output
     from dicomkit.codecs.transcode import transcode
     from dicomkit.part10.options import ReadOptions, Validation
     from dicomkit.part10.transfer_syntax import transfer_syntax
@@ -191,8 +191,9 @@ def run(args: argparse.Namespace) -> int:
     except DicomError as exc:
         exc.add_note(args.input)
         raise
+    status = status_stream(args.output)
     write_output(args.output, buffer.getbuffer())
-    print(f"wrote {args.output}: {target.name} ({target.uid})")
+    print(f"wrote {args.output}: {target.name} ({target.uid})", file=status)
     return 0
 
 

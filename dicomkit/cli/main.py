@@ -32,7 +32,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Protocol, TextIO, cast
 
 from dicomkit import __version__
 from dicomkit.errors import DicomError, NetError
@@ -47,6 +47,7 @@ __all__ = [
     "main",
     "read_input",
     "report",
+    "status_stream",
     "subcommands",
     "write_output",
 ]
@@ -161,18 +162,19 @@ def write_output(path: str, data: bytes | memoryview) -> None:
     A regular file (new, or replaced, possibly the input itself) is written beside its
     final place under a temporary name and renamed over it, so a failed write (disk full,
     file size limit) leaves no partial output and no damaged input. Anything else (a
-    device or pipe such as ``/dev/stdout``) is written in place. An ``OSError`` raised
-    names ``path``.
+    device or pipe such as ``/dev/stdout``, or our standard output redirected to a file)
+    is written in place. An ``OSError`` raised names ``path``.
     """
-    target = os.path.realpath(path)  # through a symlink: replace its target, keep the link
     try:
-        existing: os.stat_result | None = os.stat(target)
+        # Followed as open() follows it: realpath() cannot resolve /dev/stdout to a pipe.
+        existing: os.stat_result | None = os.stat(path)
     except FileNotFoundError:
         existing = None
-    if existing is not None and not stat.S_ISREG(existing.st_mode):
+    if existing is not None and (not stat.S_ISREG(existing.st_mode) or _is_stdout(existing)):
         with open(path, "wb") as fp:
             fp.write(data)
         return
+    target = os.path.realpath(path)  # through a symlink: replace its target, keep the link
     directory, name = os.path.split(target)
     temporary = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.part")
     try:
@@ -192,6 +194,19 @@ def write_output(path: str, data: bytes | memoryview) -> None:
         if exc.filename is None or exc.filename == temporary:
             exc.filename = path
         raise
+
+
+def status_stream(path: str) -> TextIO:
+    """Where to print the one-line status of a subcommand that writes ``path``.
+
+    Standard output, unless ``path`` is standard output itself (``/dev/stdout``): then
+    standard error, so the output holds only the bytes written.
+    """
+    try:
+        written_to_stdout = _is_stdout(os.stat(path))
+    except OSError:
+        written_to_stdout = False
+    return sys.stderr if written_to_stdout else sys.stdout
 
 
 def report(where: str, message: str) -> int:
@@ -215,6 +230,14 @@ def _peer(args: argparse.Namespace) -> str | None:
     if host is None:
         return None
     return f"{getattr(args, 'aec', '')}@{host}:{getattr(args, 'port', '')}"
+
+
+def _is_stdout(status: os.stat_result) -> bool:
+    """Whether ``status`` is that of the file our standard output is open on."""
+    try:
+        return os.path.samestat(status, os.fstat(sys.stdout.fileno()))
+    except (OSError, ValueError, AttributeError):  # closed or replaced (no real fd)
+        return False
 
 
 def _silence_stdout() -> None:

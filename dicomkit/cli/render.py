@@ -57,7 +57,7 @@ def _window_argument(text: str) -> tuple[float, float]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dicomkit.cli.main import read_input, write_output
+    from dicomkit.cli.main import read_input, status_stream, write_output
     from dicomkit.codecs.lut import Window
     from dicomkit.codecs.render import render_frame, write_png
     from dicomkit.errors import DicomError
@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     except DicomError as exc:
         exc.add_note(args.input)
         raise
+    status = status_stream(args.output)
     write_output(args.output, buffer.getbuffer())
     kind = "RGB" if image.ndim == 3 else "grayscale"
-    print(f"wrote {args.output}: frame {args.frame}, {image.shape[1]}x{image.shape[0]} {kind}")
+    print(f"wrote {args.output}: frame {args.frame}, {image.shape[1]}x{image.shape[0]} {kind}", file=status)
     return 0

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -152,3 +153,52 @@ def test_write_output_replaces_a_file_keeping_its_mode_and_writes_through_a_syml
     assert target.read_bytes() == b"new"
     assert stat.S_IMODE(target.stat().st_mode) == 0o640
     assert sorted(path.name for path in tmp_path.iterdir()) == ["link.dcm", "target.dcm"]
+
+
+# The subcommands that write a file OUT and then say so in one "wrote OUT: ..." line.
+_WRITE_COMMANDS = {"convert": ["-t", "explicit"], "render": []}
+
+
+def _write(cli_env: dict[str, str], command: str, output: Path | str, stdout: int | IO[bytes]) -> bytes:
+    """Run ``command CT OUT``, standard output as given; return its standard error."""
+    argv = [sys.executable, "-m", "dicomkit", command, str(CT), str(output), *_WRITE_COMMANDS[command]]
+    result = subprocess.run(
+        argv, stdout=stdout, stderr=subprocess.PIPE, env=cli_env, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stderr
+
+
+@pytest.mark.parametrize("command", sorted(_WRITE_COMMANDS))
+def test_a_written_file_is_announced_on_stdout(cli_env: dict[str, str], tmp_path: Path, command: str) -> None:
+    out = tmp_path / "out"
+    with (tmp_path / "stdout").open("w+b") as stdout:
+        assert _write(cli_env, command, out, stdout) == b""
+        stdout.seek(0)
+        assert stdout.read().startswith(f"wrote {out}: ".encode())
+
+
+@pytest.mark.parametrize("command", sorted(_WRITE_COMMANDS))
+def test_dev_stdout_into_a_pipe_gets_only_the_files_bytes(
+    cli_env: dict[str, str], tmp_path: Path, command: str
+) -> None:
+    reference = tmp_path / "reference"
+    _write(cli_env, command, reference, subprocess.DEVNULL)
+    argv = [sys.executable, "-m", "dicomkit", command, str(CT), "/dev/stdout", *_WRITE_COMMANDS[command]]
+    result = subprocess.run(argv, capture_output=True, env=cli_env, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == reference.read_bytes()
+    assert result.stderr.startswith(b"wrote /dev/stdout: ")
+
+
+@pytest.mark.parametrize("command", sorted(_WRITE_COMMANDS))
+def test_dev_stdout_redirected_to_a_file_gets_only_the_files_bytes(
+    cli_env: dict[str, str], tmp_path: Path, command: str
+) -> None:
+    reference = tmp_path / "reference"
+    _write(cli_env, command, reference, subprocess.DEVNULL)
+    redirected = tmp_path / "redirected"
+    with redirected.open("wb") as stdout:
+        err = _write(cli_env, command, "/dev/stdout", stdout)
+    assert redirected.read_bytes() == reference.read_bytes()
+    assert err.startswith(b"wrote /dev/stdout: ")
