@@ -127,6 +127,17 @@ def started(
         stop(process, grace)
 
 
+@contextlib.contextmanager
+def storescp_writing(binary: str, workdir: Path, ae_title: str) -> Iterator[tuple[int, Path]]:
+    """DCMTK's storescp as ``ae_title`` on a free loopback port, writing what it receives
+    into ``workdir/storescp``; yields the port and that folder."""
+    out = workdir / "storescp"
+    out.mkdir()
+    port = free_port()
+    with started([binary, "-aet", ae_title, "--output-directory", str(out), str(port)], port, cwd=workdir):
+        yield port, out
+
+
 # ---------------------------------------------------------------------------- Orthanc
 
 

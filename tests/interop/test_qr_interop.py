@@ -178,12 +178,8 @@ def test_findscu_bad_identifiers_get_a_failure_status_and_comment(
 
 @pytest.fixture
 def storescp_dest(tmp_path: Path) -> Iterator[tuple[int, Path]]:
-    binary = _require("storescp")
-    port = free_port()
-    folder = tmp_path / "storescp"
-    folder.mkdir()
-    with peers.started([binary, "-aet", "STORESCP", "-od", str(folder), str(port)], port):
-        yield port, folder
+    with peers.storescp_writing(_require("storescp"), tmp_path, "STORESCP") as peer:
+        yield peer
 
 
 def test_movescu_moves_a_study_from_our_scp_to_storescp(

@@ -49,7 +49,7 @@ from tests.dicomkit.net.services.qr_handlers import (
     write_studies,
     write_study_with_a_truncated_file,
 )
-from tests.interop.peers import LOOPBACK, free_port, started
+from tests.interop.peers import LOOPBACK, storescp_writing
 
 
 @pytest.fixture
@@ -193,11 +193,8 @@ def storescp(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     binary = shutil.which("storescp")
     if binary is None:
         pytest.skip("storescp (DCMTK) is not installed")
-    out = tmp_path / "storescp"
-    out.mkdir()
-    port = free_port()
-    with started([binary, "-aet", "DEST", "--output-directory", str(out), str(port)], port, cwd=tmp_path):
-        yield port, out
+    with storescp_writing(binary, tmp_path, "DEST") as peer:
+        yield peer
 
 
 def test_a_truncated_file_fails_alone_and_storescp_receives_the_others(

@@ -26,7 +26,7 @@ from dicomkit.net.scu.storage import MAX_BROKEN_ASSOCIATIONS, StoreResult, store
 from tests.builders import write_ct
 from tests.corpus import DATA_ROOT, corpus_files, corpus_ids, dcmtk_reads
 from tests.dicomkit.net.aio.servers import fast_timeouts, run
-from tests.interop.peers import LOOPBACK, free_port, started
+from tests.interop.peers import LOOPBACK, storescp_writing
 
 TRUNCATED = DATA_ROOT / "test_files" / "MR_truncated.dcm"  # Pixel Data: 8192 declared, 8130 there
 
@@ -112,11 +112,8 @@ def storescp(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     binary = shutil.which("storescp")
     if binary is None:
         pytest.skip("storescp (DCMTK) is not installed")
-    out = tmp_path / "storescp"
-    out.mkdir()
-    port = free_port()
-    with started([binary, "-aet", "STORESCP", "--output-directory", str(out), str(port)], port, cwd=tmp_path):
-        yield port, out
+    with storescp_writing(binary, tmp_path, "STORESCP") as peer:
+        yield peer
 
 
 def _good_truncated_good_good(folder: Path) -> list[Path]:
