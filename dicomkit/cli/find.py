@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from dicomkit.data.dataset import Dataset
     from dicomkit.net.services.query_retrieve import InformationModel
 
-__all__ = ["add_parser", "add_query_arguments", "identifier", "model", "print_table", "run"]
+__all__ = ["add_parser", "add_query_arguments", "identifier", "model", "run", "table_lines"]
 
 _HIDDEN = frozenset({0x00080052, 0x00080005})  # Query/Retrieve Level, Specific Character Set
 
@@ -129,18 +129,23 @@ def run(args: argparse.Namespace) -> int:
         timeouts=timeouts,
     )
     columns = [tag for tag in order if tag not in _HIDDEN]
-    print_table(columns, matches)
+    for line in table_lines(columns, matches):
+        print(line)
     print(f"{len(matches)} match{'' if len(matches) == 1 else 'es'}")
     return 0
 
 
-def print_table(columns: list[int], matches: list[Dataset]) -> None:
-    """One row per match, one column per key, headed by keywords."""
+def table_lines(columns: list[int], matches: list[Dataset]) -> list[str]:
+    """One row per match, one column per key, headed by keywords; no lines without columns.
+
+    Lines, not printing, so that each caller writes them to its own stream (``print()``
+    here, the command's ``stdout`` in ``manage.py dicom_find``).
+    """
     from dicomkit.data.dictionary import keyword_for_tag
     from dicomkit.errors import DicomError
 
     if not columns:
-        return
+        return []
     headers = [keyword_for_tag(tag) or f"{tag >> 16:04X},{tag & 0xFFFF:04X}" for tag in columns]
     rows = []
     for match in matches:
@@ -153,9 +158,11 @@ def print_table(columns: list[int], matches: list[Dataset]) -> None:
             row.append(text.replace("\n", " "))
         rows.append(row)
     widths = [max([_columns(h), *(_columns(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    lines = []
     for line in (headers, *rows):
         cells = (cell + " " * (width - _columns(cell)) for cell, width in zip(line, widths, strict=True))
-        print("  ".join(cells).rstrip())
+        lines.append("  ".join(cells).rstrip())
+    return lines
 
 
 def _columns(text: str) -> int:

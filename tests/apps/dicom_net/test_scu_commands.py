@@ -25,12 +25,16 @@ loaded = qr.loaded
 storescp = qr.storescp
 
 
-def test_dicom_find_prints_a_table_of_the_matches(loaded: Loaded, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dicom_find_writes_the_table_of_the_matches_to_the_command_stdout(
+    loaded: Loaded, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = io.StringIO()
     call_command(
         "dicom_find", "--from", f"PACS@127.0.0.1:{loaded.port}",
-        "-k", "PatientName", "-k", "StudyInstanceUID", "-k", "StudyDate",
+        "-k", "PatientName", "-k", "StudyInstanceUID", "-k", "StudyDate", stdout=out,
     )  # fmt: skip
-    lines = capsys.readouterr().out.splitlines()
+    assert capsys.readouterr().out == ""  # nothing printed past the caller's stdout
+    lines = out.getvalue().splitlines()
     assert lines[0].split() == ["PatientName", "StudyInstanceUID", "StudyDate"]
     assert sorted(line.split()[0] for line in lines[1:3]) == ["DOE^JOHN", "SMITH^ANNA"]
     assert lines[-1] == "2 matches"

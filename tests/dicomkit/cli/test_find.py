@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from dicomkit.cli.find import identifier, model, print_table
+from dicomkit.cli.find import identifier, model, table_lines
 from dicomkit.cli.main import build_parser
 from dicomkit.data import tags
 from dicomkit.data.dataset import Dataset
@@ -38,7 +38,7 @@ def test_patient_level_queries_use_the_patient_root_model(
     assert _model_for(name, "127.0.0.1", "104", *destination, *keys) is expected
 
 
-def test_the_table_lines_up_names_with_wide_characters(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_table_lines_up_names_with_wide_characters() -> None:
     rows = [("Yamada^Tarou=山田^太郎", "H31"), ("Buc^Jérôme", "FREN"), ("김희중", "KOR")]
     matches = []
     for name, patient_id in rows:
@@ -46,8 +46,7 @@ def test_the_table_lines_up_names_with_wide_characters(capsys: pytest.CaptureFix
         match.set(tags.PatientName, name, "PN")
         match.set(tags.PatientID, patient_id, "LO")
         matches.append(match)
-    print_table([tags.PatientName, tags.PatientID], matches)
-    lines = capsys.readouterr().out.splitlines()
+    lines = table_lines([tags.PatientName, tags.PatientID], matches)
     # Every PatientID starts in the same terminal column (wide characters count two).
     starts = {
         _display_width(line[: line.index(value)])

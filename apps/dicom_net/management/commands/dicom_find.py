@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from apps.dicom_net.management.commands._scu import add_peer_arguments, network_failure, query, resolve
 from apps.dicom_net.models import DimseOperation
 from apps.dicom_net.services.scu import scu_find
-from dicomkit.cli.find import print_table
+from dicomkit.cli.find import table_lines
 from dicomkit.data import tags
 from dicomkit.errors import DicomError, DimseStatusError
 
@@ -44,5 +44,6 @@ class Command(BaseCommand):
             raise CommandError(f"{peer} refused the query: 0x{error.status:04X} {error.comment}") from error
         except (DicomError, OSError) as error:
             raise network_failure(peer, error) from error
-        print_table([tag for tag in order if tag not in _HIDDEN], matches)
+        for line in table_lines([tag for tag in order if tag not in _HIDDEN], matches):
+            self.stdout.write(line)
         self.stdout.write(f"{len(matches)} match{'' if len(matches) == 1 else 'es'}")
