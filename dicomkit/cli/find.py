@@ -9,7 +9,15 @@
     1 match
 
 Each ``-k`` adds a key (a PS3.6 keyword or ``gggg,eeee``), with a value to match or
-without one to have it returned; the table has one column per key. The Study Root
+without one to have it returned; the table has one column per key. When no ``-k`` asks
+for a key to be returned (none at all, or only keys to match), the level's
+:data:`DEFAULT_KEYS` are returned as well, so that ``find HOST PORT`` lists the studies
+and ``find HOST PORT --level SERIES -k StudyInstanceUID=1.2.3`` the series of a study::
+
+    $ python -m dicomkit find pacs.example 104 --aec PACS -k PatientName=DOE*
+    PatientName  PatientID  StudyDate  StudyInstanceUID  AccessionNumber  ...
+
+The Study Root
 model is used unless ``--patient-root`` or the level is PATIENT; the level is STUDY unless a key or
 ``--level`` says otherwise. ``--limit N`` cancels the search after N matches. Exit
 status 0 when the search completed, 1 on a failure status (its comment is shown).
@@ -20,6 +28,9 @@ The key and network options are shared with ``move`` and ``get``.
 from __future__ import annotations
 
 import argparse
+import textwrap
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from dicomkit.cli.options import add_network_arguments, network, port_number, positive
@@ -29,9 +40,63 @@ if TYPE_CHECKING:
     from dicomkit.data.dataset import Dataset
     from dicomkit.net.services.query_retrieve import InformationModel
 
-__all__ = ["add_parser", "add_query_arguments", "identifier", "model", "run", "table_lines"]
+__all__ = [
+    "DEFAULT_KEYS",
+    "DEFAULT_KEYS_HELP",
+    "add_default_keys",
+    "add_parser",
+    "add_query_arguments",
+    "identifier",
+    "model",
+    "run",
+    "table_lines",
+]
 
 _HIDDEN = frozenset({0x00080052, 0x00080005})  # Query/Retrieve Level, Specific Character Set
+
+#: The keys returned when the user names none, per level: the level's unique key and
+#: the attributes people tell matches apart by (PS3.4 C.6.1.1, C.6.2.1). The unique keys of
+#: the levels above are left out: a hierarchical search takes them only with a single value
+#: (PS3.4 C.4.1.3.1.1), which the user gives with ``-k``. For the same reason the patient's
+#: keys are left out of a STUDY query in the Patient Root model (see add_default_keys).
+DEFAULT_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "PATIENT": ("PatientName", "PatientID", "PatientBirthDate", "PatientSex"),
+        "STUDY": (
+            "PatientName",
+            "PatientID",
+            "StudyDate",
+            "StudyInstanceUID",
+            "AccessionNumber",
+            "ModalitiesInStudy",
+            "StudyDescription",
+        ),
+        "SERIES": (
+            "SeriesNumber",
+            "Modality",
+            "SeriesInstanceUID",
+            "NumberOfSeriesRelatedInstances",
+            "SeriesDescription",
+        ),
+        "IMAGE": ("InstanceNumber", "SOPInstanceUID", "SOPClassUID"),
+    }
+)
+
+#: ``--help`` text of DEFAULT_KEYS (for RawDescriptionHelpFormatter), shared with
+#: ``manage.py dicom_find``.
+DEFAULT_KEYS_HELP = "\n".join(
+    [
+        "When no -k asks for a key to be returned (none at all, or only KEY=VALUE to match),",
+        "these keys of the level are returned too, as the first columns:",
+        *(
+            textwrap.fill(
+                ", ".join(keys), width=80, initial_indent=f"  {level:<9}", subsequent_indent=" " * 11
+            )
+            for level, keys in DEFAULT_KEYS.items()
+        ),
+        "At STUDY level in the Patient Root model, the patient's keys are left out.",
+    ]
+)
 
 
 def add_query_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,6 +126,8 @@ def add_parser(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         "find",
         help="query a Query/Retrieve SCP (C-FIND) and print a table",
         description="Send a C-FIND request and print the matches as a table.",
+        epilog=DEFAULT_KEYS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("host", metavar="HOST")
     parser.add_argument("port", metavar="PORT", type=port_number)
@@ -112,10 +179,45 @@ def identifier(args: argparse.Namespace) -> tuple[Dataset, list[int]]:
     return dataset, order
 
 
+def add_default_keys(query: Dataset, order: list[int], model: InformationModel) -> list[int]:
+    """The table's columns; ``query`` completed with the level's :data:`DEFAULT_KEYS`.
+
+    When no key of ``order`` asks for a value to be returned (each matches a value, or
+    there is none), the default keys are added to ``query`` as return keys and head the
+    columns; the keys given follow. Query/Retrieve Level and Specific Character Set are
+    never columns. A key given to match (``-k PatientName=DOE*``) does not choose the
+    columns: alone, it would show only values the user already knows.
+    """
+    from dicomkit.data import tags
+    from dicomkit.data.dataset import resolve_key
+    from dicomkit.data.dictionary import vr_for_tag
+    from dicomkit.net.services.query_retrieve import InformationModel
+
+    given = [tag for tag in order if tag not in _HIDDEN]
+    if any(_is_return_key(query, tag) for tag in given):
+        return given
+    level = query.get_str(tags.QueryRetrieveLevel, "").strip().upper()
+    keys = [resolve_key(keyword) for keyword in DEFAULT_KEYS.get(level, ())]
+    if level == "STUDY" and model is InformationModel.PATIENT_ROOT:
+        patient = {resolve_key(keyword) for keyword in DEFAULT_KEYS["PATIENT"]}
+        keys = [tag for tag in keys if tag not in patient]
+    for tag in keys:
+        if tag not in query:
+            query.set(tag, None, vr_for_tag(tag))
+    return [*keys, *(tag for tag in given if tag not in keys)]
+
+
+def _is_return_key(query: Dataset, tag: int) -> bool:
+    element = query.get_element(tag)
+    return element is not None and element.vm == 0
+
+
 def run(args: argparse.Namespace) -> int:
     from dicomkit.net.scu.find import find_sync
 
     query, order = identifier(args)
+    information_model = model(args, query)
+    columns = add_default_keys(query, order, information_model)
     ae, timeouts, ssl_context = network(args)
     matches = find_sync(
         args.host,
@@ -123,12 +225,11 @@ def run(args: argparse.Namespace) -> int:
         ae,
         args.aec,
         query,
-        model=model(args, query),
+        model=information_model,
         limit=args.limit,
         ssl_context=ssl_context,
         timeouts=timeouts,
     )
-    columns = [tag for tag in order if tag not in _HIDDEN]
     for line in table_lines(columns, matches):
         print(line)
     print(f"{len(matches)} match{'' if len(matches) == 1 else 'es'}")

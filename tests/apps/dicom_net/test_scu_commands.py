@@ -40,6 +40,38 @@ def test_dicom_find_writes_the_table_of_the_matches_to_the_command_stdout(
     assert lines[-1] == "2 matches"
 
 
+STUDY_KEYS = [
+    "PatientName", "PatientID", "StudyDate", "StudyInstanceUID",
+    "AccessionNumber", "ModalitiesInStudy", "StudyDescription",
+]  # fmt: skip
+
+
+def _find(peer: str, *keys: str) -> list[str]:
+    out = io.StringIO()
+    call_command("dicom_find", "--from", peer, *keys, stdout=out)
+    return out.getvalue().splitlines()
+
+
+def test_dicom_find_without_keys_lists_the_studies_with_the_default_keys(loaded: Loaded) -> None:
+    lines = _find(f"PACS@127.0.0.1:{loaded.port}")
+    assert lines[0].split() == STUDY_KEYS
+    rows = sorted(line.split() for line in lines[1:-1])
+    assert [row[:4] for row in rows] == [
+        ["DOE^JOHN", "PAT1", "20240102", loaded.study(3)[0]],
+        ["SMITH^ANNA", "PAT2", "20231115", loaded.study(1)[0]],
+    ]
+    assert lines[-1] == "2 matches"
+    # Only matching keys: the series of one study, with the default series keys first.
+    study_uid = loaded.study(3)[0]
+    lines = _find(f"PACS@127.0.0.1:{loaded.port}", "--level", "SERIES", "-k", f"StudyInstanceUID={study_uid}")
+    assert lines[0].split() == [
+        "SeriesNumber", "Modality", "SeriesInstanceUID", "NumberOfSeriesRelatedInstances",
+        "SeriesDescription", "StudyInstanceUID",
+    ]  # fmt: skip
+    assert sorted(line.split()[:2] for line in lines[1:-1]) == [["1", "CT"], ["2", "CT"]]
+    assert lines[-1] == "2 matches"
+
+
 def test_dicom_find_reports_a_refusal_and_an_unknown_node_without_a_traceback(loaded: Loaded) -> None:
     with pytest.raises(CommandError, match=r"refused the query: 0xA900 Query/Retrieve Level 'FRAME'"):
         call_command(
@@ -134,3 +166,20 @@ def test_dicom_find_and_get_against_dcmqrscp_store_into_the_archive(
     assert stored == _uids(studies[study_uid])
     with pytest.raises(CommandError, match="does not allow C-MOVE"):
         call_command("dicom_move", "--from", "QRSCP", "-k", f"StudyInstanceUID={study_uid}")
+
+
+def test_dicom_find_without_keys_against_dcmqrscp_lists_studies_and_series(
+    dcmqrscp: tuple[int, dict[str, list[Path]]],
+) -> None:
+    port, studies = dcmqrscp
+    lines = _find(f"QRSCP@127.0.0.1:{port}")
+    assert lines[0].split() == STUDY_KEYS
+    assert sorted(line.split()[0] for line in lines[1:-1]) == ["DOE^JOHN", "SMITH^ANNA"]
+    assert {line.split()[3] for line in lines[1:-1]} == set(studies)
+    assert lines[-1] == "2 matches"
+    # dcmqrscp searches hierarchically: a SERIES query needs the study's UID, given to match.
+    study_uid = next(uid for uid, paths in studies.items() if len(paths) == 3)
+    lines = _find(f"QRSCP@127.0.0.1:{port}", "--level", "SERIES", "-k", f"StudyInstanceUID={study_uid}")
+    assert lines[0].split()[:3] == ["SeriesNumber", "Modality", "SeriesInstanceUID"]
+    assert sorted(line.split()[:2] for line in lines[1:-1]) == [["1", "CT"], ["2", "CT"]]
+    assert lines[-1] == "2 matches"
