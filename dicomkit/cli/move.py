@@ -24,6 +24,8 @@ from dicomkit.cli.find import add_query_arguments, identifier, model
 from dicomkit.cli.options import add_network_arguments, ae_title, network, port_number
 
 if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
     from dicomkit.cli.main import Subparsers
     from dicomkit.net.scu.retrieve import RetrieveProgress, RetrieveResult
 
@@ -87,14 +89,16 @@ def report(what: str, result: RetrieveResult) -> int:
 
 
 class RetrieveBar:
-    """A tqdm bar on stderr fed by pending responses, or nothing."""
+    """A tqdm bar fed by pending responses, or nothing; on ``file`` (default: stderr)."""
 
-    def __init__(self, *, enabled: bool) -> None:
+    def __init__(self, *, enabled: bool, file: SupportsWrite[str] | None = None) -> None:
         self._bar = None
         if enabled:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=None, unit="instance", file=sys.stderr, dynamic_ncols=True)
+            self._bar = tqdm(
+                total=None, unit="instance", file=sys.stderr if file is None else file, dynamic_ncols=True
+            )
 
     def update(self, progress: RetrieveProgress) -> None:
         bar = self._bar

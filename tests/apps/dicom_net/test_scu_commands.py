@@ -117,6 +117,33 @@ def test_dicom_get_into_a_folder_reports_to_the_command_stdout(
     assert _received(got) == _uids(paths)
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_dicom_get_draws_its_progress_bar_on_the_command_stderr_when_it_is_a_terminal(
+    loaded: Loaded, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    study_uid, _ = loaded.study(3)
+    cases = [  # flag, the command's stderr, whether a bar is drawn on it
+        ([], _Terminal(), True),
+        ([], io.StringIO(), False),  # a log file, say: no bar redrawn into it
+        (["--progress"], io.StringIO(), True),
+        (["--no-progress"], _Terminal(), False),
+    ]
+    for number, (flag, err, drawn) in enumerate(cases):
+        call_command(
+            "dicom_get", "--from", f"PACS@127.0.0.1:{loaded.port}", "-k", f"StudyInstanceUID={study_uid}",
+            "--out", str(tmp_path / str(number)), *flag, stdout=io.StringIO(), stderr=err,
+        )  # fmt: skip
+        bar = err.getvalue()
+        assert ("3/3" in bar) is drawn, (flag, bar)
+        # Redrawn in place: the writes are not each ended by a newline.
+        assert bar.count("\n") <= 1, bar
+        assert "3/3" not in capsys.readouterr().err  # nothing past the command's stderr
+
+
 @pytest.fixture
 def dcmqrscp(tmp_path: Path) -> Iterator[tuple[int, dict[str, list[Path]]]]:
     """DCMTK's dcmqrscp as QRSCP, loaded with the two studies by storescu."""

@@ -18,7 +18,7 @@ from apps.dicom_net.errors import RemoteNodeError
 from apps.dicom_net.models import DimseOperation
 from apps.dicom_net.services.remote_nodes import Peer, remote_node_resolve
 from dicomkit.cli import find as find_cli
-from dicomkit.cli.move import RetrieveBar, show_progress
+from dicomkit.cli.move import RetrieveBar
 from dicomkit.data.dataset import Dataset
 from dicomkit.errors import DicomError
 from dicomkit.net.scu.retrieve import ProgressCallback, RetrieveProgress, RetrieveResult
@@ -59,19 +59,55 @@ def network_failure(peer: Peer, error: BaseException) -> CommandError:
 
 
 def retrieve_with_bar(
-    peer: Peer, options: dict[str, Any], retrieve: Callable[[ProgressCallback], RetrieveResult]
+    peer: Peer,
+    options: dict[str, Any],
+    stderr: OutputWrapper,
+    retrieve: Callable[[ProgressCallback], RetrieveResult],
 ) -> RetrieveResult:
-    """``retrieve(progress)`` (a C-MOVE or C-GET) behind a progress bar (``--progress``).
+    """``retrieve(progress)`` (a C-MOVE or C-GET) behind a progress bar on the command's ``stderr``.
 
-    The bar ends at the final counts. Network failures become a CommandError.
+    As with ``dicom_send``, the bar is drawn only when ``stderr`` is a terminal, so none is
+    redrawn into a log file; ``--progress`` or ``--no-progress`` decides otherwise. The bar
+    ends at the final counts. Network failures become a CommandError.
     """
+    enabled = stderr.isatty() if options["progress"] is None else bool(options["progress"])
     try:
-        with RetrieveBar(enabled=show_progress(argparse.Namespace(progress=options["progress"]))) as bar:
+        with RetrieveBar(enabled=enabled, file=_BarStream(stderr)) as bar:
             result = retrieve(bar.update)
             bar.update(RetrieveProgress(0, result.completed, result.failed, result.warning))
     except (DicomError, OSError) as error:
         raise network_failure(peer, error) from error
     return result
+
+
+class _BarStream:
+    """The command's ``stderr`` as tqdm's file.
+
+    Each write goes out as given: ``OutputWrapper.write`` would end every redraw with a
+    newline and colour it as an error.
+    """
+
+    def __init__(self, stream: OutputWrapper) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> None:
+        self._stream.write(text, style_func=_as_is, ending="")
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    # tqdm sizes the bar to the terminal behind fileno(), and draws it in Unicode
+    # when the encoding allows.
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    @property
+    def encoding(self) -> str | None:
+        return getattr(self._stream, "encoding", None)
+
+
+def _as_is(text: str) -> str:
+    return text
 
 
 def retrieval_report(stdout: OutputWrapper, what: str, result: RetrieveResult) -> None:

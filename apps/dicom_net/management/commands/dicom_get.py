@@ -40,6 +40,7 @@ class Command(BaseCommand):
         result = retrieve_with_bar(
             peer,
             options,
+            self.stderr,
             lambda progress: scu_get(
                 peer=peer,
                 identifier=identifier,

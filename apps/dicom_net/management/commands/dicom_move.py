@@ -38,6 +38,7 @@ class Command(BaseCommand):
         result = retrieve_with_bar(
             peer,
             options,
+            self.stderr,
             lambda progress: scu_move(
                 peer=peer,
                 identifier=identifier,
