@@ -13,12 +13,17 @@ Both are stored as sorted lists of :class:`DimseOperation` values.
 Invariants: ``ae_title`` is a valid AE title (PS3.5 §6.2, 1-16 characters, no backslash or
 control character, not only spaces); ``port`` 1-65535; ``tls`` other than ``none`` needs a
 CA file to verify the node with, and ``mutual`` our certificate and key as well; each file
-in use is readable when the row is validated.
+the TLS mode reads is readable when the node is validated new, or after a change of its TLS
+fields (switching TLS on included). Other edits do not look at the files, so that a node
+whose CA file or certificate has gone can still be disabled or described; connecting to it
+then fails with "TLS files of <AE> cannot be loaded".
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -43,6 +48,10 @@ class TlsMode(models.TextChoices):
     NONE = "none", "no TLS"
     TLS = "tls", "TLS (verify the node's certificate)"
     MUTUAL = "mutual", "mutual TLS (and present our certificate)"
+
+
+#: The fields whose change makes ``clean()`` check the TLS files again.
+TLS_FIELDS = ("tls", "tls_ca_file", "tls_cert_file", "tls_key_file")
 
 
 def all_operations() -> list[str]:
@@ -96,12 +105,41 @@ class RemoteNode(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # The TLS fields as stored, set when the row is loaded or saved; None on a new node.
+    _stored_tls: dict[str, Any] | None = None
+
     class Meta:
         ordering = ("ae_title",)
         verbose_name = "remote node"
 
     def __str__(self) -> str:
         return f"{self.ae_title}@{self.host}:{self.port}"
+
+    @classmethod
+    def from_db(
+        cls, db: str | None, field_names: Collection[str], values: Collection[Any], **kwargs: Any
+    ) -> RemoteNode:
+        node = super().from_db(db, field_names, values, **kwargs)
+        node._remember_tls()
+        return node
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        self._remember_tls()
+
+    def _remember_tls(self) -> None:
+        # Only the loaded fields: reading a deferred one would query the row again.
+        self._stored_tls = {name: self.__dict__[name] for name in TLS_FIELDS if name in self.__dict__}
+
+    def _tls_changed(self) -> bool:
+        """Whether a TLS field differs from the stored row: always for a new node, and for a
+        field that was not loaded (``only()``/``defer()``), which cannot be compared."""
+        if self._state.adding or self._stored_tls is None:
+            return True
+        return any(
+            name not in self._stored_tls or getattr(self, name) != self._stored_tls[name]
+            for name in TLS_FIELDS
+        )
 
     def clean(self) -> None:
         problems: dict[str, str] = {}
@@ -113,8 +151,11 @@ class RemoteNode(models.Model):
             if not self.tls_key_file:
                 problems["tls_key_file"] = "Mutual TLS needs the key of our certificate."
         # The files must be there now, not only when a connection first needs them, so that
-        # the admin and ``remote_node add`` refuse a mistyped path instead of storing it.
-        for name, label in self._tls_files_in_use():
+        # the admin and ``remote_node add`` refuse a mistyped path instead of storing it. Only
+        # when TLS is set up or changed: a file that went away later must not lock every
+        # other field (disabling the node included) until it is back.
+        files = self._tls_files_in_use() if self._tls_changed() else []
+        for name, label in files:
             path = getattr(self, name)
             if path and name not in problems:
                 found = file_problems(Path(path), what=label)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -211,6 +212,25 @@ def test_remote_node_update_refuses_a_tls_ca_file_that_does_not_exist(tmp_path: 
         call_command("remote_node", "add", "PEER", "127.0.0.1", "104", "--update",
                      "--tls", "tls", "--tls-ca", str(missing))  # fmt: skip
     assert RemoteNode.objects.get(ae_title="PEER").tls == "none"
+
+
+def test_remote_node_update_disables_and_describes_a_node_whose_tls_ca_file_went_away(
+    tmp_path: Path,
+) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    call_command("remote_node", "add", "PEER", "127.0.0.1", "104", "--tls", "tls", "--tls-ca", str(ca))
+    ca.unlink()
+    update = ("remote_node", "add", "PEER", "127.0.0.1", "104", "--update")
+    call_command(*update, "--disabled", stdout=io.StringIO())
+    call_command(*update, "--description", "CA renewed soon", stdout=io.StringIO())
+    node = RemoteNode.objects.get(ae_title="PEER")
+    assert (node.enabled, node.description, node.tls_ca_file) == (False, "CA renewed soon", str(ca))
+    # A TLS change is checked: the new path must be there.
+    other = tmp_path / "other-ca.pem"
+    with pytest.raises(CommandError, match=rf"tls_ca_file: TLS CA file {other} does not exist"):
+        call_command(*update, "--tls-ca", str(other))
+    assert RemoteNode.objects.get(ae_title="PEER").tls_ca_file == str(ca)
 
 
 def test_admin_refuses_a_node_whose_tls_ca_file_does_not_exist(admin_client: Client, tmp_path: Path) -> None:
