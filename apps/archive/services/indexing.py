@@ -163,7 +163,9 @@ def instance_index(
 
 def _sync_outside_transaction(staged: StagingFile) -> None:
     """The data's ``fsync``, before the transaction holds row locks (``store`` then only
-    syncs the key journal)."""
+    syncs the key journal); not for a file most likely re-sent, which goes unstored."""
+    if not staged.syncs_ahead:
+        return
     try:
         staged.sync()
     except OSError as exc:
@@ -231,7 +233,7 @@ def _index_fast(
         source_ae[:16],
     ]
     holder = _StoredKey()
-    storing = io_submit(_store, backend, staged, key, holder)
+    storing = io_submit(_store_planned, backend, staged, key, holder)
     try:
         with transaction.atomic():
             with server_binding_cursor() as cursor:
@@ -240,13 +242,17 @@ def _index_fast(
             ids = row[0] if row else None
             # Commit only once the file is durable under the key the row names.
             storing.result()
+            if ids is not None and len(ids) == 1:
+                raise _AlreadyStored(ids[0])
             if not ids or holder.key != key:
                 raise _Declined
             instance_id, patient_pk = ids
             _signal_on_commit(header, instance_id, patient_pk, source_ae, False, actor)
         return _stored_result(IngestOutcome.STORED, header, instance_id, backend, key, stored)
+    except _AlreadyStored as already:
+        return _apply_duplicate_policy(already.instance_id, backend, config, holder)
     except _Declined:
-        return holder.key  # declined, or stored under another key: the general path indexes it
+        return holder.key  # declined, or the key was taken: the general path indexes it
     except DatabaseError:
         # A concurrent insert of the same UID, a deadlock: the general path sorts it out.
         replace_dropped_connection()  # if the server dropped it, the general path reconnects
@@ -259,6 +265,34 @@ def _index_fast(
 
 class _Declined(Exception):
     """The one-round-trip call changed nothing; roll back and take the general path."""
+
+
+class _AlreadyStored(Exception):
+    """The call found the SOP Instance UID stored (and changed nothing)."""
+
+    def __init__(self, instance_id: int) -> None:
+        super().__init__(instance_id)
+        self.instance_id = instance_id
+
+
+def _apply_duplicate_policy(
+    instance_id: int, backend: StorageBackend, config: ArchiveSettings, holder: _StoredKey
+) -> IngestResult | str | None:
+    """A re-sent instance, found by the fast path's call: keep_first answers with the stored
+    copy and reject refuses, both without keeping a second file (under the ``uids`` layout the
+    planned key is the stored copy's, so usually nothing was stored); replace, or a copy
+    deleted meanwhile, goes to the general path."""
+    if config.duplicate_policy is DuplicatePolicy.REPLACE:
+        return holder.key
+    result = _duplicate_result(instance_id)
+    if result is None:
+        return holder.key  # deleted since the call: store it as new
+    if holder.key is not None:
+        _unstore(backend, holder.key)
+        holder.key = None
+    if config.duplicate_policy is DuplicatePolicy.REJECT:
+        raise IngestError(Refusal.DUPLICATE, "SOP Instance is already stored")
+    return result
 
 
 def _wait_and_unstore(storing: Future[None], backend: StorageBackend, holder: _StoredKey) -> None:
@@ -303,7 +337,9 @@ def _index_once(
                 if holder.key is not None:  # stored ahead by the fast path: not needed
                     _unstore(backend, holder.key)
                     holder.key = None
-                return _duplicate_result(existing)
+                result = _duplicate_result(existing.pk)
+                assert result is not None  # the row is locked
+                return result
             replaced = _remove_for_replacement(existing)
         study, study_created = _patient_and_study(header, context, config.patient_conflict_policy)
         series, series_created = _series_get_or_create(header, study)
@@ -377,21 +413,38 @@ def _stored_result(
     )
 
 
-def _duplicate_result(existing: Instance) -> IngestResult:
-    series = Series.objects.select_related("study").get(pk=existing.series_id)
-    location = StorageLocation.objects.filter(instance=existing).first()
+def _duplicate_result(instance_id: int) -> IngestResult | None:
+    """The stored copy, in one query; None if it is gone."""
+    row = (
+        Instance.objects.filter(pk=instance_id)
+        .values_list(
+            "sop_instance_uid",
+            "sop_class_uid",
+            "series__study__study_instance_uid",
+            "series__series_instance_uid",
+            "location__backend",
+            "location__key",
+            "location__size_bytes",
+            "location__checksum_sha256",
+            "location__transfer_syntax_uid",
+        )
+        .first()
+    )
+    if row is None:
+        return None
+    sop_instance_uid, sop_class_uid, study_uid, series_uid, backend, key, size, checksum, ts_uid = row
     return IngestResult(
         outcome=IngestOutcome.DUPLICATE,
-        sop_instance_uid=existing.sop_instance_uid,
-        sop_class_uid=existing.sop_class_uid,
-        study_instance_uid=series.study.study_instance_uid,
-        series_instance_uid=series.series_instance_uid,
-        instance_id=existing.pk,
-        backend=location.backend if location else "",
-        key=location.key if location else "",
-        size_bytes=location.size_bytes if location else 0,
-        checksum_sha256=location.checksum_sha256 if location else "",
-        transfer_syntax_uid=location.transfer_syntax_uid if location else "",
+        sop_instance_uid=sop_instance_uid,
+        sop_class_uid=sop_class_uid,
+        study_instance_uid=study_uid,
+        series_instance_uid=series_uid,
+        instance_id=instance_id,
+        backend=backend or "",
+        key=key or "",
+        size_bytes=size or 0,
+        checksum_sha256=checksum or "",
+        transfer_syntax_uid=ts_uid or "",
     )
 
 
@@ -506,6 +559,21 @@ def _series_get_or_create(header: InstanceHeader, study: Study) -> tuple[Series,
         raise IngestError(Refusal.UID_CONFLICT, "Series Instance UID belongs to another study")
     _fill_blanks(series, dict(header.series))
     return series, False
+
+
+def _store_planned(backend: StorageBackend, staged: StagingFile, key: str, holder: _StoredKey) -> None:
+    """The fast path's store, beside its call: under the planned key only. A taken key is
+    mostly the stored copy of a re-sent instance, so nothing is stored and the call's answer
+    decides (a duplicate needs no file; otherwise the general path takes another key)."""
+    if backend.exists(key):
+        return
+    try:
+        backend.store(staged, key)
+    except KeyExistsError:
+        return
+    except OSError as exc:
+        raise IngestError.storage_write_failed(exc) from exc
+    holder.key = key
 
 
 def _store(backend: StorageBackend, staged: StagingFile, key: str, holder: _StoredKey) -> None:

@@ -35,7 +35,7 @@ import os
 from dataclasses import dataclass
 from types import TracebackType
 
-from apps.archive.conf import ArchiveSettings, KeyLayout, archive_settings, storage_backend
+from apps.archive.conf import ArchiveSettings, DuplicatePolicy, KeyLayout, archive_settings, storage_backend
 from apps.archive.errors import IngestError, Refusal, StorageError
 from apps.archive.services.header import InstanceHeader, header_from_dataset
 from apps.archive.services.header_ahead import PIXEL_DATA, DatasetHead, HeaderReader, encoding_mismatch
@@ -228,7 +228,7 @@ class IngestSink:
         if self._reader.done:
             self._reader = None
         if head is not None:
-            self._checked = _check_ahead(head, self._staged, self._expected)
+            self._checked = _check_ahead(head, self._staged, self._expected, self._backend)
 
     def close(self) -> None:
         """End of the data set (the last fragment was written): the data's ``fsync`` starts
@@ -446,7 +446,9 @@ def _parse_tail(staged: StagingFile, offset: int, ts_uid: str) -> bool:
     return all(tag >= PIXEL_DATA for tag in tail)
 
 
-def _check_ahead(head: DatasetHead, staged: StagingFile, expected: _Expected) -> _CheckedHeader | None:
+def _check_ahead(
+    head: DatasetHead, staged: StagingFile, expected: _Expected, backend: StorageBackend
+) -> _CheckedHeader | None:
     """Check a header read ahead and journal the key it will be stored under.
 
     None when anything is wrong: the commit then reads the whole file and refuses it with
@@ -458,15 +460,18 @@ def _check_ahead(head: DatasetHead, staged: StagingFile, expected: _Expected) ->
         config = archive_settings()
         _validate(header, expected.transfer_syntax, expected, config)
         if config.key_layout is KeyLayout.UIDS:
-            # Journalled now, the key is made durable by the data's own fsync at commit.
-            staged.journal(
-                instance_key(
-                    layout=config.key_layout,
-                    study_instance_uid=header.study_instance_uid,
-                    series_instance_uid=header.series_instance_uid,
-                    sop_instance_uid=header.sop_instance_uid,
-                )
+            key = instance_key(
+                layout=config.key_layout,
+                study_instance_uid=header.study_instance_uid,
+                series_instance_uid=header.series_instance_uid,
+                sop_instance_uid=header.sop_instance_uid,
             )
+            # Journalled now, the key is made durable by the data's own fsync at commit.
+            staged.journal(key)
+            if config.duplicate_policy is not DuplicatePolicy.REPLACE and backend.exists(key):
+                # Most likely re-sent: the index will answer with the stored copy (or
+                # refuse it), and this file goes unstored.
+                staged.sync_when_needed()
     except (IngestError, DicomError, StorageError, OSError):
         return None
     return _CheckedHeader(header, expected.dataset_offset + head.end)

@@ -99,6 +99,7 @@ class StagingFile:
     __slots__ = (
         "_background",
         "_changes",
+        "_eager_sync",
         "_failure",
         "_file",
         "_journalled",
@@ -118,6 +119,7 @@ class StagingFile:
         self._sidecar = False  # a key journal was written beside it (no xattr support)
         self._journalled: str | None = None
         self._linked = False  # stored under a key by a hard link: the stored file is this inode
+        self._eager_sync = True  # ``sync_in_background`` starts the fsync ahead of ``sync``
 
     @property
     def closed(self) -> bool:
@@ -154,10 +156,24 @@ class StagingFile:
 
     def sync_in_background(self) -> None:
         """Flush, and start the ``fsync`` on an I/O thread; do not write until ``sync``."""
+        if not self._eager_sync:
+            self._file.flush()
+            return
         if self._background is not None or self._synced == self._changes:
             return
         self._file.flush()
         self._background = io_submit(_fsync_fd, self._file.fileno(), self._changes)
+
+    def sync_when_needed(self) -> None:
+        """The file will most likely be discarded unstored (a re-sent instance whose key is
+        taken): start no ``fsync`` ahead. Unlinked before the kernel writes it back, it
+        costs no disk writes at all; ``sync`` (and so ``store``) still makes it durable."""
+        self._eager_sync = False
+
+    @property
+    def syncs_ahead(self) -> bool:
+        """Whether an ``fsync`` ahead of ``sync`` is worth it (False after ``sync_when_needed``)."""
+        return self._eager_sync
 
     def _settle_background(self) -> None:
         """Wait for the background ``fsync``, if one was started, and take its outcome."""

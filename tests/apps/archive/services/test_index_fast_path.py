@@ -20,6 +20,7 @@ from apps.archive.conf import DuplicatePolicy
 from apps.archive.errors import IngestError, Refusal
 from apps.archive.models import Instance, Patient, PatientConflict, Series, StorageLocation, Study
 from apps.archive.services.ingest import IngestOutcome, IngestResult, instance_ingest
+from apps.archive.storage import LocalFileBackend, StagingFile
 from tests.apps.archive.conftest import ArchivePolicy, staging_files, stored_files
 from tests.builders import write_ct
 
@@ -266,3 +267,77 @@ def test_a_failed_store_beside_the_call_commits_nothing(storage_root: Path, tmp_
     assert Study.objects.get().number_of_study_related_instances == 1
     assert StorageLocation.objects.count() == 1
     assert staging_files(storage_root) == []
+
+
+class _StoreCalls:
+    """Counts ``LocalFileBackend.store`` calls (the real store still runs)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.keys: list[str] = []
+        real = LocalFileBackend.store
+
+        def counted(backend: LocalFileBackend, staged: StagingFile, key: str) -> None:
+            self.keys.append(key)
+            real(backend, staged, key)
+
+        monkeypatch.setattr(LocalFileBackend, "store", counted)
+
+
+@pytest.mark.parametrize("policy", [DuplicatePolicy.KEEP_FIRST, DuplicatePolicy.REJECT])
+def test_a_resent_instance_is_answered_from_the_call_without_storing_a_copy(
+    storage_root: Path,
+    tmp_path: Path,
+    archive_policy: ArchivePolicy,
+    policy: DuplicatePolicy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    archive_policy(duplicate_policy=policy)
+    paths = _series_files(tmp_path, 2, StudyInstanceUID="1.9.8", SeriesInstanceUID="1.9.8.1")
+    first = [_ingest(path)[0] for path in paths]
+    stores = _StoreCalls(monkeypatch)
+
+    with CaptureQueriesContext(connection) as queries:
+        if policy is DuplicatePolicy.REJECT:
+            with pytest.raises(IngestError) as refused:
+                instance_ingest(source=paths[1], source_ae="MODALITY")
+            assert refused.value.reason is Refusal.DUPLICATE
+        else:
+            result = instance_ingest(source=paths[1], source_ae="MODALITY")
+            assert result.outcome is IngestOutcome.DUPLICATE
+            assert (result.instance_id, result.key, result.checksum_sha256) == (
+                first[1].instance_id,
+                first[1].key,
+                first[1].checksum_sha256,
+            )
+            assert (result.study_instance_uid, result.series_instance_uid) == ("1.9.8", "1.9.8.1")
+
+    # The planned key is the stored copy's: no second copy was written and removed again,
+    # and the general path's locked lookup did not run.
+    assert stores.keys == []
+    statements = [q["sql"] for q in queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]
+    assert "archive_index_instance(" in statements[0]
+    assert not any("FOR UPDATE" in sql for sql in statements)
+    assert len(stored_files(storage_root)) == 2
+    assert staging_files(storage_root) == []
+
+
+def test_a_duplicate_stored_under_another_key_keeps_one_file(
+    storage_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = _series_files(tmp_path, 2, StudyInstanceUID="1.9.9", SeriesInstanceUID="1.9.9.1")
+    first = [_ingest(path)[0] for path in paths]
+    # As after a replacement that found the key taken: the copy lives under another key.
+    moved = first[1].key + ".1"
+    (storage_root / first[1].key).rename(storage_root / moved)
+    StorageLocation.objects.filter(instance_id=first[1].instance_id).update(key=moved)
+    stores = _StoreCalls(monkeypatch)
+
+    result = instance_ingest(source=paths[1], source_ae="MODALITY")
+
+    # The planned key was free, so the fast path stored beside its call; the copy went again.
+    assert stores.keys == [first[1].key]
+    assert result.outcome is IngestOutcome.DUPLICATE
+    assert result.key == moved
+    assert stored_files(storage_root) == sorted([storage_root / first[0].key, storage_root / moved])
+    assert staging_files(storage_root) == []
+    assert Study.objects.get().number_of_study_related_instances == 2

@@ -233,3 +233,65 @@ def test_the_data_is_fsynced_once_starting_when_its_last_fragment_arrives(
     result = sink.commit()
     assert result.outcome is IngestOutcome.STORED
     assert file_syncs == [staged]
+
+
+def test_a_resent_instance_is_never_fsynced_nor_stored_twice(
+    storage_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its key is taken when the header arrives: the data is not made durable ahead (it goes
+    unstored), and the answer is the stored copy's (keep_first, the default)."""
+    ds = make_ct()
+    data = encode_ct(ds)
+    first = _session(ds)
+    _feed(first, data)
+    stored = first.commit()
+    fsync = os.fsync
+    file_syncs: list[int] = []
+
+    def recording_fsync(fd: int) -> None:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            file_syncs.append(fd)
+        fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    again = _session(ds)
+    _feed(again, data)
+    result = again.commit()
+
+    assert result.outcome is IngestOutcome.DUPLICATE and result.status == 0x0000
+    assert (result.instance_id, result.key) == (stored.instance_id, stored.key)
+    assert file_syncs == []
+    assert stored_files(storage_root) == [storage_root / stored.key]
+    assert staging_files(storage_root) == []
+    assert Instance.objects.count() == 1
+
+
+def test_a_taken_key_without_an_indexed_instance_is_still_stored_durably(
+    storage_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file at the key but no row (left by a crash): the hint was wrong, and the instance
+    is stored under another key, fsynced before the index names it."""
+    ds = make_ct()
+    data = encode_ct(ds)
+    probe = _session(ds)
+    _feed(probe, data)
+    planned = probe.commit().key
+    Instance.objects.all().delete()
+    (storage_root / planned).write_bytes(b"left by a crash")
+    fsync = os.fsync
+    file_syncs: list[int] = []
+
+    def recording_fsync(fd: int) -> None:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            file_syncs.append(os.fstat(fd).st_ino)
+        fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    sink = _session(ds)
+    _feed(sink, data)
+    result = sink.commit()
+
+    assert result.outcome is IngestOutcome.STORED
+    assert result.key != planned
+    assert os.stat(storage_root / result.key).st_ino in file_syncs
+    assert (storage_root / planned).read_bytes() == b"left by a crash"
