@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, TypeAlias, overload
 
 from dicomkit.data.charset import DEFAULT_CHARSET, Charset
 from dicomkit.data.element import Element
+from dicomkit.data.pixel_byte_order import is_native_ow_pixel_data, little_endian_pixel_bytes
 from dicomkit.data.tag import Tag, is_private, tag_from_string
 from dicomkit.data.value_codec import ElementValue, Scalar
 from dicomkit.errors import DicomError, DictionaryError
@@ -410,7 +411,7 @@ class Dataset(MutableMapping[int, Element]):
             return NotImplemented
         if self._elements.keys() != other._elements.keys():
             return False
-        return all(element == other._elements[tag] for tag, element in self._elements.items())
+        return all(_equal_in(self, element, other._elements[tag]) for tag, element in self._elements.items())
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -418,6 +419,22 @@ class Dataset(MutableMapping[int, Element]):
         shown = ", ".join(repr(element) for element in list(self.elements())[:8])
         more = ", ..." if len(self) > 8 else ""
         return f"Dataset([{shown}{more}])"
+
+
+def _equal_in(ds: Dataset, mine: Element, theirs: Element) -> bool:
+    """Element equality, with native OW Pixel Data of ``ds`` compared pixel cell by cell.
+
+    Element equality swaps OW in 16-bit words across byte orders; 32/64-bit cells change
+    byte order whole (``pixel_byte_order``), so an LE and a BE data set holding the same
+    pixels are equal.
+    """
+    if (
+        mine.little_endian != theirs.little_endian
+        and is_native_ow_pixel_data(mine)
+        and is_native_ow_pixel_data(theirs)
+    ):
+        return little_endian_pixel_bytes(mine, ds) == little_endian_pixel_bytes(theirs, ds)
+    return mine == theirs
 
 
 class PrivateBlock:

@@ -1,9 +1,10 @@
 """Writing data sets and PS3.10 files in any native transfer syntax (PS3.5 §7, PS3.10 §7).
 
-Converts between implicit/explicit VR and byte orders (swapping binary values word
-by word), pads values to even length, writes sequences and items with defined or
-undefined lengths, and writes encapsulated pixel data unchanged. A value too long
-for a VR's 16-bit explicit length is written as UN (PS3.5 §6.2.2).
+Converts between implicit/explicit VR and byte orders (swapping binary values item
+by item, and native OW Pixel Data with 32 or 64 bits allocated cell by cell: see
+``_Encoder.pixel_data``), pads values to even length, writes sequences and items
+with defined or undefined lengths, and writes encapsulated pixel data unchanged. A
+value too long for a VR's 16-bit explicit length is written as UN (PS3.5 §6.2.2).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import BinaryIO
 from dicomkit.data.charset import DEFAULT_CHARSET, Charset
 from dicomkit.data.dataset import Dataset
 from dicomkit.data.element import Element
+from dicomkit.data.pixel_byte_order import cell_size, is_native_ow_pixel_data, swap_pixel_cells
 from dicomkit.data.vr import LONG_LENGTH_VRS
 from dicomkit.errors import EncodeError
 from dicomkit.part10.meta import build_file_meta
@@ -58,9 +60,30 @@ class _Encoder:
         if own is not None:
             charset = Charset.from_value(dataset.get_strs(_CHARSET_TAG))
         for element in dataset.elements():
-            self.element(element, charset, out)
+            value = None
+            if element.little_endian != self.little and is_native_ow_pixel_data(element):
+                value = self.pixel_data(element, dataset, charset)
+            self.element(element, charset, out, value=value)
 
-    def element(self, element: Element, charset: Charset, out: list[bytes]) -> None:
+    def pixel_data(self, element: Element, dataset: Dataset, charset: Charset) -> bytes | None:
+        """Native OW Pixel Data changing byte order: 32/64-bit cells are swapped whole.
+
+        OW is swapped word by word (PS3.5 Table 6.2-1, §7.3), which DCMTK applies to
+        every cell size. pydicom, our oracle, reads 32/64-bit cells in big endian as
+        whole numbers (its rtdose_expb.dcm is stored so), and so does our decoder
+        (codecs.pixels); writing the same keeps LE -> BE -> LE byte-exact and our big
+        endian output readable by pydicom. See docs/dicomkit/big_endian_pixel_data.md.
+        None (the usual word swap) for other cell sizes.
+        """
+        size = cell_size(dataset)
+        if size == 2:
+            return None
+        stored = element.encode(little_endian=element.little_endian, charset=charset)
+        return swap_pixel_cells(stored, size)
+
+    def element(
+        self, element: Element, charset: Charset, out: list[bytes], *, value: bytes | None = None
+    ) -> None:
         tag = element.tag
         vr = element.vr
         group, elem = tag >> 16, tag & 0xFFFF
@@ -70,7 +93,8 @@ class _Encoder:
         if element.undefined_length:
             self.encapsulated_value(element, out)
             return
-        value = element.encode(little_endian=self.little, charset=charset)
+        if value is None:
+            value = element.encode(little_endian=self.little, charset=charset)
         if self.implicit:
             out.append(self.implicit_header.pack(group, elem, len(value)))
         elif vr in LONG_LENGTH_VRS:

@@ -9,12 +9,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pydicom
 import pytest
 from pydicom.datadict import dictionary_VR
 from pydicom.dataset import Dataset as PdDataset
 
 from dicomkit.cli.convert import resolve_transfer_syntax
+from dicomkit.codecs.pixels import pixel_array, set_pixel_data
+from dicomkit.data.dataset import Dataset
+from dicomkit.part10.reader import read_file
+from dicomkit.part10.writer import write_file
 from tests.corpus import DATA_ROOT, normalise_pydicom
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
@@ -119,6 +124,39 @@ def test_convert_rewrites_in_each_native_syntax(
     assert dump.returncode == 0, dump.stderr
     assert dump.stderr == b""
     assert f"[{original.SOPInstanceUID}]".encode() in dump.stdout
+
+
+@pytest.mark.parametrize("dtype", ["uint32", "int32"])
+def test_convert_writes_32_bit_pixels_in_big_endian_as_pydicom_and_we_decode_them(
+    run_cli: RunCli, tmp_path: Path, dtype: str
+) -> None:
+    """Whole big-endian cells (docs/dicomkit/big_endian_pixel_data.md), back to the same LE bytes."""
+    array = ((np.arange(2 * 3 * 5) * 0x01030507 + 0x10203) % 2**31).astype(dtype).reshape(2, 3, 5)
+    ds = Dataset()
+    ds.set("SOPClassUID", "1.2.840.10008.5.1.4.1.1.481.2", "UI")
+    ds.set("SOPInstanceUID", "1.2.3.4.5", "UI")
+    set_pixel_data(ds, array)
+    source, big, little = tmp_path / "le.dcm", tmp_path / "be.dcm", tmp_path / "le_again.dcm"
+    write_file(source, ds, transfer_syntax_uid=EXPLICIT)
+
+    assert run_cli("convert", source, big, "-t", "big").returncode == 0
+    assert pydicom.dcmread(big).file_meta.TransferSyntaxUID == BIG
+    assert np.array_equal(pixel_array(read_file(big).dataset), array)
+    assert np.array_equal(pydicom.dcmread(big).pixel_array, array)
+
+    assert run_cli("convert", big, little, "-t", "explicit").returncode == 0
+    assert pydicom.dcmread(little).PixelData == pydicom.dcmread(source).PixelData
+
+
+def test_convert_takes_pydicoms_big_endian_rtdose_through_little_endian_and_back(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    source = FILES / "rtdose_expb.dcm"
+    little, big = tmp_path / "le.dcm", tmp_path / "be.dcm"
+    assert run_cli("convert", source, little, "-t", "implicit").returncode == 0
+    assert np.array_equal(pydicom.dcmread(little).pixel_array, pydicom.dcmread(source).pixel_array)
+    assert run_cli("convert", little, big, "-t", "big").returncode == 0
+    assert pydicom.dcmread(big).PixelData == pydicom.dcmread(source).PixelData
 
 
 def test_convert_may_overwrite_its_input(run_cli: RunCli, tmp_path: Path) -> None:

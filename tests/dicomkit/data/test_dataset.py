@@ -184,3 +184,36 @@ def test_sequences_nest_to_any_depth() -> None:
     current.set("TextValue", "deep")
     path = ".".join(["ContentSequence[0]"] * 50) + ".TextValue"
     assert root.find_value(path) == "deep"
+
+
+def _pixels(bits_allocated: int, value: bytes, *, little_endian: bool) -> Dataset:
+    ds = Dataset()
+    ds.set(tags.BitsAllocated, bits_allocated, "US")
+    ds.add(Element(tags.PixelData, "OW", raw=value, little_endian=little_endian))
+    return ds
+
+
+@pytest.mark.parametrize("bits", [32, 64])
+def test_wide_pixel_cells_compare_equal_across_byte_orders_when_swapped_whole(bits: int) -> None:
+    """32/64-bit cells change byte order whole (pydicom's reading), not in 16-bit words."""
+    little = bytes(range(1, 17))
+    size = bits // 8
+    big_cells = b"".join(little[i : i + size][::-1] for i in range(0, len(little), size))
+    big_words = b"".join(little[i : i + 2][::-1] for i in range(0, len(little), 2))
+    assert _pixels(bits, little, little_endian=True) == _pixels(bits, big_cells, little_endian=False)
+    assert _pixels(bits, big_cells, little_endian=False) == _pixels(bits, little, little_endian=True)
+    assert _pixels(bits, little, little_endian=True) != _pixels(bits, big_words, little_endian=False)
+
+
+def test_16_bit_pixel_data_compares_equal_across_byte_orders_when_swapped_in_words() -> None:
+    little = bytes(range(1, 9))
+    big = bytes([2, 1, 4, 3, 6, 5, 8, 7])
+    assert _pixels(16, little, little_endian=True) == _pixels(16, big, little_endian=False)
+    assert _pixels(16, little, little_endian=True) != _pixels(16, little[::-1], little_endian=False)
+
+
+def test_wide_pixel_cells_in_sequence_items_compare_with_the_items_bits_allocated() -> None:
+    little, big = Dataset(), Dataset()
+    little.set(tags.IconImageSequence, [_pixels(32, bytes(range(8)), little_endian=True)], "SQ")
+    big.set(tags.IconImageSequence, [_pixels(32, bytes([3, 2, 1, 0, 7, 6, 5, 4]), little_endian=False)], "SQ")
+    assert little == big
