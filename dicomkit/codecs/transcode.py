@@ -65,7 +65,6 @@ LOSSY_METHODS = {
     "1.2.840.10008.1.2.4.112": "ISO_18181_1",
 }
 _RLE = "1.2.840.10008.1.2.5"
-_BIG_ENDIAN = "1.2.840.10008.1.2.2"
 _DECODED_AS_RGB = ("YBR_RCT", "YBR_ICT")
 
 
@@ -100,7 +99,6 @@ def transcode(
     if same or (not element.undefined_length and not target_encapsulated and not ybr_to_rgb):
         if codec_options:
             raise CodecError(f"native pixel data takes no encoding options, got {sorted(codec_options)}")
-        _wide_samples_in_byte_order(result, ds, target_syntax != _BIG_ENDIAN)
         return result
     if element.tag != tags.PixelData:
         raise UnsupportedTransferSyntaxError(f"float pixel data cannot be encoded in {target_syntax}")
@@ -237,28 +235,6 @@ def _ds_text(value: float) -> str:
     """A DS value (at most 16 characters) with two decimals, as ratios are usually given."""
     text = f"{value:.2f}"
     return text if len(text) <= 16 else f"{value:.6g}"
-
-
-def _wide_samples_in_byte_order(result: Dataset, original: Dataset, little_endian: bool) -> None:
-    """Hold 32- and 64-bit native samples in the target byte order.
-
-    The writer swaps OW values in 16-bit words (PS3.5 §7.3), which is right for
-    16-bit samples only; 32/64-bit samples must be swapped whole.
-    """
-    element = result.get_element(tags.PixelData)
-    if element is None or element.undefined_length or element.little_endian == little_endian:
-        return
-    bits = pixel_format(original).bits_allocated
-    if bits <= 16:
-        return
-    value = element.raw_bytes() or element.value
-    if not isinstance(value, bytes):
-        raise CodecError("pixel data element does not hold bytes")
-    usable = len(value) - len(value) % (bits // 8)
-    order = "<" if element.little_endian else ">"
-    samples = np.frombuffer(value, dtype=f"{order}u{bits // 8}", count=usable // (bits // 8))
-    swapped = samples.astype(samples.dtype.newbyteorder()).tobytes() + value[usable:]
-    result.add(Element(tags.PixelData, element.vr, swapped, little_endian=little_endian))
 
 
 def _nested_to_native(ds: Dataset, source_syntax: str) -> None:
