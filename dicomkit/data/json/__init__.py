@@ -27,9 +27,11 @@ Mapping (PS3.18 Table F.2.3-1) and the choices the standard leaves open:
   ``"-Infinity"``: standard JSON has no token for them.
 * OB, OD, OF, OL, OV, OW, UN: ``InlineBinary``, the base64 of the value field in
   little endian byte order (F.2.7: PS3.5 byte ordering applies; JSON has no transfer
-  syntax, so values read from big endian files are swapped). No padding is added
-  (CP-1920). Encapsulated pixel data is the base64 of its item stream (basic offset
-  table and fragments, as in the file; F.2.7: the value field), or a BulkDataURI.
+  syntax, so values read from big endian files are swapped; native OW Pixel Data
+  with 32 or 64 bits allocated cell by cell, see :mod:`..pixel_byte_order`). No
+  padding is added (CP-1920). Encapsulated pixel data is the base64 of its item
+  stream (basic offset table and fragments, as in the file; F.2.7: the value
+  field), or a BulkDataURI.
 * BulkDataURI (F.2.6) replaces the value of DS, FL, FD, IS, LT, OB, OD, OF, OL, OV,
   OW, SL, SS, ST, SV, UC, UL, UN, US, UT, UV elements when ``bulk_data_uri`` returns a
   URI for them; it is asked about non-empty elements longer than

@@ -11,6 +11,7 @@ import math
 
 from dicomkit.data.dataset import Dataset
 from dicomkit.data.element import Element
+from dicomkit.data.pixel_byte_order import cell_size, is_native_ow_pixel_data, swap_pixel_cells
 from dicomkit.data.value_codec import Scalar, swap_bytes
 from dicomkit.data.vr import VALID_VRS, VRKind
 from dicomkit.errors import DicomError, EncodeError
@@ -60,10 +61,10 @@ class _Encoder:
         for element in ds.elements():
             if element.tag & 0xFFFF == 0:
                 continue  # group lengths are not part of the model (F.2.2)
-            out[f"{element.tag:08X}"] = self.attribute(element, (*path, element.tag))
+            out[f"{element.tag:08X}"] = self.attribute(element, (*path, element.tag), ds)
         return out
 
-    def attribute(self, element: Element, path: tuple[int, ...]) -> dict[str, JSONValue]:
+    def attribute(self, element: Element, path: tuple[int, ...], ds: Dataset) -> dict[str, JSONValue]:
         vr = element.vr
         if vr not in VALID_VRS:
             raise EncodeError(f"{element_path(path)}: {vr!r} is not a DICOM VR")
@@ -83,16 +84,16 @@ class _Encoder:
                     attribute["BulkDataURI"] = uri
                     return attribute
         try:
-            return _with_value(attribute, element)
+            return _with_value(attribute, element, ds)
         except EncodeError as exc:
             raise EncodeError(f"{element_path(path)}: {exc}") from None
 
 
-def _with_value(attribute: dict[str, JSONValue], element: Element) -> dict[str, JSONValue]:
+def _with_value(attribute: dict[str, JSONValue], element: Element, ds: Dataset) -> dict[str, JSONValue]:
     vr = element.vr
     kind = KIND[vr]
     if kind is VRKind.BYTES:
-        data = _little_endian_bytes(element)
+        data = _little_endian_bytes(element, ds)
         if data:
             attribute["InlineBinary"] = base64.b64encode(data).decode("ascii")
         return attribute
@@ -128,13 +129,16 @@ def _value_length(element: Element) -> int:
         return len("\\".join(str(v) for v in element.values).encode("utf-8"))
 
 
-def _little_endian_bytes(element: Element) -> bytes:
+def _little_endian_bytes(element: Element, ds: Dataset) -> bytes:
+    """The value in little endian, as our decoder would read it from its own byte order."""
     value = element.value
     if not isinstance(value, bytes):
         raise EncodeError(f"{element.vr} needs bytes, not {type(value).__name__}")
     size = ITEM_SIZE[element.vr]
     if element.little_endian or element.undefined_length or size <= 1:
         return value  # encapsulated data is little endian whatever the transfer syntax
+    if is_native_ow_pixel_data(element):
+        return swap_pixel_cells(value, cell_size(ds))  # 32/64-bit cells whole (pixel_byte_order)
     whole = len(value) - len(value) % size
     return swap_bytes(value[:whole], size) + value[whole:]
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pydicom
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -64,10 +65,19 @@ def _swap(data: bytes, size: int) -> bytes:
     return b"".join(words) + data[whole:]
 
 
-def _little_endian_value(element: Element) -> bytes:
+def _swap_size(tag: int, vr: str, bits_allocated: object) -> int:
+    """Bytes reversed together: native OW Pixel Data with 32/64 bits allocated swaps whole
+    cells (as pydicom's pixel decoder reads big endian), other values their VR's item."""
+    if tag == 0x7FE00010 and vr == "OW" and bits_allocated in (32, 64):
+        assert isinstance(bits_allocated, int)
+        return bits_allocated // 8
+    return _item_size(vr)
+
+
+def _little_endian_value(element: Element, bits_allocated: int | None) -> bytes:
     value = element.value
     assert isinstance(value, bytes)
-    size = _item_size(element.vr)
+    size = _swap_size(element.tag, element.vr, bits_allocated)
     if element.little_endian or element.undefined_length or size <= 1:
         return value
     return _swap(value, size)
@@ -132,7 +142,7 @@ def value_differences(original: Dataset, back: Dataset, path: str = "", top: boo
             for index, (x, y) in enumerate(zip(a.sequence, b.sequence)):
                 problems.extend(value_differences(x, y, f"{where}[{index}].", top=False))
         elif VR_INFO[VR(a.vr)].kind is VRKind.BYTES:
-            if _little_endian_value(a) != b.value:
+            if _little_endian_value(a, original.get_int(0x00280100)) != b.value:
                 problems.append(f"{where} {a.vr} bytes differ")
         elif not _same_scalars(a.vr, list(a.values), list(b.values)):
             problems.append(f"{where} {a.vr} {a.values!r:.100} != {b.values!r:.100}")
@@ -152,6 +162,8 @@ def value_differences(original: Dataset, back: Dataset, path: str = "", top: boo
 #    "Ideographic": "" for a name with a trailing '='.
 # N5 InlineBinary of big endian files: F.2.7 applies PS3.5 byte ordering and JSON has no
 #    transfer syntax, so we write little endian; pydicom base64s the file's byte order.
+#    Native OW Pixel Data with 32/64 bits allocated is swapped cell by cell, as pydicom's
+#    own pixel decoder reads such cells (docs/dicomkit/big_endian_pixel_data.md).
 # N6 FL/FD NaN and infinities: JSON has no such numbers; we write "NaN"/"Infinity"/
 #    "-Infinity", pydicom a float (which json.dumps turns into non-JSON NaN tokens).
 # N7 SV/UV beyond 2^53: F.2.3 allows strings, which keep their digits in JSON readers that
@@ -222,7 +234,8 @@ def _normalise_pydicom(obj: dict[str, Any], their_ds: Any, little: bool) -> dict
             element = their_ds[int(key, 16)]
             if not element.is_undefined_length:
                 data = base64.b64decode(attribute["InlineBinary"])
-                attribute["InlineBinary"] = base64.b64encode(_swap(data, _item_size(vr))).decode()  # N5
+                size = _swap_size(int(key, 16), vr, their_ds.get("BitsAllocated"))
+                attribute["InlineBinary"] = base64.b64encode(_swap(data, size)).decode()  # N5
         out[key] = attribute
     return out
 
@@ -318,6 +331,38 @@ def test_big_and_little_endian_files_give_the_same_inline_binary() -> None:
     big = read_file(DATA_ROOT / "test_files" / "MR_small_bigendian.dcm").dataset
     assert not big[0x7FE00010].little_endian
     assert dataset_to_json(big)["7FE00010"] == dataset_to_json(little)["7FE00010"]
+
+
+def test_big_endian_32_bit_pixel_data_is_inline_binary_of_little_endian_cells() -> None:
+    """Whole 32-bit cells swapped, so InlineBinary holds the pixels pydicom decodes."""
+    big = read_file(DATA_ROOT / "test_files" / "rtdose_expb.dcm").dataset
+    little = read_file(DATA_ROOT / "test_files" / "rtdose.dcm").dataset
+    assert not big[0x7FE00010].little_endian
+    assert big.get_int(0x00280100) == 32
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = pydicom.dcmread(DATA_ROOT / "test_files" / "rtdose_expb.dcm").pixel_array
+    attribute = dataset_to_json(big)["7FE00010"]
+    assert isinstance(attribute, dict)
+    assert base64.b64decode(str(attribute["InlineBinary"])) == expected.astype("<u4").tobytes()
+    assert attribute == dataset_to_json(little)["7FE00010"]
+
+
+def test_only_pixel_data_follows_bits_allocated_other_ow_values_swap_in_words() -> None:
+    """Only (7FE0,0010) follows Bits Allocated; other OW values still swap in words."""
+    ds = Dataset()
+    ds.set(0x00280100, 32, "US")
+    ds.add(Element(0x7FE00010, "OW", bytes.fromhex("00010203"), little_endian=False))
+    ds.add(Element(0x00091010, "OW", bytes.fromhex("00010203"), little_endian=False))
+    obj = dataset_to_json(ds)
+    assert obj["7FE00010"] == {
+        "vr": "OW",
+        "InlineBinary": base64.b64encode(bytes.fromhex("03020100")).decode(),
+    }
+    assert obj["00091010"] == {
+        "vr": "OW",
+        "InlineBinary": base64.b64encode(bytes.fromhex("01000302")).decode(),
+    }
 
 
 def test_encapsulated_pixel_data_is_inline_binary_of_its_item_stream() -> None:
