@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import logging
 import shutil
-import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from tqdm import tqdm
 
@@ -77,6 +77,14 @@ class SendSummary:
         return bool(self.results) and not self.failed
 
 
+class ProgressStream(Protocol):
+    """Where a progress bar is drawn: a text stream, or a wrapper around a command's."""
+
+    def write(self, text: str, /) -> object: ...
+
+    def flush(self) -> object: ...
+
+
 def dicom_send(
     *,
     destination: str | Peer,
@@ -84,12 +92,13 @@ def dicom_send(
     study_uid: str | None = None,
     series_uid: str | None = None,
     calling_ae_title: str | None = None,
-    progress: bool = False,
+    progress: ProgressStream | None = None,
 ) -> SendSummary:
     """C-STORE ``files`` (folders searched recursively) and/or the stored study or series.
 
     With both ``study_uid`` and ``series_uid``, only that series of that study is sent.
-    ``progress`` shows a bar counting instances on stderr.
+    ``progress``: a stream to draw a bar counting instances on (the caller decides whether
+    it is a terminal).
 
     Raises:
         RemoteNodeError: a malformed ``AET@HOST:PORT``, or no enabled remote node of that
@@ -125,8 +134,8 @@ def dicom_send(
             tqdm(
                 total=len(paths) + len(unreadable),
                 unit="instance",
-                file=sys.stderr,
-                disable=not progress,
+                file=progress,
+                disable=progress is None,
                 dynamic_ncols=True,
             )
         )

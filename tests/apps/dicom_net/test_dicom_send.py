@@ -228,17 +228,19 @@ def test_an_unreachable_peer_fails_every_instance(stored_study: StoredStudy) -> 
     assert all("association failed" in result.error for result in summary.failed)
 
 
-def test_the_progress_bar_counts_instances_on_stderr(
+def test_the_progress_bar_counts_instances_on_the_stream_given(
     stored_study: StoredStudy,
     pynetdicom_scp: Callable[..., tuple[int, Received]],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     port, _ = pynetdicom_scp()
+    stream = StringIO()
     summary = dicom_send(
-        destination=f"PYNETDICOM@127.0.0.1:{port}", series_uid=stored_study.series_uid(1), progress=True
+        destination=f"PYNETDICOM@127.0.0.1:{port}", series_uid=stored_study.series_uid(1), progress=stream
     )
     assert summary.ok
-    assert "4/4" in capsys.readouterr().err
+    assert "4/4" in stream.getvalue()
+    assert capsys.readouterr().err == ""  # the caller's stream, not the process's stderr
 
 
 def test_a_stored_file_gone_from_the_archive_is_listed_as_not_sent_and_the_rest_go(
@@ -274,3 +276,24 @@ def test_the_command_draws_no_progress_bar_when_stderr_is_not_a_terminal(
     captured = capsys.readouterr()
     assert "stored 4 of 4 instances" in captured.out
     assert "4/4" not in captured.err and "\r" not in captured.err  # no bar redrawn into a log file
+
+
+class _Terminal(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_command_draws_its_bar_on_its_own_stderr_when_that_is_a_terminal(
+    stored_study: StoredStudy,
+    pynetdicom_scp: Callable[..., tuple[int, Received]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    port, _ = pynetdicom_scp()
+    err = _Terminal()
+    call_command(
+        "dicom_send", "--to", f"PYNETDICOM@127.0.0.1:{port}", "--series", stored_study.series_uid(1),
+        stderr=err, stdout=StringIO(),
+    )  # fmt: skip
+    assert "4/4" in err.getvalue()
+    assert "\x1b[" not in err.getvalue()  # not coloured as an error
+    assert "4/4" not in capsys.readouterr().err

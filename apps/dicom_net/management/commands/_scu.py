@@ -72,7 +72,7 @@ def retrieve_with_bar(
     """
     enabled = stderr.isatty() if options["progress"] is None else bool(options["progress"])
     try:
-        with RetrieveBar(enabled=enabled, file=_BarStream(stderr)) as bar:
+        with RetrieveBar(enabled=enabled, file=BarStream(stderr)) as bar:
             result = retrieve(bar.update)
             bar.update(RetrieveProgress(0, result.completed, result.failed, result.warning))
     except (DicomError, OSError) as error:
@@ -80,7 +80,7 @@ def retrieve_with_bar(
     return result
 
 
-class _BarStream:
+class BarStream:
     """The command's ``stderr`` as tqdm's file.
 
     Each write goes out as given: ``OutputWrapper.write`` would end every redraw with a

@@ -7,13 +7,13 @@ instance that was not stored (its SOP Instance UID, file and status or reason). 
 
 from __future__ import annotations
 
-import sys
 from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.dicom_net.errors import RemoteNodeError, SendError
+from apps.dicom_net.management.commands._scu import BarStream
 from apps.dicom_net.services.sending import dicom_send
 
 
@@ -43,6 +43,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not (options["paths"] or options["study"] or options["series"]):
             raise CommandError("give files or folders, --study or --series")
+        # Like dicom_move/get: no bar redrawn into a log file.
+        drawn = self.stderr.isatty() and not options["no_progress"]
         try:
             summary = dicom_send(
                 destination=options["to"],
@@ -50,8 +52,7 @@ class Command(BaseCommand):
                 study_uid=options["study"],
                 series_uid=options["series"],
                 calling_ae_title=options["aet"],
-                # Like dicom_move/get and import_dicom: no bar redrawn into a log file.
-                progress=not options["no_progress"] and sys.stderr.isatty(),
+                progress=BarStream(self.stderr) if drawn else None,
             )
         except (RemoteNodeError, SendError) as exc:
             raise CommandError(str(exc), returncode=1) from exc
