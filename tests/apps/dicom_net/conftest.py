@@ -8,6 +8,7 @@ as they come; tests wait for a line (an event) with a bounded deadline instead o
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -38,6 +39,13 @@ def caplog_apps(
     monkeypatch.setattr(logging.getLogger("apps"), "propagate", True)
     caplog.set_level(logging.INFO, logger="apps")
     return caplog
+
+
+class Terminal(io.StringIO):
+    """A command's stream that says it is a terminal (progress bars are drawn on those)."""
+
+    def isatty(self) -> bool:
+        return True
 
 
 def free_port() -> int:

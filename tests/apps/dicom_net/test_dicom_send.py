@@ -22,7 +22,7 @@ from apps.dicom_net.services.sending import dicom_send
 from dicomkit.data import uids
 from dicomkit.net.scu.instances import Instance
 from dicomkit.part10.reader import read_file
-from tests.apps.dicom_net.conftest import REPO_ROOT, manage_env
+from tests.apps.dicom_net.conftest import REPO_ROOT, Terminal, manage_env
 from tests.interop.dcmdump import data_set_dump
 from tests.interop.peers import dcmtk_env, free_port, stop, wait_for_port
 from tests.interop.storage_senders import require, write_study
@@ -278,18 +278,13 @@ def test_the_command_draws_no_progress_bar_when_stderr_is_not_a_terminal(
     assert "4/4" not in captured.err and "\r" not in captured.err  # no bar redrawn into a log file
 
 
-class _Terminal(StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
 def test_the_command_draws_its_bar_on_its_own_stderr_when_that_is_a_terminal(
     stored_study: StoredStudy,
     pynetdicom_scp: Callable[..., tuple[int, Received]],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     port, _ = pynetdicom_scp()
-    err = _Terminal()
+    err = Terminal()
     call_command(
         "dicom_send", "--to", f"PYNETDICOM@127.0.0.1:{port}", "--series", stored_study.series_uid(1),
         stderr=err, stdout=StringIO(),

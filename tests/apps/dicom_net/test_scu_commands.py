@@ -14,6 +14,7 @@ from pytest_django import Settings
 from apps.archive.models import Instance
 from apps.dicom_net.services.remote_nodes import remote_node_create
 from tests.apps.dicom_net import test_query_retrieve_scp as qr
+from tests.apps.dicom_net.conftest import Terminal
 from tests.apps.dicom_net.test_query_retrieve_scp import Loaded, _received, _uids
 from tests.dicomkit.net.services.qr_handlers import write_studies
 from tests.interop.peers import dcmtk_env, free_port, stop, wait_for_port
@@ -117,20 +118,15 @@ def test_dicom_get_into_a_folder_reports_to_the_command_stdout(
     assert _received(got) == _uids(paths)
 
 
-class _Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
 def test_dicom_get_draws_its_progress_bar_on_the_command_stderr_when_it_is_a_terminal(
     loaded: Loaded, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     study_uid, _ = loaded.study(3)
     cases = [  # flag, the command's stderr, whether a bar is drawn on it
-        ([], _Terminal(), True),
+        ([], Terminal(), True),
         ([], io.StringIO(), False),  # a log file, say: no bar redrawn into it
         (["--progress"], io.StringIO(), True),
-        (["--no-progress"], _Terminal(), False),
+        (["--no-progress"], Terminal(), False),
     ]
     for number, (flag, err, drawn) in enumerate(cases):
         call_command(
