@@ -1,0 +1,243 @@
+"""A 200 MiB multi-frame instance through the product, with DCMTK peers: nothing on the path
+may hold the whole object in memory.
+
+Breast tomosynthesis and enhanced multi-frame CT objects run to 1-2 GB. Each test measures
+the peak RSS of the process that carries the object: of ``run_dicom_server`` (VmHWM, reset
+just before the step) for C-STORE, C-GET and C-MOVE; of a ``manage.py`` command
+(``wait4``, compared with the same command on a one-frame instance) for ``import_dicom``
+and ``dicom_send``. The growth must stay under a bound that does not depend on the size.
+
+Sent in the transfer syntax it is stored in, the instance is streamed from the file. To a
+peer that accepts only Implicit VR Little Endian it is converted: ``encode_for`` (SCU) and
+``services.retrieve._prepare`` (C-MOVE/C-GET SCP) read the data set whole and encode it
+into one ``bytes``, about twice the object. Those tests are expected to fail until
+conversion streams.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from apps.archive.models import Instance as InstanceRow
+from apps.archive.selectors import instance_location_get
+from apps.archive.services import files_import
+from apps.archive.storage import LocalFileBackend
+from apps.dicom_net.services.remote_nodes import remote_node_create
+from tests.apps.dicom_net.conftest import REPO_ROOT, ArchiveServer, manage_env
+from tests.interop.large_instances import (
+    UnboundedMemory,
+    assert_bounded,
+    data_set_digest,
+    peak_rss_kib,
+    peak_rss_reset,
+    pixel_data_digest,
+    remove_large_files,
+    run_measured,
+    write_multiframe,
+)
+from tests.interop.peers import dcmtk_env, free_port, started
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the server and commands are subprocesses
+
+FRAMES = 100  # of 1024 x 1024 x 16 bits: 200 MiB of Pixel Data
+PIXEL_BYTES = FRAMES * 1024 * 1024 * 2
+CONVERTS_IN_MEMORY = pytest.mark.xfail(
+    strict=True,
+    raises=UnboundedMemory,
+    reason="native-to-native conversion reads the data set whole and encodes it into one bytes "
+    "(scu.instances.encode_for, services.retrieve._prepare)",
+)
+
+
+@pytest.fixture(autouse=True)
+def _remove_large_files(tmp_path: Path) -> Iterator[None]:
+    """Torn down last: the large files go once the server or peer that used them stopped."""
+    yield
+    remove_large_files(tmp_path)
+
+
+def _dcmtk(tool: str) -> str:
+    binary = shutil.which(tool)
+    if binary is None:
+        pytest.skip(f"DCMTK {tool} is not installed (scripts/test.sh installs it)")
+    return binary
+
+
+def _run(*argv: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        list(argv), capture_output=True, text=True, env=dcmtk_env(), timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def _stored_path(root: Path, sop_instance_uid: str) -> Path:
+    location = instance_location_get(sop_instance_uid=sop_instance_uid)
+    assert location is not None, f"{sop_instance_uid} is not indexed"
+    return LocalFileBackend(root).path_for(location.key)
+
+
+class Storescp:
+    """DCMTK storescp as STORESCP, writing what it receives (as received) into ``folder``."""
+
+    def __init__(self, port: int, folder: Path) -> None:
+        self.port = port
+        self.folder = folder
+
+    def received(self) -> Path:
+        (path,) = self.folder.iterdir()
+        return path
+
+    def clear(self) -> None:
+        for path in self.folder.iterdir():
+            path.unlink()
+
+
+@pytest.fixture(params=["own syntax", pytest.param("implicit only", marks=CONVERTS_IN_MEMORY)])
+def storescp(request: pytest.FixtureRequest, tmp_path: Path, transactional_db: None) -> Iterator[Storescp]:
+    """storescp accepting every native syntax, or Implicit VR Little Endian only (``+xi``)."""
+    options = ["+xi"] if request.param == "implicit only" else []
+    folder = tmp_path / "storescp"
+    folder.mkdir()
+    port = free_port()
+    argv = [_dcmtk("storescp"), "-aet", "STORESCP", "+B", *options, "-od", str(folder), str(port)]
+    with started(argv, port, cwd=tmp_path, env=dcmtk_env()):
+        remote_node_create(ae_title="STORESCP", host="127.0.0.1", port=port, outgoing_operations=["move"])
+        yield Storescp(port, folder)
+
+
+def _archive(path: Path) -> None:
+    """Import ``path`` into the archive the server serves (``archive_server`` set the root)."""
+    summary = files_import(paths=[path], workers=1)
+    assert summary.counts["stored"] == 1, summary.counts
+
+
+# ----------------------------------------------------------------------------- C-STORE
+
+
+def test_storescu_of_a_200_mib_instance_is_streamed_to_disk_and_stored_byte_for_byte(
+    archive_server: ArchiveServer, tmp_path: Path
+) -> None:
+    sent = tmp_path / "large.dcm"
+    header = write_multiframe(sent, frames=FRAMES)
+    pid = archive_server.start().process.pid
+    peak_rss_reset(pid)
+    before = peak_rss_kib(pid)
+
+    _run(
+        _dcmtk("storescu"), "-R", "-aet", "MODALITY", "-aec", "PACS",
+        "127.0.0.1", str(archive_server.port), str(sent),
+    )  # fmt: skip
+
+    assert_bounded("run_dicom_server receiving", peak_rss_kib(pid) - before, PIXEL_BYTES)
+    stored = _stored_path(archive_server.root, str(header.get_str("SOPInstanceUID")))
+    assert data_set_digest(stored) == data_set_digest(sent)
+    call_command("verify_storage", "--grace-seconds", "0")  # raises CommandError on any finding
+
+
+# ----------------------------------------------------------------------- C-GET, C-MOVE
+
+
+def test_getscu_of_a_200_mib_instance_is_streamed_from_the_archive(
+    archive_server: ArchiveServer, tmp_path: Path
+) -> None:
+    sent = tmp_path / "large.dcm"
+    header = write_multiframe(sent, frames=FRAMES)
+    _archive(sent)
+    pid = archive_server.start().process.pid
+    out = tmp_path / "get"
+    out.mkdir()
+    peak_rss_reset(pid)
+    before = peak_rss_kib(pid)
+
+    _run(
+        _dcmtk("getscu"), "-S", "+B", "-aet", "GETSCU", "-aec", "PACS", "-od", str(out),
+        "-k", "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={header.get_str('StudyInstanceUID')}",
+        "127.0.0.1", str(archive_server.port),
+    )  # fmt: skip
+
+    assert_bounded("run_dicom_server serving C-GET", peak_rss_kib(pid) - before, PIXEL_BYTES)
+    (received,) = out.iterdir()
+    assert data_set_digest(received) == data_set_digest(sent)
+
+
+def test_movescu_of_a_200_mib_instance_keeps_the_server_rss_bounded(
+    archive_server: ArchiveServer, storescp: Storescp, tmp_path: Path
+) -> None:
+    sent = tmp_path / "large.dcm"
+    header = write_multiframe(sent, frames=FRAMES)
+    _archive(sent)
+    pid = archive_server.start().process.pid
+    peak_rss_reset(pid)
+    before = peak_rss_kib(pid)
+
+    _run(
+        _dcmtk("movescu"), "-S", "-aet", "MOVESCU", "-aec", "PACS", "-aem", "STORESCP",
+        "-k", "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={header.get_str('StudyInstanceUID')}",
+        "127.0.0.1", str(archive_server.port),
+    )  # fmt: skip
+
+    received = storescp.received()
+    assert pixel_data_digest(received, PIXEL_BYTES) == pixel_data_digest(sent, PIXEL_BYTES)
+    assert_bounded("run_dicom_server serving C-MOVE", peak_rss_kib(pid) - before, PIXEL_BYTES)
+
+
+# ----------------------------------------------------------------- manage.py commands
+
+
+def _command_peak(argv: list[str], log: Path, root: Path) -> int:
+    env = manage_env({"PACS_STORAGE_ROOT": str(root)})
+    status, peak = run_measured([sys.executable, "manage.py", *argv], log=log, env=env, cwd=REPO_ROOT)
+    assert status == 0, log.read_text()
+    return peak
+
+
+def test_import_dicom_of_a_200_mib_instance_keeps_its_rss_bounded(
+    archive_server: ArchiveServer, tmp_path: Path
+) -> None:
+    small, large = tmp_path / "small.dcm", tmp_path / "large.dcm"
+    write_multiframe(small, frames=1, rows=64, columns=64)
+    header = write_multiframe(large, frames=FRAMES)
+    root = archive_server.root
+
+    baseline = _command_peak(["import_dicom", "--no-progress", str(small)], tmp_path / "small.log", root)
+    peak = _command_peak(["import_dicom", "--no-progress", str(large)], tmp_path / "large.log", root)
+
+    assert_bounded("import_dicom", peak - baseline, PIXEL_BYTES)
+    assert InstanceRow.objects.count() == 2
+    stored = _stored_path(root, str(header.get_str("SOPInstanceUID")))
+    assert data_set_digest(stored) == data_set_digest(large)
+
+
+def test_dicom_send_of_a_stored_200_mib_instance_keeps_its_rss_bounded(
+    archive_server: ArchiveServer, storescp: Storescp, tmp_path: Path
+) -> None:
+    small, large = tmp_path / "small.dcm", tmp_path / "large.dcm"
+    small_header = write_multiframe(small, frames=1, rows=64, columns=64)
+    large_header = write_multiframe(large, frames=FRAMES)
+    _archive(small)
+    _archive(large)
+    to = f"STORESCP@127.0.0.1:{storescp.port}"
+
+    baseline = _command_peak(
+        ["dicom_send", "--to", to, "--study", str(small_header.get_str("StudyInstanceUID"))],
+        tmp_path / "small.log",
+        archive_server.root,
+    )
+    storescp.clear()
+    peak = _command_peak(
+        ["dicom_send", "--to", to, "--study", str(large_header.get_str("StudyInstanceUID"))],
+        tmp_path / "large.log",
+        archive_server.root,
+    )
+
+    received = storescp.received()
+    assert pixel_data_digest(received, PIXEL_BYTES) == pixel_data_digest(large, PIXEL_BYTES)
+    assert_bounded("dicom_send", peak - baseline, PIXEL_BYTES)

@@ -1,0 +1,165 @@
+"""Large multi-frame instances and peak-memory probes, for the tests that check nothing on a
+transfer path holds a whole object in memory (``tests/interop/test_large_instances.py``,
+``tests/apps/dicom_net/test_large_instances.py``).
+
+* :func:`write_multiframe`: a native multi-frame instance of about ``frames * rows *
+  columns * 2`` bytes. The header goes through dicomkit's PS3.10 writer; the Pixel Data
+  element is appended frame by frame, so building a 200 MB test object does not itself
+  cost the test process 200 MB (or the writer's 2-3 copies of it).
+* :func:`data_set_digest`: SHA-256 of what follows the File Meta, read in chunks. Our
+  File Meta legitimately differs from the sender's (Source AE, group length); the data set
+  must not.
+* :func:`peak_rss_reset` / :func:`peak_rss_kib`: VmHWM of a live process (a server),
+  reset through ``/proc/PID/clear_refs`` so that a step's own peak can be read.
+* :func:`run_measured`: a command run to its end with its own peak RSS (``wait4``).
+* :func:`remove_large_files`: for teardown. pytest keeps the last runs' ``tmp_path``
+  folders, and a test here leaves 0.4-0.6 GB in them; the disk is shared.
+* :class:`UnboundedMemory`: raised by :func:`assert_bounded`, so that an ``xfail`` can name
+  exactly the failure it expects (``raises=UnboundedMemory``) and a transfer that fails
+  outright still fails the test.
+
+Standard library and dicomkit only (no Django), like ``peers``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import struct
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from dicomkit.data import uids
+from dicomkit.data.dataset import Dataset
+from dicomkit.data.value_codec import ElementValue
+from dicomkit.part10.writer import write_file
+from tests.builders import make_ct
+
+MIB = 1024 * 1024
+#: What a step may add to a process's peak RSS, whatever the object's size: PDUs, file
+#: buffers, a header, allocator slack. A path that holds the object once adds all of it.
+RSS_GROWTH_BOUND_KIB = 64 * 1024
+_PIXEL_DATA_OW = struct.Struct("<HH2s2xL")
+_CHUNK = 4 * MIB
+
+
+class UnboundedMemory(AssertionError):
+    """A step's peak RSS grew with the object it carried."""
+
+
+def write_multiframe(
+    path: Path,
+    *,
+    frames: int,
+    rows: int = 1024,
+    columns: int = 1024,
+    seed: int = 0,
+    **overrides: ElementValue,
+) -> Dataset:
+    """A 16-bit MONOCHROME2 Breast Tomosynthesis instance in Explicit VR Little Endian.
+
+    Pixel values are pseudo-random (``seed``), so a frame dropped, repeated or reordered
+    on the way changes :func:`data_set_digest`. Returns the header data set (without
+    Pixel Data); ``overrides`` are dictionary keywords, as for ``make_ct``.
+    """
+    header = make_ct(
+        SOPClassUID=uids.BreastTomosynthesisImageStorage,
+        Modality="MG",
+        Rows=rows,
+        Columns=columns,
+        NumberOfFrames=str(frames),
+        BitsStored=16,
+        HighBit=15,
+        PixelData=None,
+        **overrides,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_file(path, header, transfer_syntax_uid=uids.ExplicitVRLittleEndian)
+    frame_bytes = rows * columns * 2
+    rng = random.Random(seed)
+    with open(path, "ab") as fp:
+        fp.write(_PIXEL_DATA_OW.pack(0x7FE0, 0x0010, b"OW", frame_bytes * frames))
+        for _ in range(frames):
+            fp.write(rng.randbytes(frame_bytes))
+    return header
+
+
+def data_set_offset(path: Path) -> int:
+    """Where the data set starts: after preamble, ``DICM`` and the File Meta group length."""
+    with open(path, "rb") as fp:
+        head = fp.read(144)
+    if head[128:132] != b"DICM" or head[132:136] != b"\x02\x00\x00\x00":
+        raise ValueError(f"{path} has no File Meta group length")
+    (group_length,) = struct.unpack_from("<L", head, 140)
+    return 144 + int(group_length)
+
+
+def data_set_digest(path: Path) -> str:
+    """SHA-256 of the bytes after the File Meta Information."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fp:
+        fp.seek(data_set_offset(path))
+        while chunk := fp.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def pixel_data_digest(path: Path, length: int) -> str:
+    """SHA-256 of the last ``length`` bytes: the Pixel Data value when it ends the file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fp:
+        fp.seek(-length, os.SEEK_END)
+        while chunk := fp.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _status_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"/proc/{pid}/status has no {field}")
+
+
+def peak_rss_reset(pid: int) -> None:
+    """Reset the process's peak RSS (VmHWM) to its current RSS (proc(5), clear_refs "5")."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def peak_rss_kib(pid: int) -> int:
+    """The process's peak RSS (VmHWM) since it started or was reset, in KiB."""
+    return _status_kib(pid, "VmHWM")
+
+
+def run_measured(
+    argv: Sequence[str], *, log: Path, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> tuple[int, int]:
+    """Run ``argv`` to its end, output into ``log``; its exit status and peak RSS in KiB."""
+    with open(log, "wb") as out:
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+        try:
+            _, status, usage = os.wait4(process.pid, 0)  # the child's own ru_maxrss (KiB on Linux)
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, int(usage.ru_maxrss)
+
+
+def remove_large_files(folder: Path) -> None:
+    """Delete every file of at least 1 MiB below ``folder``."""
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink() and path.stat().st_size >= MIB:
+            path.unlink()
+
+
+def assert_bounded(what: str, growth_kib: int, object_bytes: int) -> None:
+    """Raise :class:`UnboundedMemory` unless ``growth_kib`` stays under the bound."""
+    if growth_kib >= RSS_GROWTH_BOUND_KIB:
+        raise UnboundedMemory(
+            f"{what}: peak RSS grew by {growth_kib // 1024} MiB carrying a {object_bytes // MIB} MiB "
+            f"object (bound {RSS_GROWTH_BOUND_KIB // 1024} MiB)"
+        )
