@@ -10,9 +10,11 @@ work, no sockets:
 - :func:`check_lengths` walks the data set's element headers, seeking past the values,
   and refuses one whose declared lengths run past the end of the file (a truncated file
   streamed as is makes the peer abort the association);
-- :func:`encode_for` re-encodes an instance for another transfer syntax: native to native
-  through the PS3.10 writer, compressed to native (or another syntax) through
-  ``dicomkit.codecs.transcode``.
+- :func:`encode_for` re-encodes an instance for another transfer syntax in memory: native
+  to native through the PS3.10 writer, compressed to native (or another syntax) through
+  ``dicomkit.codecs.transcode``. Senders use it only for what ``scu.conversion`` cannot
+  stream (a compressed or deflated syntax on either side); its bytes are that module's
+  oracle.
 
 ::
 
