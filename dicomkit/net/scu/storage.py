@@ -13,8 +13,10 @@ single transfer syntax so that what the peer accepted is known per syntax. An in
 goes on the context of its own syntax when accepted: its data set is then streamed from
 the file as it is (read one fragment at a time, pixel data never decoded or held
 whole; a deflated data set of odd length is padded to even, as PDV fragments must be).
-Otherwise it is converted to an accepted fallback: native to native by the
-PS3.10 writer, compressed to native through ``dicomkit.codecs``. SOP classes beyond 128
+Otherwise it is converted to an accepted fallback: native to native while it is sent
+(``scu.conversion``: the header re-encoded, Pixel Data copied from the file in chunks,
+so memory does not grow with the object); from a compressed or deflated syntax in
+memory (``instances.encode_for``, through ``dicomkit.codecs``). SOP classes beyond 128
 contexts go on further associations, one after the other.
 
 Before anything is sent, each file's element lengths are checked against its size
@@ -41,7 +43,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import Final
+from typing import BinaryIO, Final
 
 from dicomkit.data.uid import uid_name
 from dicomkit.errors import DicomError, RemoteProtocolError
@@ -51,6 +53,7 @@ from dicomkit.net.config import AEConfig, RequestedContext, Timeouts
 from dicomkit.net.dimse.commands import CStoreRQ, CStoreRSP, Priority, encode_command
 from dicomkit.net.dimse.fragment import fragment_message, fragment_stream
 from dicomkit.net.dimse.status import StatusCategory, status_category, status_name
+from dicomkit.net.scu.conversion import ConvertedStream, open_converted, streams_conversion
 from dicomkit.net.scu.instances import Instance, check_lengths, encode_for, find_files, scan_instance
 from dicomkit.part10.transfer_syntax import (
     EXPLICIT_VR_LITTLE_ENDIAN,
@@ -178,12 +181,18 @@ class _Sender:
         target = context.transfer_syntax
         converted = target != instance.transfer_syntax
         payload: bytes | None = None
+        stream: BinaryIO | ConvertedStream | None = None
+        length = instance.dataset_length
         try:
-            if converted:
+            if converted and streams_conversion(instance.transfer_syntax, target):
+                stream = await asyncio.to_thread(open_converted, instance, target)
+                length = stream.length
+            elif converted:
                 payload = await asyncio.to_thread(encode_for, instance, target)
             elif instance.dataset_length % 2 and transfer_syntax(target).deflated:
                 payload = _padded(instance)
-            stream = None if payload is not None else open(instance.path, "rb")  # noqa: SIM115 - closed below
+            else:
+                stream = _open_dataset(instance)
         except (DicomError, OSError) as error:
             verb = f"cannot convert to {uid_name(target) or target}" if converted else "cannot read"
             return _replace_error(unsent, f"{verb}: {_why(error)}")
@@ -193,12 +202,11 @@ class _Sender:
             await association.send_message(context.context_id, command, payload)
         else:
             with stream:
-                stream.seek(instance.dataset_offset)
                 maximum = association.peer_max_pdu_length
                 await association.protocol.send_pdus(
                     chain(
                         fragment_message(context.context_id, encode_command(command), None, maximum),
-                        fragment_stream(context.context_id, stream, instance.dataset_length, maximum),
+                        fragment_stream(context.context_id, stream, length, maximum),
                     )
                 )
         response = (await association.receive()).command
@@ -214,6 +222,17 @@ class _Sender:
             converted,
             response.error_comment or "",
         )
+
+
+def _open_dataset(instance: Instance) -> BinaryIO:
+    """The instance's file, positioned at its data set."""
+    stream = open(instance.path, "rb")  # noqa: SIM115 - the caller closes it
+    try:
+        stream.seek(instance.dataset_offset)
+    except BaseException:
+        stream.close()
+        raise
+    return stream
 
 
 def _padded(instance: Instance) -> bytes:
