@@ -8,7 +8,8 @@ the move destination, or the C-GET's own association (the requestor as Storage S
 :class:`StoreChannel` is that difference; :class:`SubOperations` is all the rest::
 
     InstanceRef --prepare (scan the file / take the bytes)--> choose an accepted context
-                --its own syntax: streamed as is | else converted (native; codecs)-->
+                --its own syntax: streamed as is | native to native: streamed while
+                  converted (scu.conversion) | else converted in memory (codecs)-->
                 C-STORE-RQ --> channel --> C-STORE-RSP --> counts: completed/warning/failed
     every N sub-operations or T seconds: C-MOVE/C-GET-RSP FF00 with the four counts
     the end: 0000 | B000 + Failed SOP Instance UID List | FE00 (cancel, with counts)
@@ -59,6 +60,7 @@ from dicomkit.net.dimse.status import (
     status_category,
 )
 from dicomkit.net.pdu import PDataTF
+from dicomkit.net.scu.conversion import ConvertedStream, open_converted, streams_conversion
 from dicomkit.net.scu.instances import Instance, check_lengths, encode_for, scan_instance
 from dicomkit.net.scu.storage import FALLBACK_SYNTAXES, MAX_CONTEXTS
 from dicomkit.net.services.protocols import AssociationInfo, Responder, ServiceRequest
@@ -243,11 +245,13 @@ def _choose(contexts: Sequence[NegotiatedContext], sop_class: str, syntax: str) 
 
 @dataclass(slots=True)
 class _Prepared:
-    """An instance ready to send: streamed from ``instance``'s file or ``payload``."""
+    """An instance ready to send: streamed from ``instance``'s file, streamed while
+    ``converted`` (its file re-encoded, see ``scu.conversion``), or ``payload``."""
 
     context: NegotiatedContext
     instance: Instance | None
     payload: bytes | None
+    converted: ConvertedStream | None = None
 
 
 class SubOperations:
@@ -316,6 +320,11 @@ class SubOperations:
         encoded = encode_command(command)
         if prepared.payload is not None:
             await channel.send_pdus(fragment_message(context_id, encoded, prepared.payload, maximum))
+        elif prepared.converted is not None:
+            with prepared.converted as converted:
+                head = fragment_message(context_id, encoded, None, maximum)
+                body = fragment_stream(context_id, converted, converted.length, maximum)
+                await channel.send_pdus(chain(head, body))
         else:
             head = fragment_message(context_id, encoded, None, maximum)
             source = prepared.instance
@@ -411,7 +420,8 @@ class SubOperations:
 
 
 def _prepare(contexts: Sequence[NegotiatedContext], instance: InstanceRef) -> _Prepared | None:
-    """Pick the context and, unless the file goes as it is, encode the data set for it.
+    """Pick the context and, unless the file goes as it is, convert the data set for it:
+    a file from one native syntax to another as it is sent, anything else now, in memory.
 
     Runs in the server's thread pool (file reads, codecs). None: no context accepted.
 
@@ -432,6 +442,8 @@ def _prepare(contexts: Sequence[NegotiatedContext], instance: InstanceRef) -> _P
         if context is None:
             return None
         target = context.transfer_syntax
+        if target != scanned.transfer_syntax and streams_conversion(scanned.transfer_syntax, target):
+            return _Prepared(context, None, None, open_converted(scanned, target))
         if target != scanned.transfer_syntax:
             return _Prepared(context, None, _even(encode_for(scanned, target)))
         if scanned.dataset_length % 2:  # PDV fragments are even (a deflated data set may not be)
