@@ -8,10 +8,9 @@ just before the step) for C-STORE, C-GET and C-MOVE; of a ``manage.py`` command
 and ``dicom_send``. The growth must stay under a bound that does not depend on the size.
 
 Sent in the transfer syntax it is stored in, the instance is streamed from the file. To a
-peer that accepts only Implicit VR Little Endian it is converted: ``encode_for`` (SCU) and
-``services.retrieve._prepare`` (C-MOVE/C-GET SCP) read the data set whole and encode it
-into one ``bytes``, about twice the object. Those tests are expected to fail until
-conversion streams.
+peer that accepts only Implicit VR Little Endian it is converted while it is sent
+(``scu.conversion``, used by the Storage SCU and ``services.retrieve._prepare``): the
+header re-encoded, Pixel Data copied from the file in chunks.
 """
 
 from __future__ import annotations
@@ -32,7 +31,6 @@ from apps.archive.storage import LocalFileBackend
 from apps.dicom_net.services.remote_nodes import remote_node_create
 from tests.apps.dicom_net.conftest import REPO_ROOT, ArchiveServer, manage_env
 from tests.interop.large_instances import (
-    UnboundedMemory,
     assert_bounded,
     data_set_digest,
     peak_rss_kib,
@@ -48,12 +46,6 @@ pytestmark = pytest.mark.django_db(transaction=True)  # the server and commands 
 
 FRAMES = 100  # of 1024 x 1024 x 16 bits: 200 MiB of Pixel Data
 PIXEL_BYTES = FRAMES * 1024 * 1024 * 2
-CONVERTS_IN_MEMORY = pytest.mark.xfail(
-    strict=True,
-    raises=UnboundedMemory,
-    reason="native-to-native conversion reads the data set whole and encodes it into one bytes "
-    "(scu.instances.encode_for, services.retrieve._prepare)",
-)
 
 
 @pytest.fixture(autouse=True)
@@ -100,7 +92,7 @@ class Storescp:
             path.unlink()
 
 
-@pytest.fixture(params=["own syntax", pytest.param("implicit only", marks=CONVERTS_IN_MEMORY)])
+@pytest.fixture(params=["own syntax", "implicit only"])
 def storescp(request: pytest.FixtureRequest, tmp_path: Path, transactional_db: None) -> Iterator[Storescp]:
     """storescp accepting every native syntax, or Implicit VR Little Endian only (``+xi``)."""
     options = ["+xi"] if request.param == "implicit only" else []
