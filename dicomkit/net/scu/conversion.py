@@ -14,7 +14,8 @@ and the C-MOVE/C-GET SCP send with ``fragment_stream`` as they send a file uncha
 The data set is parsed with values longer than ``defer_size`` left in the file. Each
 top-level value left there whose VR is a long binary one (OB, OW, OF, OD, OL, OV, UN) is
 copied in chunks: Pixel Data above all, but also Float Pixel Data or a large waveform.
-The runs of elements between them are encoded by the PS3.10 writer. Byte order follows
+Native Pixel Data is copied even when it was small enough to be read. The runs of
+elements between copied values are encoded by the PS3.10 writer. Byte order follows
 the writer (``dicomkit.data.pixel_byte_order``): native OW Pixel Data with 32 or 64 bits
 allocated is swapped cell by cell, any other value item by item of its VR (OW words, OF
 and OL 4 bytes, OD and OV 8), and OB and UN never.
@@ -72,7 +73,8 @@ def streams_conversion(source_syntax: str, target_syntax: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class _Copy:
-    """A value copied from the file, chunk by chunk, through ``swap`` if the byte order changes."""
+    """A value copied chunk by chunk (from the file, unless it was read), through ``swap``
+    if the byte order changes."""
 
     element: Element
     swap: _Swap | None
@@ -155,7 +157,7 @@ def open_converted(
     parts: list[bytes | _Copy] = []
     run = Dataset()
     for element in dataset.elements():
-        if not (element.is_deferred and element.vr in _COPIED_VRS):
+        if not _copied(element):
             run.add(element)
             continue
         if run:
@@ -172,6 +174,16 @@ def open_converted(
     if run:
         parts.append(_encode_run(run, charset, target_syntax))
     return ConvertedStream(parts)
+
+
+def _copied(element: Element) -> bool:
+    """Whether a top-level value is copied chunk by chunk rather than written: a long
+    binary value left in the file, and native Pixel Data whatever its size, whose byte
+    order depends on Bits Allocated: the writer would look for that in the run that
+    holds Pixel Data, and a copied value before it may have split them apart."""
+    if element.vr not in _COPIED_VRS or element.undefined_length:
+        return False
+    return element.is_deferred or element.tag == tags.PixelData
 
 
 def _encode_run(run: Dataset, charset: Charset | None, target_syntax: str) -> bytes:

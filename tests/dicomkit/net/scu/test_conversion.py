@@ -219,6 +219,22 @@ def test_pixel_data_of_several_chunks_streams_to_encode_for_bytes(
 
 
 @pytest.mark.parametrize(("source", "target"), PAIRS)
+@pytest.mark.parametrize("bits", [32, 64])
+def test_small_pixel_data_after_a_copied_value_keeps_its_cells_whole(
+    tmp_path: Path, source: str, target: str, bits: int
+) -> None:
+    # Found by the generated data sets: Pixel Data too small to be deferred, after a long
+    # value that is copied, must still be swapped by its Bits Allocated (in another run).
+    dataset = make_ct(BitsAllocated=bits, BitsStored=bits, HighBit=bits - 1, PixelData=None)
+    dataset.add(Element(0x00290010, "LO", "DICOMKIT TEST"))
+    dataset.add(Element(0x00291010, "OB", bytes(range(256)) * 512))  # 128 KiB: deferred
+    dataset.add(Element(tags.PixelData, "OW", bytes(range(4 * 4 * bits // 8))))
+    path = tmp_path / "small-pixels.dcm"
+    write_file(path, dataset, transfer_syntax_uid=source)
+    _assert_like_encode_for(scan_instance(path), target)
+
+
+@pytest.mark.parametrize(("source", "target"), PAIRS)
 def test_float_pixel_data_is_copied_and_swapped_as_of(tmp_path: Path, source: str, target: str) -> None:
     dataset = make_ct(
         BitsAllocated=32, BitsStored=None, HighBit=None, PixelRepresentation=None, PixelData=None
@@ -274,7 +290,7 @@ def test_any_read_size_gives_the_same_bytes(tmp_path: Path, read_size: int) -> N
 # ------------------------------------------------------------------ generated data sets
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     ds=datasets(),
     after=datasets(depth=0),
