@@ -204,7 +204,11 @@ class Parser:
                     element = self._un_to_known(tag, known, value_pos, next_pos, charset, depth, pixel_rep)
                 elif defer_size is not None and length > defer_size and tag != CHARSET:
                     element = Element(
-                        tag, vr, raw=DeferredValue(src.path or "", value_pos, length), little_endian=little
+                        tag,
+                        vr,
+                        raw=DeferredValue(src.path or "", value_pos, length),
+                        little_endian=little,
+                        charset=charset,
                     )
                     src.skip_to(next_pos)
                 else:

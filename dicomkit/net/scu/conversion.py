@@ -150,7 +150,7 @@ def open_converted(
     target = transfer_syntax(target_syntax)
     options = ReadOptions(defer_size=defer_size)
     dataset = read_dataset_at(instance.path, instance.dataset_offset, instance.transfer_syntax, options)
-    charset = _restore_charsets(dataset, None)
+    charset = _charset(dataset)
     order = "<" if target.little_endian else ">"
     implicit_header = struct.Struct(order + "HHL")
     explicit_header = struct.Struct(order + "HH2s2xL")
@@ -191,24 +191,11 @@ def _encode_run(run: Dataset, charset: Charset | None, target_syntax: str) -> by
     return encode_dataset(run, target_syntax)
 
 
-def _restore_charsets(dataset: Dataset, inherited: Charset | None) -> Charset | None:
-    """Give the deferred values of ``dataset`` (items included) the character set they
-    were read in, and return the data set's, as the writer works it out.
-
-    The reader keeps the character set of the values it holds but not of those it
-    leaves in the file; without it the writer would re-encode a long text value from
-    the default repertoire, and differ from ``encode_for``, which defers nothing.
-    """
-    charset = inherited
-    if tags.SpecificCharacterSet in dataset:
-        charset = Charset.from_value(dataset.get_strs(tags.SpecificCharacterSet))
-    for element in dataset.elements():
-        if element.vr == "SQ":
-            for item in element.sequence:
-                _restore_charsets(item, charset)
-        elif element.is_deferred and element.charset is None:
-            element.charset = charset
-    return charset
+def _charset(dataset: Dataset) -> Charset | None:
+    """The data set's character set, as the writer works it out (None: the default)."""
+    if tags.SpecificCharacterSet not in dataset:
+        return None
+    return Charset.from_value(dataset.get_strs(tags.SpecificCharacterSet))
 
 
 def _swap_for(element: Element, dataset: Dataset) -> _Swap | None:

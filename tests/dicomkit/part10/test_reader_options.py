@@ -67,6 +67,22 @@ def test_values_larger_than_defer_size_stay_in_the_file_until_asked() -> None:
     assert not small.is_deferred
 
 
+def test_a_deferred_text_value_decodes_in_the_character_set_it_was_read_in(tmp_path: Path) -> None:
+    ds = Dataset()
+    ds.set("SOPClassUID", "1.2.840.10008.5.1.4.1.1.7", "UI")
+    ds.set("SOPInstanceUID", "1.2.3.4", "UI")
+    ds.set("SpecificCharacterSet", "ISO_IR 192", "CS")
+    comments = "Schädelübersicht 頭部 " * 100
+    ds.set("ImageComments", comments, "LT")
+    path = tmp_path / "utf8.dcm"
+    write_file(path, ds, transfer_syntax_uid=EXPLICIT_VR_LITTLE_ENDIAN)
+
+    element = read_file(path, ReadOptions(defer_size=64)).dataset["ImageComments"]
+
+    assert element.is_deferred
+    assert element.value == comments.rstrip()
+
+
 def test_deferred_value_of_a_file_that_shrank_raises_truncated(tmp_path: Path) -> None:
     copy = tmp_path / "ct.dcm"
     copy.write_bytes(CT.read_bytes())
