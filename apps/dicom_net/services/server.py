@@ -9,7 +9,9 @@ accepting while it is the least loaded.
 In each serving process dicomkit's :class:`~dicomkit.net.aio.server.DicomServer` (PS3.8
 association acceptor) runs on asyncio; SIGTERM or SIGINT starts a graceful shutdown:
 stop accepting, let messages in flight finish for the grace period, abort what is left,
-then wait for the association log writes. Exit status 0 after a clean shutdown.
+then wait for the association log writes. Exit status 0 after a clean shutdown; 1 when a
+handler thread was still at work ``HANDLER_EXIT_MARGIN`` seconds after the grace (it
+cannot be interrupted), which ends the process without it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import os
 import signal
 import ssl
 from concurrent.futures import ThreadPoolExecutor
+from typing import NoReturn
 
 from django.db import connections
 
@@ -27,7 +30,7 @@ from apps.dicom_net.errors import ServerStartError
 from apps.dicom_net.handlers import service_handlers
 from apps.dicom_net.services.association_log import AssociationLogWriter
 from apps.dicom_net.services.server_config import ServerConfig, server_ssl_context_build
-from apps.dicom_net.services.workers import Listening, dicom_server_supervise
+from apps.dicom_net.services.workers import SHUTDOWN_MARGIN, Listening, dicom_server_supervise
 from dicomkit.net.aio.server import DicomServer
 
 logger = logging.getLogger(__name__)
@@ -36,6 +39,10 @@ logger = logging.getLogger(__name__)
 LOG_DRAIN_MARGIN = 5.0
 # Threads for blocking handler work (Responder.run_blocking: ORM, storage).
 MAX_HANDLER_THREADS = 32
+# How long shutdown waits, past the grace, for handler threads still at work (a commit
+# waiting for a lock): they cannot be interrupted. Less than the supervisor's margin, so a
+# worker ends itself, and says why, before it is killed.
+HANDLER_EXIT_MARGIN = SHUTDOWN_MARGIN - 1.0
 
 
 async def _serve(
@@ -90,12 +97,32 @@ async def _serve(
                 "pid": os.getpid(),
             },
         )
-        await server.shutdown(config.shutdown_grace)
+        try:
+            await asyncio.wait_for(
+                server.shutdown(config.shutdown_grace), config.shutdown_grace + HANDLER_EXIT_MARGIN
+            )
+        except TimeoutError:
+            logger.error(
+                "dicom handler threads still busy after the grace period, exiting without them",
+                extra={"margin": HANDLER_EXIT_MARGIN, "pid": os.getpid()},
+            )
+            _exit_now(1)
     finally:
         await writer.drain(timeout=config.shutdown_grace + LOG_DRAIN_MARGIN)
         writer.close()
         executor.shutdown(wait=False, cancel_futures=True)
     logger.info("dicom server stopped", extra={"pid": os.getpid()})
+
+
+def _exit_now(status: int) -> NoReturn:
+    """Ends the process at once, without the threads the interpreter's exit would wait for.
+
+    Handlers still at work have not cleaned up after themselves (``run_blocking``): an
+    ingest cut short keeps its staging journal, and the next start settles it, as after
+    a kill.
+    """
+    logging.shutdown()  # flush the log lines first
+    os._exit(status)
 
 
 def dicom_server_run(

@@ -22,6 +22,13 @@ Invariants:
   waits in ``receive`` or ``drain``.
 - When the inbox holds ``_PAUSE_AT`` items, reading pauses until it is drained: a peer
   that sends faster than the handlers answer is throttled by TCP, not by memory.
+- With a network timeout, a peer that takes none of our bytes for that long (write
+  buffer full, no progress) is aborted like a silent one, and the connection is reset,
+  since a close would wait for that buffer to flush. Any close still waiting for its
+  buffer to flush after ARTIM is forced the same way.
+- Once we abort, messages received but not handed on are dropped and their data sets'
+  sinks aborted: nothing after an A-ABORT is answered. ``discard_pending`` does the
+  same for whatever an association's task leaves when it ends.
 
 :func:`raise_for` is the one place where an unexpected inbound item becomes an
 exception (AssociationRejected, AssociationAborted, a timeout).
@@ -183,6 +190,7 @@ class AssociationProtocol(asyncio.Protocol):
         self._drain_waiter: asyncio.Future[None] | None = None
         self._read_paused = False
         self._local_abort: LocalAbort | None = None
+        self._forced_close: asyncio.TimerHandle | None = None
 
     # --------------------------------------------------------- asyncio callbacks
 
@@ -215,6 +223,8 @@ class AssociationProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._artim.stop()
+        if self._forced_close is not None:
+            self._forced_close.cancel()
         if self._watchdog is not None:
             self._watchdog.stop()
         self.connection.connection_lost()
@@ -364,16 +374,49 @@ class AssociationProtocol(asyncio.Protocol):
             await self.drain()
 
     async def drain(self) -> None:
-        """Wait until the transport's write buffer is below its high-water mark."""
+        """Wait until the transport's write buffer is below its high-water mark.
+
+        Raises:
+            NetworkTimeout: the peer took none of our bytes for ``timeouts.network``
+                seconds; the association is aborted.
+            AssociationAborted: the connection was lost meanwhile.
+        """
         if not self._write_paused or self._closed.done():
             return
-        self._drain_waiter = self._loop.create_future()
+        waiter = self._drain_waiter = self._loop.create_future()
         try:
-            await self._drain_waiter
+            await self._drained(waiter)
         finally:
             self._drain_waiter = None
         if self._closed.done() and self._local_abort is None:
             raise AssociationAborted(detail="connection lost while sending")
+
+    async def _drained(self, waiter: asyncio.Future[None]) -> None:
+        """Wait for ``waiter`` while the peer reads; abort once it stops reading.
+
+        Progress is the write buffer shrinking: a slow reader may take long to bring it
+        under the low-water mark, but a peer that reads nothing never does, and with the
+        handler busy sending, the idle watchdog (paused for it) cannot notice.
+        """
+        limit = self.timeouts.network
+        transport = self.transport
+        if limit is None or transport is None:
+            await waiter
+            return
+        pending = transport.get_write_buffer_size()
+        while True:
+            done, _ = await asyncio.wait((waiter,), timeout=limit)
+            if done:
+                return
+            left = transport.get_write_buffer_size()
+            if left >= pending:
+                detail = f"the peer read nothing for {limit} s"
+                if logger.isEnabledFor(logging.INFO):
+                    logger.info("aborting association whose peer reads nothing", extra={"peer": self.peer})
+                self.abort(detail, timeout=True)
+                transport.abort()  # the A-ABORT cannot get through a full buffer either
+                raise NetworkTimeout(detail)
+            pending = left
 
     def abort(self, detail: str = "aborted by the local user", *, timeout: bool = False) -> None:
         """Send an A-ABORT (if the state allows one) and close the transport at once.
@@ -383,10 +426,18 @@ class AssociationProtocol(asyncio.Protocol):
         if self._local_abort is not None or self._closed.done():
             return
         self._local_abort = LocalAbort(detail, timeout)
+        self._drop_messages()  # received, never to be answered
         self._push(self._local_abort)
         with contextlib.suppress(LocalProtocolError):  # Sta1, Sta13: nothing to abort, just close
             self.send(AbortPDU(AbortSource.SERVICE_USER, AbortReason.REASON_NOT_SPECIFIED))
         self._close_transport()
+
+    def discard_pending(self) -> None:
+        """Abort the data sets of every message not handed on: those in the inbox and the
+        one being received. For the owner of the association when it stops serving it
+        (cancelled), so that no sink (staging file) outlives it."""
+        self._drop_messages()
+        self._assembler_abort()
 
     async def wait_closed(self) -> None:
         if not self._closed.done():
@@ -395,6 +446,11 @@ class AssociationProtocol(asyncio.Protocol):
     @property
     def closed(self) -> bool:
         return self._closed.done()
+
+    @property
+    def aborted(self) -> bool:
+        """Whether we aborted the association: nothing more can be sent on it."""
+        return self._local_abort is not None
 
     # -------------------------------------------------------------- internals
 
@@ -413,8 +469,14 @@ class AssociationProtocol(asyncio.Protocol):
 
     def _close_transport(self) -> None:
         self._artim.stop()
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.close()
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        transport.close()
+        if transport.get_write_buffer_size():
+            # close() waits for the buffer to flush, which a peer reading nothing never lets
+            # happen: bound the wait by ARTIM, as PS3.8 bounds waiting for the close.
+            self._forced_close = self._loop.call_later(self.timeouts.artim, transport.abort)
 
     def _artim_expired(self) -> None:
         self.connection.timer_expired()
@@ -439,6 +501,21 @@ class AssociationProtocol(asyncio.Protocol):
             self._assembler.abort()
         except DicomError:  # a sink that cannot clean up must not break the close
             logger.exception("DIMSE assembler failed to abort")
+
+    def _drop_messages(self) -> None:
+        """Remove the messages from the inbox, aborting their data sets' sinks."""
+        if not any(isinstance(item, Message) for item in self._inbox):
+            return
+        kept: deque[Inbound] = deque()
+        for item in self._inbox:
+            if not isinstance(item, Message):
+                kept.append(item)
+            elif item.dataset is not None:
+                try:
+                    item.dataset.abort()
+                except Exception:  # one sink that cannot clean up must not keep the others
+                    logger.exception("DIMSE data sink failed to abort")
+        self._inbox = kept
 
 
 def _expire(waiter: asyncio.Future[None]) -> None:

@@ -17,8 +17,12 @@ without service becomes 0122H (SOP class not supported) and a command that is no
 request for us becomes an A-ABORT.
 
 Shutdown (:meth:`DicomServer.shutdown`): stop accepting; abort idle associations;
-let a message being handled finish and abort its association after the response; after
-``grace`` seconds abort whatever is still busy.
+let a message being handled finish and abort its association after the response (messages
+queued behind it are dropped unanswered); after ``grace`` seconds abort whatever is still
+busy. The data sets of dropped messages are discarded with their sinks. Work a handler
+runs in a thread (``Responder.run_blocking``) cannot be interrupted: a cancelled handler
+waits for it before cleaning up, so a caller that must stop sooner ends the process
+(the archive's ingest is crash-safe; a clean-up racing the commit is not).
 
 The observer hook receives an :class:`AssociationRecord` when an association starts,
 is negotiated and ends. It runs on the event loop and must not block (queue the record
@@ -28,6 +32,7 @@ and write it elsewhere).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import itertools
 import logging
@@ -150,7 +155,15 @@ class _Responder:
 
     async def run_blocking(self, function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: function(*args, **kwargs))
+        future = loop.run_in_executor(self._executor, lambda: function(*args, **kwargs))
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            # A thread cannot be stopped. Until it returns, what it works on (a data set
+            # being committed) must not meet the clean-up the cancellation sets off (the
+            # sink's abort): wait for it, then let the cancellation go on.
+            await _finished(future)
+            raise
 
     # C-GET: sub-operations on the same association (PS3.4 C.4.3.3).
 
@@ -167,6 +180,13 @@ class _Responder:
         if isinstance(item, Message):
             return item
         raise_for(item, expected="a DIMSE message")
+
+
+async def _finished(future: asyncio.Future[_T]) -> None:
+    """Wait until ``future`` is done, whatever is cancelled meanwhile."""
+    while not future.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait((future,))
 
 
 class _ServerAssociation:
@@ -235,6 +255,7 @@ class _ServerAssociation:
             protocol.abort(str(error))
             self.outcome, self.detail = Outcome.ABORTED_LOCALLY, str(error)
         finally:
+            protocol.discard_pending()  # cancelled with data sets received: drop their files
             server.forget(self)
             server.notify(self, Phase.ENDED)
 
@@ -339,7 +360,7 @@ class _Dispatcher:
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            if protocol.closed or responder.final_sent:
+            if protocol.closed or protocol.aborted or responder.final_sent:
                 return  # the association ended under the handler, or it has answered
             if isinstance(error, DimseStatusError):
                 status, comment = error.status, error.comment
@@ -351,7 +372,7 @@ class _Dispatcher:
                 status, comment = PROCESSING_FAILURE, type(error).__name__
             await responder.send(failure_response(command, status, comment))
             return
-        if not responder.final_sent and not protocol.closed:
+        if not (responder.final_sent or protocol.closed or protocol.aborted):
             await responder.send(
                 failure_response(command, PROCESSING_FAILURE, "no response from the handler")
             )
