@@ -21,7 +21,11 @@ Invariants:
 - No task, future or timer is created per PDU; a future exists only while someone
   waits in ``receive`` or ``drain``.
 - When the inbox holds ``_PAUSE_AT`` items, reading pauses until it is drained: a peer
-  that sends faster than the handlers answer is throttled by TCP, not by memory.
+  that sends faster than the handlers answer is throttled by TCP, not by memory. What
+  was already read waits in the Connection's buffer (and a P-DATA's remaining PDVs
+  here), unparsed: one read can hold hundreds of small messages, and each message taken
+  out opens its data set's sink (a staging file), so taking them all would let a
+  pipelining peer hold as many files open.
 - With a network timeout, a peer that takes none of our bytes for that long (write
   buffer full, no progress) is aborted like a silent one, and the connection is reset,
   since a close would wait for that buffer to flush. Any close still waiting for its
@@ -65,6 +69,7 @@ from dicomkit.net.pdu import (
     AssociateRJ,
     AssociateRQ,
     PDataTF,
+    PresentationDataValue,
     ReleaseRP,
     ReleaseRQ,
 )
@@ -189,6 +194,7 @@ class AssociationProtocol(asyncio.Protocol):
         self._write_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
         self._read_paused = False
+        self._held_values: deque[PresentationDataValue] = deque()  # of a P-DATA, while paused
         self._local_abort: LocalAbort | None = None
         self._forced_close: asyncio.TimerHandle | None = None
 
@@ -228,7 +234,8 @@ class AssociationProtocol(asyncio.Protocol):
         if self._watchdog is not None:
             self._watchdog.stop()
         self.connection.connection_lost()
-        self._process()
+        self._held_values.clear()  # never to be answered: the peer is gone
+        self._process(everything=True)
         self._assembler_abort()
         self._push(_CLOSED)
         if not self._closed.done():
@@ -246,10 +253,13 @@ class AssociationProtocol(asyncio.Protocol):
 
     # ------------------------------------------------------------------ input
 
-    def _process(self) -> None:
-        """Carry out what the Connection asks, in order, until it needs data."""
+    def _process(self, *, everything: bool = False) -> None:
+        """Carry out what the Connection asks, in order, until it needs data, or until the
+        inbox is full (``receive`` goes on once it is drained) unless ``everything``."""
         connection = self.connection
-        while True:
+        if self._held_values:
+            self._pdata_values()
+        while everything or not self._read_paused:
             event = connection.next_event()
             if event is NEED_DATA:
                 break
@@ -271,13 +281,25 @@ class AssociationProtocol(asyncio.Protocol):
             self._write(data)
 
     def _pdata(self, pdata: PDataTF) -> None:
-        for value in pdata.values:
+        self._held_values.extend(pdata.values)
+        self._pdata_values()
+
+    def _pdata_values(self) -> None:
+        """Feed the held PDVs to the assembler, until the inbox is full."""
+        values = self._held_values
+        if self._local_abort is not None:
+            values.clear()  # nothing after our A-ABORT is taken in
+            return
+        while values and not self._read_paused:
+            value = values.popleft()
             if value.context_id not in self.accepted_context_ids:
+                values.clear()
                 self.abort(f"P-DATA on presentation context {value.context_id}, which is not accepted")
                 return
             try:
                 message = self._assembler.feed(value)
             except DicomError as error:
+                values.clear()
                 self.abort(f"invalid DIMSE message: {error}")
                 return
             if message is None:
@@ -318,7 +340,10 @@ class AssociationProtocol(asyncio.Protocol):
         item = self._inbox.popleft()
         if self._read_paused and len(self._inbox) <= _RESUME_AT and self.transport is not None:
             self._read_paused = False
-            self.transport.resume_reading()
+            if self._local_abort is None:
+                self._process()  # what was read but held, first
+            if not self._read_paused and not self.transport.is_closing():
+                self.transport.resume_reading()
         return item
 
     # ----------------------------------------------------------------- output

@@ -13,7 +13,9 @@ from dicomkit.net.acse import NegotiatedContext
 from dicomkit.net.aio import VERIFICATION_CONTEXT, Outcome, Phase, associate, open_association
 from dicomkit.net.config import AEConfig, RequestedContext, SupportedContext
 from dicomkit.net.dimse.assemble import DataSink, MemorySink
-from dicomkit.net.dimse.commands import CEchoRQ, CEchoRSP, CStoreRQ, CStoreRSP, DimseMessage
+from dicomkit.net.dimse.commands import CEchoRQ, CEchoRSP, CStoreRQ, CStoreRSP, DimseMessage, encode_command
+from dicomkit.net.dimse.fragment import fragment_message
+from dicomkit.net.pdu import PDataTF
 from dicomkit.net.services import (
     AssociationInfo,
     EchoRequest,
@@ -304,3 +306,58 @@ def test_c_echo_request_with_message_id_is_answered_to_that_id() -> None:
             await assoc.release()
 
     run(scenario())
+
+
+class _HeldStore(_StoreIntoMemory):
+    """Holds every C-STORE until ``gate`` opens; counts the data sets' sinks made so far."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.sinks = 0
+
+    def sink_for(
+        self, context: NegotiatedContext, command: DimseMessage, association: AssociationInfo
+    ) -> DataSink:
+        self.sinks += 1
+        return super().sink_for(context, command, association)
+
+    async def handle(self, request: ServiceRequest, responder: Responder) -> None:
+        await self.gate.wait()
+        await super().handle(request, responder)
+
+
+def test_a_pipelining_peer_gets_no_more_sinks_opened_than_the_inbox_holds() -> None:
+    """Each sink is a staging file in the archive: messages already read but beyond the
+    inbox's bound stay unparsed until it drains, and every one is still answered in order."""
+    service = _HeldStore()
+    count = 120
+
+    async def scenario() -> list[int]:
+        async with serving(scp_ae(CT_CONTEXT), services=[VerificationService(), service]) as server:
+            contexts = [RequestedContext(CT_IMAGE_STORAGE, (EXPLICIT_LE,))]
+            async with associate("127.0.0.1", server.port, scu_ae(), "SCP", contexts) as assoc:
+                context = assoc.context_for(CT_IMAGE_STORAGE)
+                pdus: list[PDataTF] = []
+                for index in range(count):  # about 30 KB, written at once: one read may take it all
+                    request = CStoreRQ(assoc.next_message_id(), CT_IMAGE_STORAGE, f"1.2.3.{index}")
+                    data = bytes([index]) * 64
+                    pdus += fragment_message(context.context_id, encode_command(request), data, 16384)
+                await assoc.protocol.send_pdus(pdus)
+                for _ in range(50):  # until the server has taken in all it will
+                    before = service.sinks
+                    await asyncio.sleep(0.02)
+                    if service.sinks == before and before:
+                        break
+                held = service.sinks
+                service.gate.set()
+                ids = []
+                for _ in range(count):
+                    response = await assoc.receive()
+                    assert isinstance(response.command, CStoreRSP) and response.command.status == 0
+                    ids.append(response.command.message_id_being_responded_to)
+                assert held <= 10, f"{held} sinks opened for messages not yet handled"
+                return ids
+
+    assert run(scenario()) == list(range(1, count + 1))
+    assert service.received == [bytes([index]) * 64 for index in range(count)]
