@@ -26,6 +26,8 @@ Invariants:
   here), unparsed: one read can hold hundreds of small messages, and each message taken
   out opens its data set's sink (a staging file), so taking them all would let a
   pipelining peer hold as many files open.
+- The idle watchdog counts the peer taking our bytes as activity, not only bytes
+  received: a large data set sent over a slow link brings no answer for a long while.
 - With a network timeout, a peer that takes none of our bytes for that long (write
   buffer full, no progress) is aborted like a silent one, and the connection is reset,
   since a close would wait for that buffer to flush. Any close still waiting for its
@@ -248,6 +250,7 @@ class AssociationProtocol(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._write_paused = False
+        self._sent_something()
         if self._drain_waiter is not None and not self._drain_waiter.done():
             self._drain_waiter.set_result(None)
 
@@ -392,6 +395,8 @@ class AssociationProtocol(asyncio.Protocol):
                 self._process()
                 if self._write_paused:
                     await self.drain()
+                else:
+                    self._sent_something()
         finally:
             self._write_joined(pending)
         self._process()
@@ -442,6 +447,7 @@ class AssociationProtocol(asyncio.Protocol):
                 transport.abort()  # the A-ABORT cannot get through a full buffer either
                 raise NetworkTimeout(detail)
             pending = left
+            self._sent_something()
 
     def abort(self, detail: str = "aborted by the local user", *, timeout: bool = False) -> None:
         """Send an A-ABORT (if the state allows one) and close the transport at once.
@@ -506,6 +512,12 @@ class AssociationProtocol(asyncio.Protocol):
     def _artim_expired(self) -> None:
         self.connection.timer_expired()
         self._process()
+
+    def _sent_something(self) -> None:
+        """The peer took our bytes: an association sending a large data set to a slow peer
+        (a WAN link) receives nothing for a long while, and is not idle."""
+        if self._watchdog is not None:
+            self._watchdog.touch()
 
     def _idle_expired(self) -> None:
         if logger.isEnabledFor(logging.INFO):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 
 import pytest
 
@@ -16,9 +17,11 @@ from dicomkit.errors import (
     DimseTimeout,
     LocalProtocolError,
 )
+from dicomkit.net.acse import negotiate
 from dicomkit.net.aio import VERIFICATION_CONTEXT, Outcome, associate, echo_sync, open_association
-from dicomkit.net.config import RequestedContext
-from dicomkit.net.dimse.commands import CEchoRSP
+from dicomkit.net.config import RequestedContext, SupportedContext
+from dicomkit.net.dimse.commands import CEchoRSP, CStoreRQ
+from dicomkit.net.pdu import AssociateRQ, decode_pdu
 from dicomkit.net.services import EchoRequest, VerificationService
 from tests.dicomkit.net.aio.servers import (
     CT_IMAGE_STORAGE,
@@ -234,3 +237,62 @@ def test_echo_sync_wrapper() -> None:
     finally:
         done.set()
         thread.join(10)
+
+
+CT_CONTEXT = SupportedContext(CT_IMAGE_STORAGE, (EXPLICIT_LE,))
+
+
+class _SlowReader:
+    """An acceptor on a plain socket that accepts everything, then reads 8 KiB every 10 ms
+    (a WAN link, say), through a small receive buffer; it answers nothing."""
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)  # inherited
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(1)
+        self.port = self.listener.getsockname()[1]
+        self.received = 0
+        self.aborted = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        sock, _ = self.listener.accept()
+        with sock:
+            sock.settimeout(10)
+            header = sock.recv(6, socket.MSG_WAITALL)
+            body = sock.recv(int.from_bytes(header[2:], "big"), socket.MSG_WAITALL)
+            request = decode_pdu(header + body)
+            assert isinstance(request, AssociateRQ)
+            sock.sendall(negotiate(request, scp_ae(CT_CONTEXT)).encode())
+            while chunk := sock.recv(8192):
+                if chunk[:1] == b"\x07" and len(chunk) == 10:  # an A-ABORT PDU
+                    self.aborted = True
+                self.received += len(chunk)
+                time.sleep(0.01)
+
+
+def test_sending_a_large_data_set_to_a_slow_reader_is_not_idleness() -> None:
+    """Nothing is received while a data set goes out, for longer than the network timeout
+    here; the peer taking our bytes is activity."""
+    peer = _SlowReader()
+    payload = bytes(1 << 20)  # over a second at the reader's pace
+
+    async def scenario() -> None:
+        ae = scu_ae(timeouts=fast_timeouts(network=0.3))
+        contexts = [RequestedContext(CT_IMAGE_STORAGE, (EXPLICIT_LE,))]
+        assoc = await open_association("127.0.0.1", peer.port, ae, "SCP", contexts)
+        sock = assoc.protocol.transport.get_extra_info("socket") if assoc.protocol.transport else None
+        assert sock is not None
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+        context = assoc.context_for(CT_IMAGE_STORAGE)
+        start = time.monotonic()
+        await assoc.send_message(context.context_id, CStoreRQ(1, CT_IMAGE_STORAGE, "1.2.3"), payload)
+        assert time.monotonic() - start > 0.3  # the network timeout passed while sending
+        assert not assoc.protocol.aborted
+        assoc.abort()
+
+    run(scenario())
+    peer.thread.join(timeout=10)
+    assert peer.received > len(payload)
