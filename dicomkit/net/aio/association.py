@@ -83,6 +83,7 @@ from dicomkit.net.ul import (
     Primitive,
     ProviderAbort,
     StartARTIM,
+    State,
     StopARTIM,
 )
 
@@ -375,12 +376,20 @@ class AssociationProtocol(asyncio.Protocol):
         at a time: a run of small messages (C-FIND responses) then costs the transport
         one system call, and the peer one read, instead of one per PDU. Larger PDUs (data
         set fragments) are written one by one, as they come.
+
+        Raises:
+            NetworkTimeout, AssociationAborted: the association ended before all was sent
+                (our abort, the peer's, or the connection's loss).
         """
         pending: list[bytes] = []
         size = 0
         try:
             for pdu in pdus:
-                data = self.connection.send(pdu)
+                try:
+                    data = self.connection.send(pdu)
+                except LocalProtocolError:
+                    self._raise_if_ended()
+                    raise
                 if len(data) >= _SMALL_PDU:
                     self._write_joined(pending)
                     self._write(data)
@@ -512,6 +521,14 @@ class AssociationProtocol(asyncio.Protocol):
     def _artim_expired(self) -> None:
         self.connection.timer_expired()
         self._process()
+
+    def _raise_if_ended(self) -> None:
+        """Once the association is over, what ended it, rather than the state machine's
+        refusal of a P-DATA that can no longer go out."""
+        if self._local_abort is not None:
+            raise_for(self._local_abort, expected="the rest of a message to be sent")
+        if self._closed.done() or self.connection.state in (State.STA1, State.STA13):
+            raise AssociationAborted(detail="the association ended while a message was being sent")
 
     def _sent_something(self) -> None:
         """The peer took our bytes: an association sending a large data set to a slow peer

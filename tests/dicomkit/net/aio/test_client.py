@@ -16,6 +16,7 @@ from dicomkit.errors import (
     AssociationRejected,
     DimseTimeout,
     LocalProtocolError,
+    NetworkTimeout,
 )
 from dicomkit.net.acse import negotiate
 from dicomkit.net.aio import VERIFICATION_CONTEXT, Outcome, associate, echo_sync, open_association
@@ -296,3 +297,19 @@ def test_sending_a_large_data_set_to_a_slow_reader_is_not_idleness() -> None:
     run(scenario())
     peer.thread.join(timeout=10)
     assert peer.received > len(payload)
+
+
+def test_sending_after_our_own_abort_says_the_association_was_aborted() -> None:
+    """Not the state machine's refusal of a P-DATA in Sta13: the reason the association ended."""
+
+    async def scenario() -> None:
+        async with serving(scp_ae(CT_CONTEXT)) as server:
+            contexts = [RequestedContext(CT_IMAGE_STORAGE, (EXPLICIT_LE,))]
+            assoc = await open_association("127.0.0.1", server.port, scu_ae(), "SCP", contexts)
+            context = assoc.context_for(CT_IMAGE_STORAGE)
+            assoc.protocol.abort("no activity for 60 s", timeout=True)
+            request = CStoreRQ(1, CT_IMAGE_STORAGE, "1.2.3")
+            with pytest.raises(NetworkTimeout, match="no activity"):
+                await assoc.send_message(context.context_id, request, b"\0" * 64)
+
+    run(scenario())
