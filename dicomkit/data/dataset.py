@@ -364,13 +364,14 @@ class Dataset(MutableMapping[int, Element]):
     def merge(self, other: Dataset, *, policy: MergePolicy = MergePolicy.ERROR) -> None:
         """Add the elements of ``other``; conflicts (same tag, different value) follow ``policy``.
 
-        Sequences are compared as whole values, not merged item by item.
+        Sequences are compared as whole values, not merged item by item; native Pixel
+        Data as pixel cells, as ``==`` compares data sets.
         """
         for element in other.elements():
             mine = self._elements.get(element.tag)
             if mine is None:
                 self.add(element.copy())
-            elif mine != element:
+            elif not _equal_in(self, mine, element):
                 if policy is MergePolicy.REPLACE:
                     self.add(element.copy())
                 elif policy is MergePolicy.ERROR:

@@ -59,3 +59,12 @@ def test_little_endian_pixel_bytes_of_either_byte_order() -> None:
     big = Element(tags.PixelData, "OW", raw=bytes([3, 2, 1, 0, 7, 6, 5, 4]), little_endian=False)
     assert little_endian_pixel_bytes(little, ds) == bytes(range(8))
     assert little_endian_pixel_bytes(big, ds) == bytes(range(8))
+
+
+def test_merging_the_same_32_bit_pixels_in_the_other_byte_order_is_no_conflict() -> None:
+    mine = _with_bits(32)
+    mine.add(Element(tags.PixelData, "OW", raw=bytes(range(8)), little_endian=True))
+    theirs = _with_bits(32)
+    theirs.add(Element(tags.PixelData, "OW", raw=bytes([3, 2, 1, 0, 7, 6, 5, 4]), little_endian=False))
+    mine.merge(theirs)  # MergePolicy.ERROR: raises on a real conflict
+    assert mine == theirs
