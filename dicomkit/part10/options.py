@@ -29,7 +29,8 @@ class ReadOptions:
         stop_before: stop at the first top-level element whose tag is >= this one
             (e.g. 0x7FE00010 to read only the header).
         defer_size: values longer than this many bytes are left in the file and read
-            on access (only when reading from a path).
+            on access (only when reading from a path); encapsulated pixel data too, once
+            its fragments' item headers are checked.
         validation: STRICT (default) or LENIENT.
         max_inflated_size: bound for a deflated data set once inflated.
         max_depth: bound for sequence nesting.

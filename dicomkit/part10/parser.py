@@ -352,7 +352,17 @@ class Parser:
         if vr not in ("OB", "OW"):
             raise LengthError(f"undefined length is not allowed for VR {vr}", offset=pos, tag=tag)
         value_end = self._scan_fragments(pos, end, little)
-        raw = self.src.take(pos, value_end - pos)
+        length = value_end - pos
+        src = self.src
+        defer_size = self.options.defer_size if src.path is not None else None
+        if defer_size is not None and length > defer_size:
+            # Compressed frames left in the file, as a large defined-length value is: the
+            # scan above read only the item headers (a chunk at each).
+            deferred = DeferredValue(src.path or "", pos, length)
+            element = Element(tag, vr, raw=deferred, little_endian=little, undefined_length=True)
+            src.skip_to(value_end)
+            return element, value_end + 8
+        raw = src.take(pos, length)
         element = Element(tag, vr, raw=raw, little_endian=little, undefined_length=True)
         return element, value_end + 8
 

@@ -86,6 +86,34 @@ def write_multiframe(
     return header
 
 
+def write_encapsulated_multiframe(path: Path, *, frames: int, fragment_bytes: int, seed: int = 0) -> Dataset:
+    """Like :func:`write_multiframe`, but in JPEG 2000 Lossless: an empty Basic Offset Table,
+    then one fragment of ``fragment_bytes`` pseudo-random bytes per frame. The fragments
+    are no real codestreams; storing, sending and retrieving never decode them."""
+    header = make_ct(
+        SOPClassUID=uids.BreastTomosynthesisImageStorage,
+        Modality="MG",
+        Rows=1024,
+        Columns=1024,
+        NumberOfFrames=str(frames),
+        BitsStored=16,
+        HighBit=15,
+        PixelData=None,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_file(path, header, transfer_syntax_uid=uids.JPEG2000Lossless)
+    rng = random.Random(seed)
+    item = struct.Struct("<HHL")
+    with open(path, "ab") as fp:
+        fp.write(_PIXEL_DATA_OW.pack(0x7FE0, 0x0010, b"OB", 0xFFFFFFFF))
+        fp.write(item.pack(0xFFFE, 0xE000, 0))
+        for _ in range(frames):
+            fp.write(item.pack(0xFFFE, 0xE000, fragment_bytes))
+            fp.write(rng.randbytes(fragment_bytes))
+        fp.write(item.pack(0xFFFE, 0xE0DD, 0))
+    return header
+
+
 def data_set_offset(path: Path) -> int:
     """Where the data set starts: after preamble, ``DICM`` and the File Meta group length."""
     with open(path, "rb") as fp:

@@ -38,6 +38,7 @@ from tests.interop.large_instances import (
     pixel_data_digest,
     remove_large_files,
     run_measured,
+    write_encapsulated_multiframe,
     write_multiframe,
 )
 from tests.interop.peers import dcmtk_env, free_port, started
@@ -132,6 +133,26 @@ def test_storescu_of_a_200_mib_instance_is_streamed_to_disk_and_stored_byte_for_
     stored = _stored_path(archive_server.root, str(header.get_str("SOPInstanceUID")))
     assert data_set_digest(stored) == data_set_digest(sent)
     call_command("verify_storage", "--grace-seconds", "0")  # raises CommandError on any finding
+
+
+def test_storescu_of_a_200_mib_compressed_instance_is_stored_without_holding_its_fragments(
+    archive_server: ArchiveServer, tmp_path: Path
+) -> None:
+    """The commit parses the elements from Pixel Data on; the fragments stay in the file."""
+    sent = tmp_path / "large-j2k.dcm"
+    header = write_encapsulated_multiframe(sent, frames=FRAMES, fragment_bytes=PIXEL_BYTES // FRAMES)
+    pid = archive_server.start().process.pid
+    peak_rss_reset(pid)
+    before = peak_rss_kib(pid)
+
+    _run(
+        _dcmtk("storescu"), "-xv", "-R", "-aet", "MODALITY", "-aec", "PACS",
+        "127.0.0.1", str(archive_server.port), str(sent),
+    )  # fmt: skip
+
+    assert_bounded("run_dicom_server receiving, compressed", peak_rss_kib(pid) - before, PIXEL_BYTES)
+    stored = _stored_path(archive_server.root, str(header.get_str("SOPInstanceUID")))
+    assert data_set_digest(stored) == data_set_digest(sent)
 
 
 # ----------------------------------------------------------------------- C-GET, C-MOVE

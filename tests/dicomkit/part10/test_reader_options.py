@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+import tracemalloc
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from dicomkit.codecs.pixels import get_frame
 from dicomkit.data.dataset import Dataset
 from dicomkit.errors import DecodeError, DicomFormatError, InvalidVRError, TruncatedError
 from dicomkit.part10.options import ReadOptions, Validation
@@ -20,6 +23,7 @@ from dicomkit.part10.writer import encode_dataset, write_file
 from tests.corpus import DATA_ROOT
 
 CT = DATA_ROOT / "test_files" / "CT_small.dcm"
+JPEG2000_LOSSLESS = "1.2.840.10008.1.2.4.90"
 PIXEL_DATA = 0x7FE00010
 
 
@@ -81,6 +85,48 @@ def test_a_deferred_text_value_decodes_in_the_character_set_it_was_read_in(tmp_p
 
     assert element.is_deferred
     assert element.value == comments.rstrip()
+
+
+@pytest.mark.parametrize("name", ["SC_rgb_rle_2frame.dcm", "JPEG2000.dcm", "MR_small_RLE.dcm"])
+def test_encapsulated_pixel_data_larger_than_defer_size_stays_in_the_file(name: str) -> None:
+    path = DATA_ROOT / "test_files" / name
+    whole = read_file(path)
+    deferred = read_file(path, ReadOptions(defer_size=128))
+    element = deferred.dataset[PIXEL_DATA]
+    assert element.is_deferred and element.undefined_length
+    assert element.value == whole.dataset[PIXEL_DATA].value
+    assert deferred.dataset == whole.dataset
+    for index in range(int(whole.dataset.get_str("NumberOfFrames") or 1)):
+        ours = get_frame(deferred.dataset, index, transfer_syntax=deferred.transfer_syntax)
+        assert np.array_equal(ours, get_frame(whole.dataset, index, transfer_syntax=whole.transfer_syntax))
+
+
+def test_reading_large_encapsulated_pixel_data_with_defer_size_does_not_hold_it(tmp_path: Path) -> None:
+    path = tmp_path / "encapsulated.dcm"
+    fragment = bytes(range(256)) * 4096  # 1 MiB
+    ds = read_file(DATA_ROOT / "test_files" / "JPEG2000.dcm", ReadOptions(stop_before=PIXEL_DATA)).dataset
+    write_file(path, ds, transfer_syntax_uid=JPEG2000_LOSSLESS)
+    with path.open("ab") as fp:
+        fp.write(b"\xe0\x7f\x10\x00OB\x00\x00\xff\xff\xff\xff" + b"\xfe\xff\x00\xe0" + bytes(4))
+        for _ in range(32):
+            fp.write(b"\xfe\xff\x00\xe0" + len(fragment).to_bytes(4, "little") + fragment)
+        fp.write(b"\xfe\xff\xdd\xe0" + bytes(4))
+    tracemalloc.start()
+    try:
+        element = read_file(path, ReadOptions(defer_size=4096)).dataset[PIXEL_DATA]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert element.is_deferred and element.length == 8 + 32 * (8 + len(fragment))
+    assert peak < 4 * 1024 * 1024  # of 32 MiB of fragments
+
+
+def test_truncated_encapsulated_pixel_data_is_refused_with_defer_size_too(tmp_path: Path) -> None:
+    data = (DATA_ROOT / "test_files" / "JPEG2000.dcm").read_bytes()
+    path = tmp_path / "cut.dcm"
+    path.write_bytes(data[:-100])
+    with pytest.raises(TruncatedError):
+        read_file(path, ReadOptions(defer_size=1024))
 
 
 def test_deferred_value_of_a_file_that_shrank_raises_truncated(tmp_path: Path) -> None:
