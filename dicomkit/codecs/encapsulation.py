@@ -23,7 +23,9 @@ frame).
 
 Functions here accept the value with or without the trailing Sequence
 Delimitation Item; ``encapsulate`` returns it without (the writer adds the
-delimiter that closes the element).
+delimiter that closes the element). :func:`get_frame_from` takes a value left in
+its file as a read function instead of a buffer, and reads the item headers and
+the frame's own fragments only.
 
 Security bounds: every item length is checked against the bytes left before
 anything is sliced; walking the items reads 8 bytes per item and is bounded by
@@ -34,7 +36,7 @@ from __future__ import annotations
 
 import itertools
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from dicomkit.errors import CodecError, DecodeError, EncodeError, LengthError, TruncatedError
@@ -45,6 +47,7 @@ __all__ = [
     "encapsulate_extended",
     "frame_fragments",
     "get_frame",
+    "get_frame_from",
     "index_fragments",
     "pack_extended_offsets",
     "parse_fragments",
@@ -69,6 +72,13 @@ _FRAME_STARTS = (
 
 ExtendedTable = Sequence[int] | bytes | bytearray | memoryview
 Buffer = bytes | bytearray | memoryview
+#: ``read(offset, length)``: exactly ``length`` bytes of the value from ``offset`` (or raises).
+ReadAt = Callable[[int, int], Buffer]
+
+
+def _reader(value: Buffer) -> tuple[ReadAt, int]:
+    view = memoryview(value).cast("B")
+    return (lambda offset, length: view[offset : offset + length]), len(view)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +106,11 @@ def index_fragments(value: Buffer) -> FragmentIndex:
             undefined item length, or data after the delimiter.
         LengthError: a Basic Offset Table whose length is not a multiple of 4.
     """
-    view = memoryview(value).cast("B")
-    size = len(view)
+    return _index(*_reader(value))
+
+
+def _index(read: ReadAt, size: int) -> FragmentIndex:
+    """:func:`index_fragments` of a value of ``size`` bytes read through ``read``."""
     position = 0
     items: list[tuple[int, int, int]] = []
     basic: tuple[int, ...] | None = None
@@ -107,7 +120,7 @@ def index_fragments(value: Buffer) -> FragmentIndex:
             raise TruncatedError(
                 "encapsulated pixel data ends inside an item header", offset=position, tag=PIXEL_DATA_TAG
             )
-        tag, length = _ITEM_HEADER.unpack_from(view, position)
+        tag, length = _ITEM_HEADER.unpack(read(position, _ITEM_HEADER.size))
         if tag == _SEQUENCE_DELIMITER:
             if length != 0:
                 raise LengthError(
@@ -140,7 +153,7 @@ def index_fragments(value: Buffer) -> FragmentIndex:
                     offset=position,
                     tag=PIXEL_DATA_TAG,
                 )
-            basic = struct.unpack_from(f"<{length // 4}L", view, start)
+            basic = struct.unpack(f"<{length // 4}L", read(start, length)) if length else ()
             first_item = start + length
         else:
             items.append((position, start, length))
@@ -173,9 +186,10 @@ def frame_fragments(
         CodecError: with the frame concerned, when the items are malformed or
             frame boundaries cannot be determined.
     """
-    index = _index_for_frames(value, number_of_frames)
-    groups = _frame_groups(value, index, number_of_frames, extended_offsets, extended_lengths)
-    return [_join(value, index, group, frame) for frame, group in enumerate(groups)]
+    read, size = _reader(value)
+    index = _index_for_frames(read, size, number_of_frames)
+    groups = _frame_groups(read, index, number_of_frames, extended_offsets, extended_lengths)
+    return [_join(read, index, group, frame) for frame, group in enumerate(groups)]
 
 
 def get_frame(
@@ -198,9 +212,37 @@ def get_frame(
     direct = _basic_frame(value, frame, number_of_frames)
     if direct is not None:
         return direct
-    index = _index_for_frames(value, number_of_frames, frame=frame)
-    groups = _frame_groups(value, index, number_of_frames, None, None)
-    return _join(value, index, groups[frame], frame)
+    read, size = _reader(value)
+    index = _index_for_frames(read, size, number_of_frames, frame=frame)
+    groups = _frame_groups(read, index, number_of_frames, None, None)
+    return _join(read, index, groups[frame], frame)
+
+
+def get_frame_from(
+    read: ReadAt,
+    size: int,
+    frame: int,
+    number_of_frames: int,
+    *,
+    extended_offsets: ExtendedTable | None = None,
+    extended_lengths: ExtendedTable | None = None,
+) -> bytes:
+    """:func:`get_frame` of a value of ``size`` bytes that ``read`` reads (left in its file).
+
+    Reads the item headers, the frame's own fragments and, without offset tables, the
+    first bytes of each fragment: never the other frames.
+
+    Raises:
+        CodecError: as :func:`get_frame`, also when ``read`` fails (a file that shrank).
+    """
+    if not 0 <= frame < number_of_frames:
+        raise CodecError(f"frame index outside 0..{number_of_frames - 1}", frame=frame)
+    index = _index_for_frames(read, size, number_of_frames, frame=frame)
+    try:
+        groups = _frame_groups(read, index, number_of_frames, extended_offsets, extended_lengths)
+        return _join(read, index, groups[frame], frame)
+    except DecodeError as exc:
+        raise CodecError(f"encapsulated pixel data cannot be read: {exc}", frame=frame) from exc
 
 
 def encapsulate(
@@ -268,17 +310,19 @@ def unpack_extended_offsets(data: Buffer) -> list[int]:
 # ----------------------------------------------------------------------- helpers
 
 
-def _index_for_frames(value: Buffer, number_of_frames: int, *, frame: int | None = None) -> FragmentIndex:
+def _index_for_frames(
+    read: ReadAt, size: int, number_of_frames: int, *, frame: int | None = None
+) -> FragmentIndex:
     if number_of_frames < 1:
         raise CodecError(f"number of frames {number_of_frames} below 1", frame=frame)
     try:
-        return index_fragments(value)
+        return _index(read, size)
     except DecodeError as exc:
         raise CodecError(f"malformed encapsulated pixel data: {exc}", frame=frame) from exc
 
 
 def _frame_groups(
-    value: Buffer,
+    read: ReadAt,
     index: FragmentIndex,
     number_of_frames: int,
     extended_offsets: ExtendedTable | None,
@@ -290,7 +334,7 @@ def _frame_groups(
     groups = _basic_groups(index, number_of_frames)
     if groups is not None:
         return groups
-    return _scanned_groups(value, index, number_of_frames)
+    return _scanned_groups(read, index, number_of_frames)
 
 
 def _basic_groups(index: FragmentIndex, number_of_frames: int) -> list[tuple[int, int, int | None]] | None:
@@ -310,7 +354,7 @@ def _basic_groups(index: FragmentIndex, number_of_frames: int) -> list[tuple[int
 
 
 def _scanned_groups(
-    value: Buffer, index: FragmentIndex, number_of_frames: int
+    read: ReadAt, index: FragmentIndex, number_of_frames: int
 ) -> list[tuple[int, int, int | None]]:
     count = len(index.items)
     if count == number_of_frames:
@@ -319,11 +363,10 @@ def _scanned_groups(
         raise CodecError(f"{count} fragments cannot hold {number_of_frames} frames", frame=count)
     if number_of_frames == 1:
         return [(0, count, None)]
-    view = memoryview(value).cast("B")
     starts = [
         n
         for n, (_, start, length) in enumerate(index.items)
-        if bytes(view[start : start + min(length, 12)]).startswith(_FRAME_STARTS)
+        if bytes(read(start, min(length, 12))).startswith(_FRAME_STARTS)
     ]
     if len(starts) != number_of_frames or starts[0] != 0:
         raise CodecError(
@@ -432,10 +475,9 @@ def _basic_frame(value: Buffer, frame: int, number_of_frames: int) -> bytes | No
     return b"".join(parts)
 
 
-def _join(value: Buffer, index: FragmentIndex, group: tuple[int, int, int | None], frame: int) -> bytes:
+def _join(read: ReadAt, index: FragmentIndex, group: tuple[int, int, int | None], frame: int) -> bytes:
     first, end, length = group
-    view = memoryview(value).cast("B")
-    data = b"".join(view[start : start + size] for _, start, size in index.items[first:end])
+    data = b"".join(read(start, size) for _, start, size in index.items[first:end])
     if length is not None:
         if length > len(data):
             raise CodecError(

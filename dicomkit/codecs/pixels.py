@@ -32,6 +32,7 @@ words whose bytes are swapped (PS3.5 §8.1.1, §A.3).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import numpy as np
@@ -40,6 +41,7 @@ import numpy.typing as npt
 from dicomkit.codecs import color
 from dicomkit.codecs.bridge import mask_bits, sign_extend
 from dicomkit.codecs.encapsulation import get_frame as encapsulated_frame
+from dicomkit.codecs.encapsulation import get_frame_from
 from dicomkit.codecs.format import PixelArray, PixelFormat
 from dicomkit.codecs.native import (
     EXPLICIT_VR_BIG_ENDIAN,
@@ -50,9 +52,9 @@ from dicomkit.codecs.native import (
 from dicomkit.codecs.registry import get_codec
 from dicomkit.data import tags
 from dicomkit.data.dataset import Dataset
-from dicomkit.data.element import Element
+from dicomkit.data.element import DeferredValue, Element
 from dicomkit.data.value_codec import swap_bytes
-from dicomkit.errors import CodecError, DicomError, UnsupportedTransferSyntaxError
+from dicomkit.errors import CodecError, DicomError, TruncatedError, UnsupportedTransferSyntaxError
 
 __all__ = [
     "PIXEL_DATA_TAGS",
@@ -195,13 +197,19 @@ def _decode(
                 "encapsulated pixel data needs its transfer syntax to decode"
             )
         codec = get_codec(transfer_syntax)
-        data = encapsulated_frame(
-            _value(element),
-            index,
-            fmt.number_of_frames,
-            extended_offsets=_optional_bytes(ds, tags.ExtendedOffsetTable),
-            extended_lengths=_optional_bytes(ds, tags.ExtendedOffsetTableLengths),
-        )
+        extended_offsets = _optional_bytes(ds, tags.ExtendedOffsetTable)
+        extended_lengths = _optional_bytes(ds, tags.ExtendedOffsetTableLengths)
+        deferred = element.deferred
+        if deferred is not None:
+            data = _frame_from_file(deferred, index, fmt.number_of_frames, extended_offsets, extended_lengths)
+        else:
+            data = encapsulated_frame(
+                _value(element),
+                index,
+                fmt.number_of_frames,
+                extended_offsets=extended_offsets,
+                extended_lengths=extended_lengths,
+            )
         return codec.decode_frame(data, fmt, frame=index)
     big_endian = not element.little_endian
     if (
@@ -232,6 +240,38 @@ def _decode(
         return color.expand_ybr_full_422(data, fmt.rows, fmt.columns, dtype)
     codec = NativeCodec(EXPLICIT_VR_BIG_ENDIAN if big_endian else EXPLICIT_VR_LITTLE_ENDIAN)
     return codec.decode_frame(native_frame(value, fmt, index), fmt, frame=index)
+
+
+def _frame_from_file(
+    deferred: DeferredValue,
+    index: int,
+    number_of_frames: int,
+    extended_offsets: bytes | None,
+    extended_lengths: bytes | None,
+) -> bytes:
+    """One frame's encoded bytes from encapsulated pixel data left in its file: the item
+    headers and that frame's fragments are read, not the other frames (a 1 GB compressed
+    tomosynthesis object is not loaded to show one slice)."""
+    try:
+        with open(deferred.path, "rb") as fp:
+            fd = fp.fileno()
+
+            def read(offset: int, length: int) -> bytes:
+                data = os.pread(fd, length, deferred.offset + offset)
+                if len(data) != length:
+                    raise TruncatedError("the file ends in the pixel data", offset=deferred.offset + offset)
+                return data
+
+            return get_frame_from(
+                read,
+                deferred.length,
+                index,
+                number_of_frames,
+                extended_offsets=extended_offsets,
+                extended_lengths=extended_lengths,
+            )
+    except OSError as exc:
+        raise CodecError(f"pixel data cannot be read: {exc}", frame=index) from exc
 
 
 def _optional_bytes(ds: Dataset, tag: int) -> bytes | None:

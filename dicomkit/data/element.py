@@ -183,6 +183,12 @@ class Element:
             return raw.load()
         return raw if raw is not None else b""
 
+    @property
+    def deferred(self) -> DeferredValue | None:
+        """Where a value left in its file is (None when the value is held)."""
+        raw = self._raw
+        return raw if isinstance(raw, DeferredValue) else None
+
     def read_range(self, offset: int, length: int) -> bytes:
         """Part of the encoded value without loading the rest when it is deferred.
 
