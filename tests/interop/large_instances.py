@@ -64,17 +64,7 @@ def write_multiframe(
     on the way changes :func:`data_set_digest`. Returns the header data set (without
     Pixel Data); ``overrides`` are dictionary keywords, as for ``make_ct``.
     """
-    header = make_ct(
-        SOPClassUID=uids.BreastTomosynthesisImageStorage,
-        Modality="MG",
-        Rows=rows,
-        Columns=columns,
-        NumberOfFrames=str(frames),
-        BitsStored=16,
-        HighBit=15,
-        PixelData=None,
-        **overrides,
-    )
+    header = _tomosynthesis_header(frames, rows, columns, **overrides)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_file(path, header, transfer_syntax_uid=uids.ExplicitVRLittleEndian)
     frame_bytes = rows * columns * 2
@@ -90,16 +80,7 @@ def write_encapsulated_multiframe(path: Path, *, frames: int, fragment_bytes: in
     """Like :func:`write_multiframe`, but in JPEG 2000 Lossless: an empty Basic Offset Table,
     then one fragment of ``fragment_bytes`` pseudo-random bytes per frame. The fragments
     are no real codestreams; storing, sending and retrieving never decode them."""
-    header = make_ct(
-        SOPClassUID=uids.BreastTomosynthesisImageStorage,
-        Modality="MG",
-        Rows=1024,
-        Columns=1024,
-        NumberOfFrames=str(frames),
-        BitsStored=16,
-        HighBit=15,
-        PixelData=None,
-    )
+    header = _tomosynthesis_header(frames, 1024, 1024)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_file(path, header, transfer_syntax_uid=uids.JPEG2000Lossless)
     rng = random.Random(seed)
@@ -112,6 +93,21 @@ def write_encapsulated_multiframe(path: Path, *, frames: int, fragment_bytes: in
             fp.write(rng.randbytes(fragment_bytes))
         fp.write(item.pack(0xFFFE, 0xE0DD, 0))
     return header
+
+
+def _tomosynthesis_header(frames: int, rows: int, columns: int, **overrides: ElementValue) -> Dataset:
+    """A 16-bit MONOCHROME2 Breast Tomosynthesis data set without Pixel Data."""
+    return make_ct(
+        SOPClassUID=uids.BreastTomosynthesisImageStorage,
+        Modality="MG",
+        Rows=rows,
+        Columns=columns,
+        NumberOfFrames=str(frames),
+        BitsStored=16,
+        HighBit=15,
+        PixelData=None,
+        **overrides,
+    )
 
 
 def data_set_offset(path: Path) -> int:

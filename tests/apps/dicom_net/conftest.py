@@ -18,11 +18,14 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from django.db import connection
 from pytest_django import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -258,3 +261,25 @@ def staging_files(root: Path) -> list[Path]:
     """Files left in the archive's staging folder."""
     staging = root / ".staging"
     return sorted(p for p in staging.iterdir() if p.is_file()) if staging.exists() else []
+
+
+def wait_until_a_server_connection_waits_for_ours(pending: Future[Any], timeout: float) -> None:
+    """Until some server connection waits for a lock our connection holds (bounded by
+    ``timeout``); fails if ``pending`` (the transfer that should be held) ends instead."""
+    ours = connection.connection.info.backend_pid
+    with connection.cursor() as cursor:
+        for _ in range(int(timeout / 0.05)):
+            # Statistics views are snapshotted per transaction, and we are inside one.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [ours]
+            )
+            row = cursor.fetchone()
+            if row is not None and row[0]:
+                return
+            try:
+                pending.result(timeout=0.05)
+            except FutureTimeout:
+                continue
+            raise AssertionError(f"the transfer was not held by the lock: {pending.result()}")
+    raise AssertionError("no server connection waited for the lock")

@@ -17,13 +17,12 @@ import os
 import signal
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import transaction
 
 from apps.archive.models import Instance as InstanceRow
 from apps.archive.models import Patient
@@ -33,7 +32,11 @@ from dicomkit.data.uid import generate_uid
 from dicomkit.net.config import AEConfig
 from dicomkit.net.scu.storage import StoreResult, store_files
 from dicomkit.part10.reader import read_file
-from tests.apps.dicom_net.conftest import ArchiveServer, staging_files
+from tests.apps.dicom_net.conftest import (
+    ArchiveServer,
+    staging_files,
+    wait_until_a_server_connection_waits_for_ours,
+)
 from tests.builders import write_ct
 
 TRANSFER = 500
@@ -117,28 +120,6 @@ def test_kill_9_mid_transfer_loses_no_acknowledged_instance_and_leaves_no_trace(
 # ------------------------------------------------------------------------- parallelism
 
 
-def _wait_until_blocked_on_a_lock(blocked: Future[list[StoreResult]]) -> None:
-    """Until some server connection waits for a lock our connection holds (bounded; fails
-    if the blocked transfer ended instead)."""
-    ours = connection.connection.info.backend_pid
-    with connection.cursor() as cursor:
-        for _ in range(int(TIMEOUT / 0.05)):
-            # Statistics views are snapshotted per transaction, and we are inside one.
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [ours]
-            )
-            row = cursor.fetchone()
-            if row is not None and row[0]:
-                return
-            try:
-                blocked.result(timeout=0.05)  # waiting on the transfer itself, as a bound
-            except FutureTimeout:
-                continue
-            raise AssertionError(f"the store was not held by the patient lock: {blocked.result()}")
-    raise AssertionError("no server connection waited for the patient lock")
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 def test_an_association_held_in_its_commit_does_not_hold_up_another(
     archive_server: ArchiveServer, tmp_path: Path, workers: int
@@ -153,7 +134,7 @@ def test_an_association_held_in_its_commit_does_not_hold_up_another(
         Patient.objects.select_for_update().get(patient_id="HELD")
         blocked = pool.submit(_send, server.port, [held], calling="HELD")
         try:
-            _wait_until_blocked_on_a_lock(blocked)
+            wait_until_a_server_connection_waits_for_ours(blocked, TIMEOUT)
         except AssertionError:
             print(server.output())
             raise

@@ -31,14 +31,13 @@ import struct
 import subprocess
 import threading
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import transaction
 
 from apps.archive.models import Instance as InstanceRow
 from apps.archive.models import Patient
@@ -56,7 +55,12 @@ from dicomkit.net.dimse.fragment import fragment_message
 from dicomkit.net.pdu import PDU, AssociateAC, ContextResult, PDataTF, decode_pdu
 from dicomkit.net.scu.storage import StoreResult, store_files
 from dicomkit.part10.writer import encode_dataset
-from tests.apps.dicom_net.conftest import ArchiveServer, DicomServerProcess, staging_files
+from tests.apps.dicom_net.conftest import (
+    ArchiveServer,
+    DicomServerProcess,
+    staging_files,
+    wait_until_a_server_connection_waits_for_ours,
+)
 from tests.builders import encode_ct, make_ct, write_ct
 
 CT = uids.CTImageStorage
@@ -310,25 +314,6 @@ def _store_one(port: int, path: Path) -> list[StoreResult]:
     return asyncio.run(asyncio.wait_for(coroutine, 60))
 
 
-def _wait_until_a_server_connection_waits_for_ours(held: Future[list[StoreResult]]) -> None:
-    ours = connection.connection.info.backend_pid
-    with connection.cursor() as cursor:
-        for _ in range(int(WAIT / 0.05)):
-            cursor.execute("SELECT pg_stat_clear_snapshot()")  # statistics are per transaction
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [ours]
-            )
-            row = cursor.fetchone()
-            if row is not None and row[0]:
-                return
-            try:
-                held.result(timeout=0.05)  # the bound of the wait, and a store that did not block
-            except FutureTimeout:
-                continue
-            raise AssertionError(f"the store was not held by the lock: {held.result()}")
-    raise AssertionError("no server connection waited for the patient lock")
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 def test_sigterm_while_a_commit_waits_for_a_lock_exits_soon_after_and_the_restart_is_clean(
     archive_server: ArchiveServer, tmp_path: Path, workers: int
@@ -343,7 +328,7 @@ def test_sigterm_while_a_commit_waits_for_a_lock_exits_soon_after_and_the_restar
     with ThreadPoolExecutor(max_workers=1) as pool, transaction.atomic():
         Patient.objects.select_for_update().get(patient_id="HELD")
         held = pool.submit(_store_one, server.port, second)
-        _wait_until_a_server_connection_waits_for_ours(held)
+        wait_until_a_server_connection_waits_for_ours(held, WAIT)
         server.process.send_signal(signal.SIGTERM)
         try:
             status = server.process.wait(timeout=grace + SHUTDOWN_MARGIN + 3)
