@@ -49,6 +49,11 @@ class UnboundedMemory(AssertionError):
     """A step's peak RSS grew with the object it carried."""
 
 
+#: The tests' object: 100 frames of 1024 x 1024 x 16 bits, 200 MiB of Pixel Data.
+FRAMES = 100
+PIXEL_BYTES = FRAMES * 1024 * 1024 * 2
+
+
 def write_multiframe(
     path: Path,
     *,

@@ -23,6 +23,8 @@ import pytest
 
 from tests.interop.conftest import REPO_ROOT
 from tests.interop.large_instances import (
+    FRAMES,
+    PIXEL_BYTES,
     assert_bounded,
     data_set_digest,
     pixel_data_digest,
@@ -31,9 +33,6 @@ from tests.interop.large_instances import (
     write_multiframe,
 )
 from tests.interop.peers import dcmtk_env, free_port, started
-
-FRAMES = 100  # of 1024 x 1024 x 16 bits: 200 MiB of Pixel Data
-PIXEL_BYTES = FRAMES * 1024 * 1024 * 2
 
 
 @pytest.fixture(autouse=True)

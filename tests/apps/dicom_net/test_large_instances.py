@@ -31,6 +31,8 @@ from apps.archive.storage import LocalFileBackend
 from apps.dicom_net.services.remote_nodes import remote_node_create
 from tests.apps.dicom_net.conftest import REPO_ROOT, ArchiveServer, manage_env
 from tests.interop.large_instances import (
+    FRAMES,
+    PIXEL_BYTES,
     assert_bounded,
     data_set_digest,
     peak_rss_kib,
@@ -44,9 +46,6 @@ from tests.interop.large_instances import (
 from tests.interop.peers import dcmtk_env, free_port, started
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the server and commands are subprocesses
-
-FRAMES = 100  # of 1024 x 1024 x 16 bits: 200 MiB of Pixel Data
-PIXEL_BYTES = FRAMES * 1024 * 1024 * 2
 
 
 @pytest.fixture(autouse=True)
