@@ -205,17 +205,15 @@ def get_frame(
     Only item headers (and, without offset tables, the first bytes of each
     fragment) are read to locate the frame.
     """
-    if not 0 <= frame < number_of_frames:
-        raise CodecError(f"frame index outside 0..{number_of_frames - 1}", frame=frame)
-    if extended_offsets is not None:
-        return _extended_frame(value, frame, number_of_frames, extended_offsets, extended_lengths)
-    direct = _basic_frame(value, frame, number_of_frames)
-    if direct is not None:
-        return direct
     read, size = _reader(value)
-    index = _index_for_frames(read, size, number_of_frames, frame=frame)
-    groups = _frame_groups(read, index, number_of_frames, None, None)
-    return _join(read, index, groups[frame], frame)
+    return get_frame_from(
+        read,
+        size,
+        frame,
+        number_of_frames,
+        extended_offsets=extended_offsets,
+        extended_lengths=extended_lengths,
+    )
 
 
 def get_frame_from(
@@ -237,9 +235,17 @@ def get_frame_from(
     """
     if not 0 <= frame < number_of_frames:
         raise CodecError(f"frame index outside 0..{number_of_frames - 1}", frame=frame)
+    try:
+        if extended_offsets is not None:
+            return _extended_frame(read, size, frame, number_of_frames, extended_offsets, extended_lengths)
+        direct = _basic_frame(read, size, frame, number_of_frames)
+        if direct is not None:
+            return direct
+    except DecodeError as exc:  # a read that failed (TruncatedError: the file shrank)
+        raise CodecError(f"encapsulated pixel data cannot be read: {exc}", frame=frame) from exc
     index = _index_for_frames(read, size, number_of_frames, frame=frame)
     try:
-        groups = _frame_groups(read, index, number_of_frames, extended_offsets, extended_lengths)
+        groups = _frame_groups(read, index, number_of_frames, None, None)
         return _join(read, index, groups[frame], frame)
     except DecodeError as exc:
         raise CodecError(f"encapsulated pixel data cannot be read: {exc}", frame=frame) from exc
@@ -402,7 +408,8 @@ def _extended_groups(
 
 
 def _extended_frame(
-    value: Buffer,
+    read: ReadAt,
+    size: int,
     frame: int,
     number_of_frames: int,
     extended_offsets: ExtendedTable,
@@ -413,62 +420,59 @@ def _extended_frame(
     lengths = _table(extended_lengths) if extended_lengths is not None else None
     if len(offsets) != number_of_frames or (lengths is not None and len(lengths) != number_of_frames):
         raise CodecError("extended offset table does not match the number of frames", frame=frame)
-    view = memoryview(value).cast("B")
     try:
-        if len(view) < _ITEM_HEADER.size:
+        if size < _ITEM_HEADER.size:
             raise TruncatedError("no basic offset table item", offset=0, tag=PIXEL_DATA_TAG)
-        tag, bot_length = _ITEM_HEADER.unpack_from(view, 0)
+        tag, bot_length = _ITEM_HEADER.unpack(read(0, _ITEM_HEADER.size))
         if tag != _ITEM or bot_length == _UNDEFINED_LENGTH:
             raise DecodeError("expected the basic offset table item", offset=0, tag=PIXEL_DATA_TAG)
         position = _ITEM_HEADER.size + bot_length + offsets[frame]
-        if position + _ITEM_HEADER.size > len(view):
+        if position + _ITEM_HEADER.size > size:
             raise TruncatedError("extended offset points past the end", offset=position, tag=PIXEL_DATA_TAG)
-        tag, length = _ITEM_HEADER.unpack_from(view, position)
+        tag, length = _ITEM_HEADER.unpack(read(position, _ITEM_HEADER.size))
         if tag != _ITEM or length == _UNDEFINED_LENGTH:
             raise DecodeError(
                 "extended offset does not point at an item", offset=position, tag=PIXEL_DATA_TAG
             )
         start = position + _ITEM_HEADER.size
-        if length > len(view) - start:
+        if length > size - start:
             raise TruncatedError("fragment runs past the end", offset=position, tag=PIXEL_DATA_TAG)
     except DecodeError as exc:
         raise CodecError(f"malformed encapsulated pixel data: {exc}", frame=frame) from exc
     wanted = length if lengths is None else lengths[frame]
     if wanted > length:
         raise CodecError(f"extended length {wanted} exceeds its fragment ({length} bytes)", frame=frame)
-    return bytes(view[start : start + wanted])
+    return bytes(read(start, wanted))
 
 
-def _basic_frame(value: Buffer, frame: int, number_of_frames: int) -> bytes | None:
+def _basic_frame(read: ReadAt, size: int, frame: int, number_of_frames: int) -> bytes | None:
     """One frame through the Basic Offset Table, reading only its own items.
 
     Returns None when the table is empty or does not fit the items it points
     to; the caller then indexes every item instead.
     """
-    view = memoryview(value).cast("B")
-    size = len(view)
     if size < _ITEM_HEADER.size:
         return None
-    tag, table_length = _ITEM_HEADER.unpack_from(view, 0)
+    tag, table_length = _ITEM_HEADER.unpack(read(0, _ITEM_HEADER.size))
     first_item = _ITEM_HEADER.size + table_length
     if tag != _ITEM or table_length != 4 * number_of_frames or first_item > size:
         return None
-    offsets = struct.unpack_from(f"<{number_of_frames}L", view, _ITEM_HEADER.size)
+    offsets = struct.unpack(f"<{number_of_frames}L", read(_ITEM_HEADER.size, table_length))
     if offsets[0] != 0 or any(b <= a for a, b in itertools.pairwise(offsets)):
         return None
     position = first_item + offsets[frame]
     end = first_item + offsets[frame + 1] if frame + 1 < number_of_frames else size
-    parts: list[memoryview] = []
+    parts: list[Buffer] = []
     while position < end:
         if size - position < _ITEM_HEADER.size:
             return None
-        tag, length = _ITEM_HEADER.unpack_from(view, position)
+        tag, length = _ITEM_HEADER.unpack(read(position, _ITEM_HEADER.size))
         if tag == _SEQUENCE_DELIMITER and frame + 1 == number_of_frames:
             break
         start = position + _ITEM_HEADER.size
         if tag != _ITEM or length == _UNDEFINED_LENGTH or length > end - start:
             return None
-        parts.append(view[start : start + length])
+        parts.append(read(start, length))
         position = start + length
     if not parts:
         return None
