@@ -12,7 +12,10 @@ Acceptor rules:
   not allowed (reason 3), checked in that order. An empty title is refused even when
   any title is accepted (an AE title has at least one significant character). The
   association limit is the service-provider's decision, made in AE-6 (see
-  :func:`association_limit_exceeded` and ``Connection``).
+  :func:`association_limit_exceeded` and ``Connection``). So is the per-peer limit
+  (:func:`peer_limit_exceeded`): the peer's address is known only once the transport
+  is up, after the Connection is made, so the driver sends :data:`LOCAL_LIMIT_REJECTION`,
+  the A-ASSOCIATE-RJ AE-6 would have sent, in its place.
 - Each presentation context is accepted with the first transfer syntax in *our*
   preference order that the requestor proposed; otherwise it is rejected with
   abstract-syntax-not-supported (3) or transfer-syntaxes-not-supported (4).
@@ -38,6 +41,7 @@ from dicomkit.net.pdu import (
     ContextResult,
     PresentationContextAC,
     PresentationContextRQ,
+    PresentationRejectReason,
     RejectResult,
     RejectSource,
     RoleSelection,
@@ -50,12 +54,14 @@ from dicomkit.net.pdu import (
 )
 
 __all__ = [
+    "LOCAL_LIMIT_REJECTION",
     "NegotiatedContext",
     "association_limit_exceeded",
     "build_request",
     "check_request",
     "negotiate",
     "negotiated_contexts",
+    "peer_limit_exceeded",
 ]
 
 _MAX_CONTEXTS: Final = 128  # odd presentation context IDs 1..255
@@ -142,6 +148,22 @@ def association_limit_exceeded(config: AEConfig, *, active_associations: int) ->
     local-limit-exceeded (PS3.8 Table 9-21).
     """
     return active_associations >= config.max_associations
+
+
+def peer_limit_exceeded(config: AEConfig, *, peer_associations: int) -> bool:
+    """Whether one more association from a peer holding ``peer_associations`` exceeds
+    ``config.max_associations_per_peer`` (counted by source IP address)."""
+    limit = config.max_associations_per_peer
+    return limit is not None and peer_associations >= limit
+
+
+# What AE-6 sends beyond a local limit (PS3.8 Table 9-21, §9.3.4): rejected-transient,
+# service-provider (presentation related), local-limit-exceeded.
+LOCAL_LIMIT_REJECTION: Final = AssociateRJ(
+    RejectResult.REJECTED_TRANSIENT,
+    RejectSource.SERVICE_PROVIDER_PRESENTATION,
+    PresentationRejectReason.LOCAL_LIMIT_EXCEEDED,
+)
 
 
 def _user_reject(reason: UserRejectReason) -> AssociateRJ:

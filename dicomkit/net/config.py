@@ -15,6 +15,17 @@ Bounds, chosen and documented here:
 - ``max_associate_pdu_length`` bounds A-ASSOCIATE-RQ/AC PDUs, which carry no announced
   maximum. 256 KiB holds 128 presentation contexts with a dozen transfer syntaxes each
   plus a 64 KiB user identity token (SAML, JWT), and is still a small allocation.
+- ``Timeouts.min_receive_rate`` (16 KiB/s by default) bounds how long one PDU may take
+  to arrive once its first byte is here: ``network`` seconds plus its length at that
+  rate. The idle watchdog alone is reset by every byte, so a peer trickling one byte
+  every few seconds (slowloris) would keep its association slot forever. The floor binds
+  only PDUs longer than ``network`` x rate (960 KiB with the defaults): the 16-128 KiB
+  PDUs modalities send get the whole ``network`` time whatever their rate, and a 16 MiB
+  PDU gets 1024 s + ``network``, which a 128 kbit/s link still meets. A lower floor
+  would not help an attacker much: it must still deliver each PDU's bytes at the floor.
+- ``AEConfig.max_associations_per_peer`` caps the associations one source IP address
+  holds at once (the calling AE title can be forged, the address cannot over TCP), so
+  that one peer cannot take every ``max_associations`` slot.
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ from dicomkit.implementation import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VER
 
 __all__ = [
     "DEFAULT_MAX_PDU_LENGTH",
+    "DEFAULT_MIN_RECEIVE_RATE",
     "IMPLEMENTATION_CLASS_UID",
     "IMPLEMENTATION_VERSION_NAME",
     "MAX_ASSOCIATE_PDU_LENGTH",
@@ -39,6 +51,7 @@ __all__ = [
 DEFAULT_MAX_PDU_LENGTH: Final = 16384
 MAX_UNLIMITED_PDU_LENGTH: Final = 64 * 1024 * 1024
 MAX_ASSOCIATE_PDU_LENGTH: Final = 256 * 1024
+DEFAULT_MIN_RECEIVE_RATE: Final = 16 * 1024.0  # bytes/s; see the module docstring
 # A UUID-derived UID (PS3.5 §B.2), fixed for this implementation: 2.25.<UUID as integer>.
 
 _AE_CHARS: Final = frozenset(chr(c) for c in range(0x20, 0x7F)) - {"\\"}
@@ -63,6 +76,10 @@ class Timeouts:
         dimse: waiting for a DIMSE message; None waits forever.
         network: an idle association is aborted after this; None never.
         connect: opening the TCP (and TLS) connection.
+        min_receive_rate: bytes per second; once the first byte of a PDU is here, the
+            rest of its 6-byte header must follow within ``network`` seconds and the
+            whole PDU within ``network`` + its length / this rate, or the association
+            is aborted. None (or ``network`` None) disables this bound.
     """
 
     artim: float = 30.0
@@ -70,6 +87,11 @@ class Timeouts:
     dimse: float | None = 30.0
     network: float | None = 60.0
     connect: float = 10.0
+    min_receive_rate: float | None = DEFAULT_MIN_RECEIVE_RATE
+
+    def __post_init__(self) -> None:
+        if self.min_receive_rate is not None and not self.min_receive_rate > 0:
+            raise ValueError(f"min_receive_rate {self.min_receive_rate} must be positive (None: no bound)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +152,9 @@ class AEConfig:
             ``max_pdu_length`` is 0; a longer one aborts the association.
         max_associations: associations served at once; the driver passes
             ``association_limit_exceeded`` to the connection beyond it.
+        max_associations_per_peer: associations one source IP address may hold at
+            once, at most ``max_associations``; beyond it the association is rejected
+            as for ``max_associations``. None: no per-peer limit.
     """
 
     ae_title: str
@@ -140,6 +165,7 @@ class AEConfig:
     require_called_ae_title: bool = True
     allowed_calling_ae_titles: frozenset[str] | None = None
     max_associations: int = 10
+    max_associations_per_peer: int | None = None
     implementation_class_uid: str = IMPLEMENTATION_CLASS_UID
     implementation_version_name: str = IMPLEMENTATION_VERSION_NAME
     timeouts: Timeouts = field(default_factory=Timeouts)
@@ -158,6 +184,10 @@ class AEConfig:
             raise ValueError("max_associate_pdu_length below 1024 cannot hold a useful A-ASSOCIATE PDU")
         if self.max_associations < 1:
             raise ValueError("max_associations must be at least 1")
+        per_peer = self.max_associations_per_peer
+        if per_peer is not None and not 1 <= per_peer <= self.max_associations:
+            limit = self.max_associations
+            raise ValueError(f"max_associations_per_peer {per_peer} must be in 1..max_associations ({limit})")
         seen = [context.abstract_syntax for context in self.supported_contexts]
         if len(seen) != len(set(seen)):
             raise ValueError("supported_contexts lists an abstract syntax more than once")

@@ -28,6 +28,13 @@ Invariants:
   pipelining peer hold as many files open.
 - The idle watchdog counts the peer taking our bytes as activity, not only bytes
   received: a large data set sent over a slow link brings no answer for a long while.
+- Every byte resets the idle watchdog, so a PDU has a deadline of its own
+  (``Timeouts.min_receive_rate``): once its first byte is here, its 6-byte header must
+  be complete within ``network`` seconds and the PDU within ``network`` + length / rate,
+  or the association is aborted as an idle one is (AA-1's A-ABORT). Where a PDU starts
+  is read off ``Connection.buffered`` after each read (the bytes held for the one
+  incomplete PDU), so tracking costs nothing per PDU of a read. Time spent with reading
+  paused for backpressure is not counted: the peer cannot send then.
 - With a network timeout, a peer that takes none of our bytes for that long (write
   buffer full, no progress) is aborted like a silent one, and the connection is reset,
   since a close would wait for that buffer to flush. Any close still waiting for its
@@ -58,7 +65,7 @@ from dicomkit.errors import (
     LocalProtocolError,
     NetworkTimeout,
 )
-from dicomkit.net.aio.timers import IdleWatchdog, Timer
+from dicomkit.net.aio.timers import IdleWatchdog, PduDeadline, Timer
 from dicomkit.net.config import Timeouts
 from dicomkit.net.dimse.assemble import Message, MessageAssembler
 from dicomkit.net.dimse.commands import CCancelRQ
@@ -101,6 +108,7 @@ _PAUSE_AT: Final = 8  # inbox items before reading pauses
 _RESUME_AT: Final = 2
 _SMALL_PDU: Final = 4096  # PDUs shorter than this are written together ...
 _COALESCE_BYTES: Final = 64 * 1024  # ... up to this much at a time
+_PDU_HEADER: Final = 6  # PDU-type, reserved, PDU-length (4 bytes, big endian): PS3.8 §9.3.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +199,8 @@ class AssociationProtocol(asyncio.Protocol):
         self._loop = asyncio.get_running_loop()
         self._artim = Timer(self._loop, timeouts.artim, self._artim_expired)
         self._watchdog: IdleWatchdog | None = None
+        self._pdu_deadline: PduDeadline | None = None
+        self._pdu_header = bytearray()  # the start of the PDU being received (up to 6 bytes)
         self._inbox: deque[Inbound] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self._closed: asyncio.Future[None] = self._loop.create_future()
@@ -215,6 +225,8 @@ class AssociationProtocol(asyncio.Protocol):
         if self.timeouts.network is not None:
             self._watchdog = IdleWatchdog(self._loop, self.timeouts.network, self._idle_expired)
             self._watchdog.start()
+            if self.timeouts.min_receive_rate is not None:
+                self._pdu_deadline = PduDeadline(self._loop, self.timeouts.network, self._pdu_overdue)
         self.connection.connection_made()
         self._process()
         if self._on_made is not None:
@@ -225,7 +237,61 @@ class AssociationProtocol(asyncio.Protocol):
         if self._watchdog is not None:
             self._watchdog.touch()
         self.connection.receive_data(data)
+        if self._pdu_deadline is not None:
+            self._track_pdu(data, self._pdu_deadline)
         self._process()
+
+    def _track_pdu(self, data: bytes, deadline: PduDeadline) -> None:
+        """Start, extend or end the deadline of the PDU in progress after reading ``data``.
+
+        ``Connection.buffered`` is what is held of the one incomplete PDU. If it is no more
+        than ``data`` holds, that PDU began in this read (any PDU begun earlier had a byte
+        before it), and its first bytes are the last ``held`` of ``data``; otherwise the
+        PDU in progress before this read goes on.
+        """
+        held = self.connection.buffered
+        header = self._pdu_header
+        if held == 0:
+            if deadline.active:
+                deadline.end()
+            return
+        if held <= len(data):
+            start = len(data) - held
+            header[:] = data[start : start + _PDU_HEADER]
+            deadline.begin()
+        elif len(header) < _PDU_HEADER:
+            header += data[: _PDU_HEADER - len(header)]
+        else:
+            return
+        if len(header) == _PDU_HEADER:
+            rate = self.timeouts.min_receive_rate
+            assert rate is not None  # no deadline without it
+            length = int.from_bytes(header[2:6], "big")
+            deadline.extend((_PDU_HEADER + length) / rate)
+
+    def _pdu_overdue(self) -> None:
+        header = self._pdu_header
+        limit = self._pdu_deadline.limit if self._pdu_deadline is not None else 0.0
+        if len(header) < _PDU_HEADER:
+            detail = f"a PDU header was not completed within {limit:.0f} s"
+            pdu_type, length = (header[0] if header else 0), None
+        else:
+            length = int.from_bytes(header[2:6], "big")
+            detail = f"a PDU of {_PDU_HEADER + length} bytes was not received within {limit:.0f} s"
+            pdu_type = header[0]
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                "aborting association whose PDU arrives too slowly",
+                extra={
+                    "peer": self.peer,
+                    "pdu_type": pdu_type,
+                    "pdu_length": length,
+                    "held": self.connection.buffered,
+                    "limit_seconds": round(limit, 3),
+                    "min_receive_rate": self.timeouts.min_receive_rate,
+                },
+            )
+        self.abort(detail, timeout=True)  # the A-ABORT of AA-1, as for the idle timeout
 
     def eof_received(self) -> bool | None:
         return None  # close our side too; connection_lost follows
@@ -236,6 +302,8 @@ class AssociationProtocol(asyncio.Protocol):
             self._forced_close.cancel()
         if self._watchdog is not None:
             self._watchdog.stop()
+        if self._pdu_deadline is not None:
+            self._pdu_deadline.stop()
         self.connection.connection_lost()
         self._held_values.clear()  # never to be answered: the peer is gone
         self._process(everything=True)
@@ -322,6 +390,8 @@ class AssociationProtocol(asyncio.Protocol):
         if len(self._inbox) >= _PAUSE_AT and not self._read_paused and transport is not None:
             self._read_paused = True
             transport.pause_reading()
+            if self._pdu_deadline is not None:
+                self._pdu_deadline.pause()
 
     async def receive(
         self, timeout: float | None = None, error: type[DicomTimeoutError] = NetworkTimeout
@@ -348,6 +418,8 @@ class AssociationProtocol(asyncio.Protocol):
                 self._process()  # what was read but held, first
             if not self._read_paused and not self.transport.is_closing():
                 self.transport.resume_reading()
+                if self._pdu_deadline is not None:
+                    self._pdu_deadline.resume()
         return item
 
     # ----------------------------------------------------------------- output
@@ -466,6 +538,8 @@ class AssociationProtocol(asyncio.Protocol):
         if self._local_abort is not None or self._closed.done():
             return
         self._local_abort = LocalAbort(detail, timeout)
+        if self._pdu_deadline is not None:
+            self._pdu_deadline.stop()
         self._drop_messages()  # received, never to be answered
         self._push(self._local_abort)
         with contextlib.suppress(LocalProtocolError):  # Sta1, Sta13: nothing to abort, just close

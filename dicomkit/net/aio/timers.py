@@ -1,4 +1,5 @@
-"""Timers of the transport driver: ARTIM (PS3.8 §9.1.4) and the idle-network watchdog.
+"""Timers of the transport driver: ARTIM (PS3.8 §9.1.4), the idle-network watchdog and
+the PDU deadline.
 
 Part of ``dicomkit.net.aio``, the only layer that owns clocks. The sans-IO
 :class:`~dicomkit.net.ul.Connection` says *when* ARTIM starts and stops (StartARTIM /
@@ -9,6 +10,13 @@ back as Evt18 through ``Connection.timer_expired``.
 hot path: noting activity is one attribute write (no timer is cancelled and re-armed per
 PDU); the single pending ``call_later`` re-arms itself for the remaining time when it
 fires early.
+
+:class:`PduDeadline` bounds how long one PDU may take to arrive once its first byte is
+here (``Timeouts.min_receive_rate``): the idle watchdog is reset by every byte, so it
+cannot see a peer that trickles. It is built the same way: starting, extending and
+ending a PDU's deadline are attribute writes, and its one ``call_later`` is armed at
+most ``grace`` seconds ahead, so a new PDU (whose deadline is at least ``grace`` away)
+never needs it re-armed.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-__all__ = ["IdleWatchdog", "Timer"]
+__all__ = ["IdleWatchdog", "PduDeadline", "Timer"]
 
 
 class Timer:
@@ -96,3 +104,73 @@ class IdleWatchdog:
             self._handle = self._loop.call_later(delay, self._check)
             return
         self._callback()
+
+
+class PduDeadline:
+    """Calls ``callback`` when the PDU being received is not complete by its deadline.
+
+    ``begin()`` when a PDU's first byte arrives (deadline: ``grace`` seconds on),
+    ``extend(seconds)`` once its length is known, ``end()`` once it is complete.
+    ``pause()``/``resume()`` bracket a time when we do not read (read backpressure):
+    the peer cannot send then, so that time is not counted against it.
+    """
+
+    __slots__ = ("_callback", "_deadline", "_handle", "_loop", "_paused_at", "_started", "active", "grace")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, grace: float, callback: Callable[[], None]) -> None:
+        self._loop = loop
+        self._callback = callback
+        self._handle: asyncio.TimerHandle | None = None
+        self._started = 0.0
+        self._deadline = 0.0
+        self._paused_at: float | None = None
+        self.active = False
+        self.grace = grace
+
+    @property
+    def limit(self) -> float:
+        """Seconds the PDU in progress is given in all, from its first byte."""
+        return self._deadline - self._started
+
+    def begin(self) -> None:
+        now = self._loop.time()
+        self._started = now
+        self._deadline = now + self.grace
+        self.active = True
+        if self._handle is None:
+            self._handle = self._loop.call_later(self.grace, self._check)
+
+    def extend(self, seconds: float) -> None:
+        self._deadline += seconds
+
+    def end(self) -> None:
+        self.active = False  # the pending check finds nothing to do and is not re-armed
+
+    def pause(self) -> None:
+        if self._paused_at is None:
+            self._paused_at = self._loop.time()
+
+    def resume(self) -> None:
+        if self._paused_at is not None:
+            paused = self._loop.time() - self._paused_at
+            self._deadline += paused
+            self._started += paused
+            self._paused_at = None
+
+    def stop(self) -> None:
+        self.active = False
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _check(self) -> None:
+        self._handle = None
+        if not self.active:
+            return
+        left = self._deadline - self._loop.time()
+        if self._paused_at is None and left <= 0:
+            self.active = False
+            self._callback()
+            return
+        delay = self.grace if self._paused_at is not None else min(left, self.grace)
+        self._handle = self._loop.call_later(delay, self._check)

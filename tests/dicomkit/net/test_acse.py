@@ -8,12 +8,14 @@ import pytest
 
 from dicomkit.errors import RemoteProtocolError
 from dicomkit.net.acse import (
+    LOCAL_LIMIT_REJECTION,
     NegotiatedContext,
     association_limit_exceeded,
     build_request,
     check_request,
     negotiate,
     negotiated_contexts,
+    peer_limit_exceeded,
 )
 from dicomkit.net.config import AEConfig, RequestedContext, SupportedContext
 from dicomkit.net.pdu import (
@@ -201,6 +203,21 @@ def test_too_many_associations_is_rejected_transient_by_the_provider() -> None:
             PresentationRejectReason.LOCAL_LIMIT_EXCEEDED,
         )
     ]
+
+
+def test_the_per_peer_limit_counts_one_address_and_rejects_as_the_provider_would() -> None:
+    assert not peer_limit_exceeded(AEConfig("ARCHIVE", max_associations=4), peer_associations=3)
+    config = AEConfig("ARCHIVE", max_associations=4, max_associations_per_peer=2)
+    assert not peer_limit_exceeded(config, peer_associations=1)
+    assert peer_limit_exceeded(config, peer_associations=2)
+    assert (
+        AssociateRJ(
+            RejectResult.REJECTED_TRANSIENT,
+            RejectSource.SERVICE_PROVIDER_PRESENTATION,
+            PresentationRejectReason.LOCAL_LIMIT_EXCEEDED,
+        )
+        == LOCAL_LIMIT_REJECTION
+    )
 
 
 # ---------------------------------------------------------- presentation contexts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from dicomkit.net.aio.timers import IdleWatchdog, Timer
+from dicomkit.net.aio.timers import IdleWatchdog, PduDeadline, Timer
 from tests.dicomkit.net.aio.servers import run
 
 
@@ -86,3 +86,43 @@ def test_paused_watchdog_does_not_fire() -> None:
         return False
 
     assert run(scenario()) is False
+
+
+def test_pdu_deadline_fires_at_grace_plus_extension_and_not_after_end() -> None:
+    async def scenario() -> tuple[float, bool]:
+        loop = asyncio.get_running_loop()
+        fired = asyncio.Event()
+        deadline = PduDeadline(loop, 0.05, fired.set)
+        start = loop.time()
+        deadline.begin()
+        deadline.extend(0.1)  # the PDU's length at the minimum rate
+        await asyncio.wait_for(fired.wait(), 5)
+        elapsed = loop.time() - start
+        fired.clear()
+        deadline.begin()
+        deadline.end()  # complete in time
+        try:
+            await asyncio.wait_for(fired.wait(), 0.15)
+        except TimeoutError:
+            return elapsed, False
+        return elapsed, True
+
+    elapsed, fired_after_end = run(scenario())
+    assert elapsed >= 0.15
+    assert not fired_after_end
+
+
+def test_pdu_deadline_does_not_count_time_spent_paused() -> None:
+    async def scenario() -> float:
+        loop = asyncio.get_running_loop()
+        fired = asyncio.Event()
+        deadline = PduDeadline(loop, 0.05, fired.set)
+        start = loop.time()
+        deadline.begin()
+        deadline.pause()  # we stopped reading: the peer cannot send
+        await asyncio.sleep(0.2)
+        deadline.resume()
+        await asyncio.wait_for(fired.wait(), 5)
+        return loop.time() - start
+
+    assert run(scenario()) >= 0.25
