@@ -6,7 +6,9 @@ Part of ``dicomkit.net.aio``, above ``association`` and beside ``client``. A
 
 1. waits for the A-ASSOCIATE-RQ (silence is ended by the ARTIM timer, PS3.8 §9.1.4),
 2. answers it: ``acse.check_request``, the optional :class:`AssociationPolicy`, then
-   ``acse.negotiate`` (the limit on associations is the provider's, in AE-6),
+   ``acse.negotiate`` (the limit on associations is the provider's, in AE-6; the limit
+   per peer address, known only once the transport is up, is applied here before
+   anything else, with the same A-ASSOCIATE-RJ),
 3. hands each assembled DIMSE request to the :class:`ServiceClass` of its context's SOP
    class, one message at a time, and
 4. answers A-RELEASE, or ends on A-ABORT, A-P-ABORT or the idle-network timeout.
@@ -46,11 +48,13 @@ from typing import Final, ParamSpec, TypeVar
 
 from dicomkit.errors import DicomError, DimseStatusError, DimseTimeout
 from dicomkit.net.acse import (
+    LOCAL_LIMIT_REJECTION,
     NegotiatedContext,
     association_limit_exceeded,
     check_request,
     negotiate,
     negotiated_contexts,
+    peer_limit_exceeded,
 )
 from dicomkit.net.aio.association import AssociationProtocol, LocalAbort, TransportClosed, raise_for
 from dicomkit.net.aio.balance import WorkerLoad
@@ -196,6 +200,7 @@ class _ServerAssociation:
         self.server = server
         self.association_id = association_id
         self.limit_exceeded = limit_exceeded
+        self.peer_limit_exceeded = False  # decided once the peer's address is known
         self.protocol: AssociationProtocol | None = None
         self.task: asyncio.Task[None] | None = None
         self.busy = False
@@ -269,11 +274,16 @@ class _ServerAssociation:
             await protocol.wait_closed()
             return
         self.calling_ae_title, self.called_ae_title = item.calling_ae_title, item.called_ae_title
-        response = await server.respond(item, protocol)
+        if self.peer_limit_exceeded:
+            response: AssociateAC | AssociateRJ = LOCAL_LIMIT_REJECTION
+        else:
+            response = await server.respond(item, protocol)
         protocol.send(response)
         if isinstance(response, AssociateRJ):
             self.outcome = Outcome.REJECTED
             self.detail = f"result {response.result} source {response.source} reason {response.reason}"
+            if self.peer_limit_exceeded:
+                self.detail = f"local limit of associations per peer exceeded; {self.detail}"
             await protocol.wait_closed()
             return
         self._negotiated(item, response, protocol)
@@ -441,6 +451,7 @@ class DicomServer:
         self._server: asyncio.Server | None = None
         self._associations: dict[int, _ServerAssociation] = {}
         self._active = 0
+        self._per_peer: dict[str, int] = {}  # associations counted in _active, by peer address
         self._stopped: asyncio.Event | None = None
         self._sockets = sockets
         self._load = load
@@ -452,6 +463,10 @@ class DicomServer:
     def active_associations(self) -> int:
         """Connections being served, not counting those refused for the limit."""
         return self._active
+
+    def peer_associations(self, host: str) -> int:
+        """Connections from ``host`` being served (what its per-peer limit counts)."""
+        return self._per_peer.get(host, 0)
 
     async def start(self) -> None:
         """Bind and start accepting; ``port`` then holds the bound port."""
@@ -582,8 +597,24 @@ class DicomServer:
         association.protocol = protocol
         self._associations[association.association_id] = association
         if not association.limit_exceeded:
-            self._active += 1
-            self._publish_load()
+            host = protocol.peer[0]
+            held = self._per_peer.get(host, 0)
+            if peer_limit_exceeded(self.ae, peer_associations=held):
+                # Rejected when its A-ASSOCIATE-RQ arrives; it takes no slot meanwhile.
+                association.limit_exceeded = association.peer_limit_exceeded = True
+                if logger.isEnabledFor(logging.INFO):
+                    logger.info(
+                        "association over the limit per peer",
+                        extra={
+                            "peer": protocol.peer,
+                            "peer_associations": held,
+                            "max_associations_per_peer": self.ae.max_associations_per_peer,
+                        },
+                    )
+            else:
+                self._per_peer[host] = held + 1
+                self._active += 1
+                self._publish_load()
         association.task = asyncio.get_running_loop().create_task(association.run(protocol))
         if self.stopping:
             protocol.abort("server shutting down")
@@ -592,6 +623,11 @@ class DicomServer:
         known = self._associations.pop(association.association_id, None) is not None
         if known and not association.limit_exceeded:
             self._active -= 1
+            assert association.protocol is not None  # set before it is known
+            host = association.protocol.peer[0]
+            held = self._per_peer.pop(host, 0) - 1
+            if held > 0:
+                self._per_peer[host] = held
             self._publish_load()
 
     def notify(self, association: _ServerAssociation, phase: Phase) -> None:
