@@ -6,6 +6,8 @@ transfer path holds a whole object in memory (``tests/interop/test_large_instanc
   columns * 2`` bytes. The header goes through dicomkit's PS3.10 writer; the Pixel Data
   element is appended frame by frame, so building a 200 MB test object does not itself
   cost the test process 200 MB (or the writer's 2-3 copies of it).
+* :func:`write_compressed_multiframe`: the same in JPEG-LS Lossless, real codestreams (a
+  few distinct frames repeated), for the tests that convert it frame by frame.
 * :func:`data_set_digest`: SHA-256 of what follows the File Meta, read in chunks. Our
   File Meta legitimately differs from the sender's (Source AE, group length); the data set
   must not.
@@ -98,6 +100,53 @@ def write_encapsulated_multiframe(path: Path, *, frames: int, fragment_bytes: in
             fp.write(rng.randbytes(fragment_bytes))
         fp.write(item.pack(0xFFFE, 0xE0DD, 0))
     return header
+
+
+def write_compressed_multiframe(
+    path: Path, *, frames: int, rows: int = 1024, columns: int = 1024, distinct: int = 4, seed: int = 0
+) -> str:
+    """A 12-bit MONOCHROME2 Breast Tomosynthesis instance in JPEG-LS Lossless whose frames
+    are real codestreams (our encoder), ``distinct`` pseudo-random ones repeated in turn:
+    an empty Basic Offset Table, one fragment per frame. Returns the SHA-256 of the
+    native Pixel Data the frames decode to (little endian, frame after frame), which is
+    what a peer that accepts only uncompressed syntaxes must receive."""
+    import numpy as np  # the codec tests' dependency, not the other helpers'
+
+    from dicomkit.codecs.format import PixelFormat
+    from dicomkit.codecs.registry import get_codec
+
+    header = make_ct(
+        SOPClassUID=uids.BreastTomosynthesisImageStorage,
+        Modality="MG",
+        Rows=rows,
+        Columns=columns,
+        NumberOfFrames=str(frames),
+        BitsStored=12,
+        HighBit=11,
+        PixelData=None,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_file(path, header, transfer_syntax_uid=uids.JPEGLSLossless)
+    fmt = PixelFormat(rows, columns, 1, 16, 12, 0, 0, "MONOCHROME2", 1)
+    codec = get_codec(uids.JPEGLSLossless)
+    rng = np.random.default_rng(seed)
+    natives, encoded = [], []
+    for _ in range(distinct):
+        frame = rng.integers(0, 4096, size=(rows, columns), dtype=np.uint16)
+        natives.append(frame.astype("<u2").tobytes())
+        codestream = codec.encode_frame(frame, fmt)
+        encoded.append(codestream + b"\x00" * (len(codestream) % 2))
+    digest = hashlib.sha256()
+    item = struct.Struct("<HHL")
+    with open(path, "ab") as fp:
+        fp.write(_PIXEL_DATA_OW.pack(0x7FE0, 0x0010, b"OB", 0xFFFFFFFF))
+        fp.write(item.pack(0xFFFE, 0xE000, 0))
+        for index in range(frames):
+            fp.write(item.pack(0xFFFE, 0xE000, len(encoded[index % distinct])))
+            fp.write(encoded[index % distinct])
+            digest.update(natives[index % distinct])
+        fp.write(item.pack(0xFFFE, 0xE0DD, 0))
+    return digest.hexdigest()
 
 
 def _tomosynthesis_header(frames: int, rows: int, columns: int, **overrides: ElementValue) -> Dataset:

@@ -13,8 +13,7 @@ work, no sockets:
 - :func:`encode_for` re-encodes an instance for another transfer syntax in memory: native
   to native through the PS3.10 writer, compressed to native (or another syntax) through
   ``dicomkit.codecs.transcode``. Senders use it only for what ``scu.conversion`` cannot
-  stream (a compressed or deflated syntax on either side); its bytes are that module's
-  oracle.
+  stream (a deflated source, a few pixel layouts); its bytes are that module's oracle.
 
 ::
 

@@ -89,22 +89,36 @@ def test_every_pair_of_native_syntaxes_streams(source: str, target: str) -> None
 @pytest.mark.parametrize(
     ("source", "target"),
     [
-        (EXPLICIT_VR_LITTLE_ENDIAN, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN),  # length unknown until deflated
         (DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN),  # cannot be parsed in parts
-        (uids.JPEGBaseline8Bit, EXPLICIT_VR_LITTLE_ENDIAN),  # through the codecs
-        (EXPLICIT_VR_LITTLE_ENDIAN, uids.RLELossless),
-        (EXPLICIT_VR_LITTLE_ENDIAN, "1.2.3.4.5.6"),  # unknown: taken as encapsulated
+        (EXPLICIT_VR_LITTLE_ENDIAN, "1.2.3.4.5.6"),  # unknown: taken as encapsulated, no codec
+        ("1.2.3.4.5.6", EXPLICIT_VR_LITTLE_ENDIAN),
+        (uids.RLELossless, uids.RLELossless),  # nothing to convert
     ],
 )
-def test_deflated_and_encapsulated_syntaxes_do_not_stream(source: str, target: str) -> None:
+def test_deflated_sources_and_syntaxes_without_a_codec_do_not_stream(source: str, target: str) -> None:
     assert not streams_conversion(source, target)
 
 
-def test_open_converted_refuses_what_does_not_stream(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [
+        (EXPLICIT_VR_LITTLE_ENDIAN, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN),  # deflated into a spool file
+        (uids.JPEGBaseline8Bit, EXPLICIT_VR_LITTLE_ENDIAN),  # decoded frame by frame
+        (EXPLICIT_VR_LITTLE_ENDIAN, uids.RLELossless),  # encoded frame by frame into a spool file
+        (uids.JPEG2000Lossless, uids.JPEGLSLossless),
+    ],
+)
+def test_deflated_targets_and_syntaxes_with_a_codec_stream(source: str, target: str) -> None:
+    assert streams_conversion(source, target)
+
+
+def test_what_does_not_stream_is_converted_in_memory_as_encode_for_converts(tmp_path: Path) -> None:
     path = tmp_path / "ct.dcm"
-    write_file(path, make_ct(), transfer_syntax_uid=EXPLICIT_VR_LITTLE_ENDIAN)
-    with pytest.raises(ValueError, match="cannot stream"):
-        open_converted(scan_instance(path), DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN)
+    write_file(path, make_ct(), transfer_syntax_uid=DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN)
+    instance = scan_instance(path)
+    with open_converted(instance, EXPLICIT_VR_LITTLE_ENDIAN) as stream:
+        assert not stream.streamed
+        assert stream.read() == encode_for(instance, EXPLICIT_VR_LITTLE_ENDIAN)
 
 
 # ------------------------------------------------------------------- pydicom's files
