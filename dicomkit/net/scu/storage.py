@@ -13,11 +13,12 @@ single transfer syntax so that what the peer accepted is known per syntax. An in
 goes on the context of its own syntax when accepted: its data set is then streamed from
 the file as it is (read one fragment at a time, pixel data never decoded or held
 whole; a deflated data set of odd length is padded to even, as PDV fragments must be).
-Otherwise it is converted to an accepted fallback: native to native while it is sent
-(``scu.conversion``: the header re-encoded, Pixel Data copied from the file in chunks,
-so memory does not grow with the object); from a compressed or deflated syntax in
-memory (``instances.encode_for``, through ``dicomkit.codecs``). SOP classes beyond 128
-contexts go on further associations, one after the other.
+Otherwise it is converted to an accepted fallback while it is sent (``scu.conversion``:
+the header re-encoded, native Pixel Data copied from the file in chunks, compressed
+Pixel Data decoded a frame at a time, so memory does not grow with the object); only
+what cannot be taken apart (a deflated file, a few odd pixel layouts) is converted in
+memory (``instances.encode_for``). SOP classes beyond 128 contexts go on further
+associations, one after the other.
 
 Before anything is sent, each file's element lengths are checked against its size
 (``instances.check_lengths``, headers only): a truncated file streamed as is makes the
@@ -53,8 +54,8 @@ from dicomkit.net.config import AEConfig, RequestedContext, Timeouts
 from dicomkit.net.dimse.commands import CStoreRQ, CStoreRSP, Priority, encode_command
 from dicomkit.net.dimse.fragment import fragment_message, fragment_stream
 from dicomkit.net.dimse.status import StatusCategory, status_category, status_name
-from dicomkit.net.scu.conversion import ConvertedStream, open_converted, streams_conversion
-from dicomkit.net.scu.instances import Instance, check_lengths, encode_for, find_files, scan_instance
+from dicomkit.net.scu.conversion import ConvertedStream, open_converted
+from dicomkit.net.scu.instances import Instance, check_lengths, find_files, scan_instance
 from dicomkit.part10.transfer_syntax import (
     EXPLICIT_VR_LITTLE_ENDIAN,
     IMPLICIT_VR_LITTLE_ENDIAN,
@@ -184,11 +185,9 @@ class _Sender:
         stream: BinaryIO | ConvertedStream | None = None
         length = instance.dataset_length
         try:
-            if converted and streams_conversion(instance.transfer_syntax, target):
+            if converted:
                 stream = await asyncio.to_thread(open_converted, instance, target)
                 length = stream.length
-            elif converted:
-                payload = await asyncio.to_thread(encode_for, instance, target)
             elif instance.dataset_length % 2 and transfer_syntax(target).deflated:
                 payload = _padded(instance)
             else:

@@ -8,8 +8,8 @@ the move destination, or the C-GET's own association (the requestor as Storage S
 :class:`StoreChannel` is that difference; :class:`SubOperations` is all the rest::
 
     InstanceRef --prepare (scan the file / take the bytes)--> choose an accepted context
-                --its own syntax: streamed as is | native to native: streamed while
-                  converted (scu.conversion) | else converted in memory (codecs)-->
+                --its own syntax: streamed as is | another: streamed while converted
+                  (scu.conversion, frame by frame through the codecs)-->
                 C-STORE-RQ --> channel --> C-STORE-RSP --> counts: completed/warning/failed
     every N sub-operations or T seconds: C-MOVE/C-GET-RSP FF00 with the four counts
     the end: 0000 | B000 + Failed SOP Instance UID List | FE00 (cancel, with counts)
@@ -60,8 +60,8 @@ from dicomkit.net.dimse.status import (
     status_category,
 )
 from dicomkit.net.pdu import PDataTF
-from dicomkit.net.scu.conversion import ConvertedStream, open_converted, streams_conversion
-from dicomkit.net.scu.instances import Instance, check_lengths, encode_for, scan_instance
+from dicomkit.net.scu.conversion import ConvertedStream, open_converted
+from dicomkit.net.scu.instances import Instance, check_lengths, scan_instance
 from dicomkit.net.scu.storage import FALLBACK_SYNTAXES, MAX_CONTEXTS
 from dicomkit.net.services.protocols import AssociationInfo, Responder, ServiceRequest
 from dicomkit.net.services.query_retrieve import (
@@ -420,8 +420,8 @@ class SubOperations:
 
 
 def _prepare(contexts: Sequence[NegotiatedContext], instance: InstanceRef) -> _Prepared | None:
-    """Pick the context and, unless the file goes as it is, convert the data set for it:
-    a file from one native syntax to another as it is sent, anything else now, in memory.
+    """Pick the context and, unless the file goes as it is, open the data set converted
+    for it (``open_converted``: streamed as it is sent, or in memory where it cannot be).
 
     Runs in the server's thread pool (file reads, codecs). None: no context accepted.
 
@@ -442,10 +442,8 @@ def _prepare(contexts: Sequence[NegotiatedContext], instance: InstanceRef) -> _P
         if context is None:
             return None
         target = context.transfer_syntax
-        if target != scanned.transfer_syntax and streams_conversion(scanned.transfer_syntax, target):
-            return _Prepared(context, None, None, open_converted(scanned, target))
         if target != scanned.transfer_syntax:
-            return _Prepared(context, None, _even(encode_for(scanned, target)))
+            return _Prepared(context, None, None, open_converted(scanned, target))
         if scanned.dataset_length % 2:  # PDV fragments are even (a deflated data set may not be)
             with open(scanned.path, "rb") as fp:
                 fp.seek(scanned.dataset_offset)
