@@ -153,8 +153,8 @@ class AEConfig:
         max_associations: associations served at once; the driver passes
             ``association_limit_exceeded`` to the connection beyond it.
         max_associations_per_peer: associations one source IP address may hold at
-            once, at most ``max_associations``; beyond it the association is rejected
-            as for ``max_associations``. None: no per-peer limit.
+            once; beyond it the association is rejected as for ``max_associations``
+            (a value above that has no effect). None: no per-peer limit.
     """
 
     ae_title: str
@@ -184,10 +184,8 @@ class AEConfig:
             raise ValueError("max_associate_pdu_length below 1024 cannot hold a useful A-ASSOCIATE PDU")
         if self.max_associations < 1:
             raise ValueError("max_associations must be at least 1")
-        per_peer = self.max_associations_per_peer
-        if per_peer is not None and not 1 <= per_peer <= self.max_associations:
-            limit = self.max_associations
-            raise ValueError(f"max_associations_per_peer {per_peer} must be in 1..max_associations ({limit})")
+        if self.max_associations_per_peer is not None and self.max_associations_per_peer < 1:
+            raise ValueError("max_associations_per_peer must be at least 1 (None: no per-peer limit)")
         seen = [context.abstract_syntax for context in self.supported_contexts]
         if len(seen) != len(set(seen)):
             raise ValueError("supported_contexts lists an abstract syntax more than once")
