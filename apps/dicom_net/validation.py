@@ -69,11 +69,18 @@ def file_problems(path: Path, *, what: str = "file") -> list[str]:
 
 
 def limit_problems(
-    *, max_associations: int, max_pdu_length: int, workers: int, shutdown_grace: int
+    *,
+    max_associations: int,
+    max_pdu_length: int,
+    workers: int,
+    shutdown_grace: int,
+    max_associations_per_peer: int | None = None,
 ) -> list[str]:
     problems = []
     if max_associations < 1:
         problems.append(f"max associations {max_associations} must be at least 1")
+    if max_associations_per_peer is not None and max_associations_per_peer < 1:
+        problems.append(f"max associations per peer {max_associations_per_peer} must be at least 1")
     if max_pdu_length not in MAX_PDU_RANGE:
         problems.append(f"max PDU length {max_pdu_length} must be in 4096..4294967295")
     if workers not in WORKERS_RANGE:
@@ -92,6 +99,13 @@ def timeout_problems(**timeouts: int | None) -> list[str]:
     ]
 
 
+def rate_problems(*, min_receive_rate: int | None) -> list[str]:
+    """The minimum receive rate positive, or None for no bound."""
+    if min_receive_rate is not None and min_receive_rate <= 0:
+        return [f"minimum receive rate {min_receive_rate} bytes/s must be positive"]
+    return []
+
+
 def settings_problems(config: DicomNetworkSettings) -> dict[str, list[str]]:
     """Every problem of ``config``, keyed by the system check id that reports it."""
     timeouts = config.timeouts
@@ -106,11 +120,13 @@ def settings_problems(config: DicomNetworkSettings) -> dict[str, list[str]]:
         "dicom_net.E004": tls_problems(cert=config.tls_cert, key=config.tls_key, ca=config.tls_ca),
         "dicom_net.E005": limit_problems(
             max_associations=config.max_associations,
+            max_associations_per_peer=config.max_associations_per_peer,
             max_pdu_length=config.max_pdu_length,
             workers=config.workers,
             shutdown_grace=config.shutdown_grace,
         ),
         "dicom_net.E006": timeout_problems(
             ARTIM=timeouts.artim, ACSE=timeouts.acse, DIMSE=timeouts.dimse, network=timeouts.network
-        ),
+        )
+        + rate_problems(min_receive_rate=timeouts.min_receive_rate),
     }

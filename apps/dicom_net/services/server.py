@@ -181,6 +181,8 @@ def dicom_server_serve(*, config: ServerConfig) -> int:
             "client_certificates": config.tls is not None and config.tls.ca is not None,
             "workers": config.workers,
             "max_associations": config.ae.max_associations,
+            "max_associations_per_peer": config.ae.max_associations_per_peer,
+            "min_receive_rate": config.ae.timeouts.min_receive_rate,
             "max_pdu_length": config.ae.max_pdu_length,
             "allowed_calling_ae_titles": sorted(config.ae.allowed_calling_ae_titles or ()),
             "pid": os.getpid(),

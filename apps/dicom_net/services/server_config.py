@@ -42,6 +42,13 @@ class ServerConfig:
     shutdown_grace: float
 
 
+def max_associations_per_peer(config: DicomNetworkSettings) -> int:
+    """The per-peer cap: as configured, else half of ``max_associations`` (at least 1)."""
+    if config.max_associations_per_peer is not None:
+        return config.max_associations_per_peer
+    return max(1, config.max_associations // 2)
+
+
 def ae_config_from_settings(config: DicomNetworkSettings | None = None) -> AEConfig:
     """dicomkit's ``AEConfig`` for ``config`` (default: ``settings.PACS_DICOM``).
 
@@ -57,11 +64,15 @@ def ae_config_from_settings(config: DicomNetworkSettings | None = None) -> AECon
             max_pdu_length=config.max_pdu_length,
             allowed_calling_ae_titles=frozenset(config.allowed_calling_ae_titles) or None,
             max_associations=config.max_associations,
+            max_associations_per_peer=max_associations_per_peer(config),
             timeouts=Timeouts(
                 artim=float(timeouts.artim),
                 acse=float(timeouts.acse),
                 dimse=None if timeouts.dimse is None else float(timeouts.dimse),
                 network=None if timeouts.network is None else float(timeouts.network),
+                min_receive_rate=None
+                if timeouts.min_receive_rate is None
+                else float(timeouts.min_receive_rate),
             ),
         )
     except ValueError as exc:

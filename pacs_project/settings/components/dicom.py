@@ -28,12 +28,19 @@ ARCHIVE_MAX_PDU_LENGTH = 131072
 
 @dataclass(frozen=True, slots=True)
 class DicomTimeouts:
-    """Seconds; None (configured as 0) waits forever. Mirrors ``dicomkit.net.config.Timeouts``."""
+    """Seconds; None (configured as 0) waits forever. Mirrors ``dicomkit.net.config.Timeouts``.
+
+    ``min_receive_rate`` (bytes/s, None configured as 0: no bound) gives each PDU
+    ``network`` seconds plus its length at this rate once its first byte is here, so a
+    peer trickling bytes cannot hold an association slot (dicomkit.net.config explains
+    the 16 KiB/s default).
+    """
 
     artim: int = 30
     acse: int = 30
     dimse: int | None = 30
     network: int | None = 60
+    min_receive_rate: int | None = 16384
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +50,10 @@ class DicomNetworkSettings:
     ``tls_cert``/``tls_key`` switch the DIMSE port to TLS (both or neither); ``tls_ca``
     additionally requires and verifies client certificates against that CA bundle.
     ``allowed_calling_ae_titles`` empty accepts any calling AE title.
+    ``max_associations_per_peer`` caps the associations of one source IP address; None
+    is half of ``max_associations`` (at least 1): one peer never takes every slot, and a
+    host still opens several at once (the 4 parallel associations of
+    ``benchmarks/store_throughput.py`` against the default 10).
     """
 
     ae_title: str = "PACS"
@@ -52,6 +63,7 @@ class DicomNetworkSettings:
     tls_key: Path | None = None
     tls_ca: Path | None = None
     max_associations: int = 10
+    max_associations_per_peer: int | None = None
     max_pdu_length: int = ARCHIVE_MAX_PDU_LENGTH
     allowed_calling_ae_titles: tuple[str, ...] = ()
     timeouts: DicomTimeouts = DicomTimeouts()
@@ -69,6 +81,14 @@ def _optional_seconds(env: Env, name: str, default: int) -> int | None:
     return None if value == 0 else value
 
 
+def _none_if_zero(value: int) -> int | None:
+    return None if value == 0 else value
+
+
+def _optional_int(env: Env, name: str) -> int | None:
+    return env_int(env, name, default=0) if env_str(env, name) else None
+
+
 def dicom_network(env: Env) -> DicomNetworkSettings:
     """``PACS_DICOM_*`` variables (docs/configuration.md lists them with their defaults)."""
     defaults = DicomNetworkSettings()
@@ -81,6 +101,7 @@ def dicom_network(env: Env) -> DicomNetworkSettings:
         tls_key=_optional_path(env, "PACS_DICOM_TLS_KEY"),
         tls_ca=_optional_path(env, "PACS_DICOM_TLS_CA"),
         max_associations=env_int(env, "PACS_DICOM_MAX_ASSOCIATIONS", default=defaults.max_associations),
+        max_associations_per_peer=_optional_int(env, "PACS_DICOM_MAX_ASSOCIATIONS_PER_PEER"),
         max_pdu_length=env_int(env, "PACS_DICOM_MAX_PDU_LENGTH", default=defaults.max_pdu_length),
         allowed_calling_ae_titles=tuple(env_list(env, "PACS_DICOM_ALLOWED_CALLING_AE_TITLES", default=[])),
         timeouts=DicomTimeouts(
@@ -88,6 +109,9 @@ def dicom_network(env: Env) -> DicomNetworkSettings:
             acse=env_int(env, "PACS_DICOM_ACSE_TIMEOUT", default=timeouts.acse),
             dimse=_optional_seconds(env, "PACS_DICOM_DIMSE_TIMEOUT", default=30),
             network=_optional_seconds(env, "PACS_DICOM_NETWORK_TIMEOUT", default=60),
+            min_receive_rate=_none_if_zero(
+                env_int(env, "PACS_DICOM_MIN_RECEIVE_RATE", default=timeouts.min_receive_rate or 0)
+            ),
         ),
         workers=env_int(env, "PACS_DICOM_WORKERS", default=defaults.workers),
         shutdown_grace=env_int(env, "PACS_DICOM_SHUTDOWN_GRACE", default=defaults.shutdown_grace),

@@ -161,7 +161,11 @@ def dicom_server(transactional_db: None) -> Iterator[StartServer]:
 
     def start(*flags: str, env: dict[str, str] | None = None, port: int | None = None) -> DicomServerProcess:
         port = port or free_port()
-        environment = manage_env({"PACS_DICOM_SHUTDOWN_GRACE": "5", **(env or {})})
+        # Every test peer is 127.0.0.1: the per-peer cap is left to the tests about it, so
+        # that tests opening several associations at once meet only the global limit.
+        environment = manage_env(
+            {"PACS_DICOM_SHUTDOWN_GRACE": "5", "PACS_DICOM_MAX_ASSOCIATIONS_PER_PEER": "1000", **(env or {})}
+        )
         argv = [sys.executable, "manage.py", "run_dicom_server", "--port", str(port), *flags]
         server = DicomServerProcess(argv, environment, port)
         started.append(server)

@@ -5,6 +5,10 @@ it can do what no correct SCU does:
 
 - stall in the middle of a data set: the network timeout aborts the association, the
   staging file goes, the association's slot is free again, and others go on meanwhile;
+- trickle a PDU one byte at a time, each sooner than the network timeout (slowloris): the
+  PDU's deadline (network timeout + its length at the minimum receive rate) aborts it;
+- open more associations from one address than ``PACS_DICOM_MAX_ASSOCIATIONS_PER_PEER``:
+  DCMTK reports the one over the cap rejected (transient, local limit exceeded);
 - reset the connection (SO_LINGER 0) in the middle of a PDU: logged as a provider abort,
   without a traceback, and nothing is left;
 - never read what we send, until our send buffer is full: the network timeout applies to
@@ -25,11 +29,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import select
 import signal
 import socket
 import struct
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -52,12 +58,13 @@ from dicomkit.net.aio.client import echo_sync
 from dicomkit.net.config import AEConfig, RequestedContext
 from dicomkit.net.dimse.commands import CGetRQ, CStoreRQ, CStoreRSP, decode_command, encode_command
 from dicomkit.net.dimse.fragment import fragment_message
-from dicomkit.net.pdu import PDU, AssociateAC, ContextResult, PDataTF, decode_pdu
+from dicomkit.net.pdu import PDU, AbortPDU, AssociateAC, ContextResult, PDataTF, decode_pdu
 from dicomkit.net.scu.storage import StoreResult, store_files
 from dicomkit.part10.writer import encode_dataset
 from tests.apps.dicom_net.conftest import (
     ArchiveServer,
     DicomServerProcess,
+    Echo,
     staging_files,
     wait_until_a_server_connection_waits_for_ours,
 )
@@ -188,6 +195,60 @@ def test_a_sender_stalled_mid_data_set_is_aborted_on_the_network_timeout_and_fre
     assert _echo(server.port, "THIRD") == [0x0000]
     second.sock.close()
     assert not InstanceRow.objects.exists()
+    _no_tracebacks_or_errors(server)
+
+
+def test_a_sender_trickling_a_pdu_is_aborted_at_its_deadline_though_never_idle(
+    archive_server: ArchiveServer,
+) -> None:
+    server = archive_server.start(env={"PACS_DICOM_NETWORK_TIMEOUT": str(NETWORK_TIMEOUT)})
+    trickler = RawPeer(server.port, "TRICKLER")
+    _, _, pdus = trickler.c_store()
+    first = pdus[0]
+    trickler.sock.sendall(first[:6])  # the header at once, then a byte every quarter timeout
+    interval = NETWORK_TIMEOUT / 4
+    started = time.monotonic()
+    aborted: PDU | None = None
+    for index in range(6, len(first)):  # sent whole, this would take len(first) / 2 s
+        readable, _, _ = select.select([trickler.sock], [], [], interval)
+        if readable:
+            aborted = trickler.read_pdu()
+            break
+        trickler.sock.sendall(first[index : index + 1])
+    elapsed = time.monotonic() - started
+    assert isinstance(aborted, AbortPDU)
+    assert elapsed < NETWORK_TIMEOUT + 2  # its deadline: the network timeout + 0.01 s at 16 KiB/s
+
+    line = _wait_ended(server, "TRICKLER")
+    assert line["outcome"] == "aborted-locally"
+    assert line["detail"] == f"a PDU of {len(first)} bytes was not received within {NETWORK_TIMEOUT} s"
+    (why,) = server.messages("aborting association whose PDU arrives too slowly")
+    assert why["pdu_length"] == len(first) - 6
+    assert why["min_receive_rate"] == 16384.0
+    assert _echo(server.port, "AFTER") == [0x0000]
+    _no_tracebacks_or_errors(server)
+
+
+def test_dcmtk_reports_an_association_over_the_per_peer_cap_as_rejected(
+    archive_server: ArchiveServer, echoscu: Echo
+) -> None:
+    server = archive_server.start(env={"PACS_DICOM_MAX_ASSOCIATIONS_PER_PEER": "1"})
+    holder = RawPeer(server.port, "HOLDER")  # 127.0.0.1's one association
+
+    result = echoscu(server.port, calling="OVERCAP")
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "Association Rejected" in output, output
+    assert "Result: Rejected Transient, Source: Service Provider (Presentation Related)" in output, output
+    assert "Reason: Local Limit Exceeded" in output, output
+    line = _wait_ended(server, "OVERCAP")
+    assert line["outcome"] == "rejected"
+    assert str(line["detail"]).startswith("local limit of associations per peer exceeded")
+    assert server.messages("association over the limit per peer")
+
+    holder.sock.close()  # its slot is free again: the next association is accepted
+    _wait_ended(server, "HOLDER")
+    assert echoscu(server.port, calling="NEXT").returncode == 0
     _no_tracebacks_or_errors(server)
 
 
