@@ -10,7 +10,8 @@ and ``dicom_send``. The growth must stay under a bound that does not depend on t
 Sent in the transfer syntax it is stored in, the instance is streamed from the file. To a
 peer that accepts only Implicit VR Little Endian it is converted while it is sent
 (``scu.conversion``, used by the Storage SCU and ``services.retrieve._prepare``): the
-header re-encoded, Pixel Data copied from the file in chunks.
+header re-encoded, Pixel Data copied from the file in chunks. A JPEG-LS instance moved to
+a peer that accepts uncompressed syntaxes only is decoded a frame at a time as it is sent.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from apps.archive.selectors import instance_location_get
 from apps.archive.services import files_import
 from apps.archive.storage import LocalFileBackend
 from apps.dicom_net.services.remote_nodes import remote_node_create
+from dicomkit.data import tags
+from dicomkit.part10.options import ReadOptions
+from dicomkit.part10.reader import read_file
 from tests.apps.dicom_net.conftest import REPO_ROOT, ArchiveServer, manage_env
 from tests.interop.large_instances import (
     FRAMES,
@@ -40,6 +44,7 @@ from tests.interop.large_instances import (
     pixel_data_digest,
     remove_large_files,
     run_measured,
+    write_compressed_multiframe,
     write_encapsulated_multiframe,
     write_multiframe,
 )
@@ -199,6 +204,39 @@ def test_movescu_of_a_200_mib_instance_keeps_the_server_rss_bounded(
     received = storescp.received()
     assert pixel_data_digest(received, PIXEL_BYTES) == pixel_data_digest(sent, PIXEL_BYTES)
     assert_bounded("run_dicom_server serving C-MOVE", peak_rss_kib(pid) - before, PIXEL_BYTES)
+
+
+def test_movescu_of_a_200_mib_jpeg_ls_instance_to_a_native_only_peer_decodes_it_frame_by_frame(
+    archive_server: ArchiveServer, tmp_path: Path
+) -> None:
+    """storescp accepts uncompressed syntaxes only (Explicit VR Little Endian preferred): the
+    server decodes the frames one at a time while it sends them (``_prepare`` ->
+    ``open_converted``), and what arrives is the native Pixel Data they decode to."""
+    folder = tmp_path / "storescp"
+    folder.mkdir()
+    port = free_port()
+    argv = [_dcmtk("storescp"), "-aet", "STORESCP", "+B", "+xe", "-od", str(folder), str(port)]
+    sent = tmp_path / "large-jls.dcm"
+    native_digest = write_compressed_multiframe(sent, frames=FRAMES)
+    head = read_file(sent, ReadOptions(stop_before=tags.StudyInstanceUID + 1)).dataset
+    study = head.get_str(tags.StudyInstanceUID)
+    _archive(sent)
+    with started(argv, port, cwd=tmp_path, env=dcmtk_env()):
+        remote_node_create(ae_title="STORESCP", host="127.0.0.1", port=port, outgoing_operations=["move"])
+        pid = archive_server.start().process.pid
+        peak_rss_reset(pid)
+        before = peak_rss_kib(pid)
+
+        _run(
+            _dcmtk("movescu"), "-S", "-aet", "MOVESCU", "-aec", "PACS", "-aem", "STORESCP",
+            "-k", "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={study}",
+            "127.0.0.1", str(archive_server.port),
+        )  # fmt: skip
+
+        growth = peak_rss_kib(pid) - before
+    (received,) = folder.iterdir()
+    assert pixel_data_digest(received, PIXEL_BYTES) == native_digest
+    assert_bounded("run_dicom_server serving C-MOVE, decoded", growth, PIXEL_BYTES)
 
 
 # ----------------------------------------------------------------- manage.py commands
