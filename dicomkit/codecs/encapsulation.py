@@ -25,7 +25,9 @@ Functions here accept the value with or without the trailing Sequence
 Delimitation Item; ``encapsulate`` returns it without (the writer adds the
 delimiter that closes the element). :func:`get_frame_from` takes a value left in
 its file as a read function instead of a buffer, and reads the item headers and
-the frame's own fragments only.
+the frame's own fragments only. :func:`iter_frames_from` gives every frame in
+order, walking the item headers once: ``get_frame_from`` for each frame of a
+value without offset tables would walk them once per frame.
 
 Security bounds: every item length is checked against the bytes left before
 anything is sliced; walking the items reads 8 bytes per item and is bounded by
@@ -36,7 +38,7 @@ from __future__ import annotations
 
 import itertools
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from dicomkit.errors import CodecError, DecodeError, EncodeError, LengthError, TruncatedError
@@ -49,6 +51,7 @@ __all__ = [
     "get_frame",
     "get_frame_from",
     "index_fragments",
+    "iter_frames_from",
     "pack_extended_offsets",
     "parse_fragments",
     "unpack_extended_offsets",
@@ -249,6 +252,48 @@ def get_frame_from(
         return _join(read, index, groups[frame], frame)
     except DecodeError as exc:
         raise CodecError(f"encapsulated pixel data cannot be read: {exc}", frame=frame) from exc
+
+
+def iter_frames_from(
+    read: ReadAt,
+    size: int,
+    number_of_frames: int,
+    *,
+    extended_offsets: ExtendedTable | None = None,
+    extended_lengths: ExtendedTable | None = None,
+) -> Iterator[bytes]:
+    """Every frame's encoded bytes in order, of a value of ``size`` bytes that ``read`` reads:
+    the frames :func:`get_frame_from` returns one by one, with the item headers walked once.
+
+    A value whose items cannot all be walked (a malformed item, say) is read frame by
+    frame with :func:`get_frame_from` instead, so the frames before the damage are
+    still given and the error names the frame it stops at.
+
+    Raises:
+        CodecError: naming the frame, as :func:`get_frame_from`.
+    """
+    if number_of_frames < 1:
+        raise CodecError(f"number of frames {number_of_frames} below 1", frame=0)
+    try:
+        index = _index(read, size)
+        groups = _frame_groups(read, index, number_of_frames, extended_offsets, extended_lengths)
+    except (DecodeError, CodecError):
+        for frame in range(number_of_frames):
+            yield get_frame_from(
+                read,
+                size,
+                frame,
+                number_of_frames,
+                extended_offsets=extended_offsets,
+                extended_lengths=extended_lengths,
+            )
+        return
+    for frame, group in enumerate(groups):
+        try:
+            data = _join(read, index, group, frame)
+        except DecodeError as exc:  # a read that failed (TruncatedError: the file shrank)
+            raise CodecError(f"encapsulated pixel data cannot be read: {exc}", frame=frame) from exc
+        yield data
 
 
 def encapsulate(

@@ -40,8 +40,8 @@ import numpy.typing as npt
 
 from dicomkit.codecs import color
 from dicomkit.codecs.bridge import mask_bits, sign_extend
+from dicomkit.codecs.encapsulation import ReadAt, get_frame_from, iter_frames_from
 from dicomkit.codecs.encapsulation import get_frame as encapsulated_frame
-from dicomkit.codecs.encapsulation import get_frame_from
 from dicomkit.codecs.format import PixelArray, PixelFormat
 from dicomkit.codecs.native import (
     EXPLICIT_VR_BIG_ENDIAN,
@@ -153,9 +153,56 @@ def get_frame(
 def iter_frames(
     ds: Dataset, *, transfer_syntax: str | None = None, as_rgb: bool = False
 ) -> Iterator[PixelArray]:
-    """Every frame in order, decoded one at a time."""
-    for index in range(number_of_frames(ds)):
-        yield get_frame(ds, index, transfer_syntax=transfer_syntax, as_rgb=as_rgb)
+    """Every frame in order, decoded one at a time.
+
+    Encapsulated Pixel Data has its item headers walked once for all frames (and a
+    value left in its file is opened once): ``get_frame`` for each frame would walk
+    them once per frame when there is no offset table, a cost that grows with the
+    square of the number of frames.
+
+    Raises:
+        CodecError, UnsupportedTransferSyntaxError: as :func:`get_frame`, when the
+            frame that cannot be located or decoded is reached.
+    """
+    fmt = pixel_format(ds)
+    element = pixel_data_element(ds)
+    if not element.undefined_length:
+        for index in range(fmt.number_of_frames):
+            yield get_frame(ds, index, transfer_syntax=transfer_syntax, as_rgb=as_rgb)
+        return
+    if transfer_syntax is None:
+        raise UnsupportedTransferSyntaxError("encapsulated pixel data needs its transfer syntax to decode")
+    codec = get_codec(transfer_syntax)
+    for index, data in enumerate(_encapsulated_frames(ds, element, fmt.number_of_frames)):
+        yield _finish(codec.decode_frame(data, fmt, frame=index), fmt, as_rgb=as_rgb)
+
+
+def _encapsulated_frames(ds: Dataset, element: Element, count: int) -> Iterator[bytes]:
+    """The encoded frames of encapsulated Pixel Data, in memory or left in its file."""
+    extended_offsets = _optional_bytes(ds, tags.ExtendedOffsetTable)
+    extended_lengths = _optional_bytes(ds, tags.ExtendedOffsetTableLengths)
+    deferred = element.deferred
+    if deferred is None:
+        value = memoryview(_value(element))
+        yield from iter_frames_from(
+            lambda offset, length: value[offset : offset + length],
+            len(value),
+            count,
+            extended_offsets=extended_offsets,
+            extended_lengths=extended_lengths,
+        )
+        return
+    try:
+        with open(deferred.path, "rb") as fp:
+            yield from iter_frames_from(
+                _file_reader(fp.fileno(), deferred),
+                deferred.length,
+                count,
+                extended_offsets=extended_offsets,
+                extended_lengths=extended_lengths,
+            )
+    except OSError as exc:
+        raise CodecError(f"pixel data cannot be read: {exc}") from exc
 
 
 def pixel_array(ds: Dataset, *, transfer_syntax: str | None = None, as_rgb: bool = False) -> PixelArray:
@@ -254,16 +301,8 @@ def _frame_from_file(
     tomosynthesis object is not loaded to show one slice)."""
     try:
         with open(deferred.path, "rb") as fp:
-            fd = fp.fileno()
-
-            def read(offset: int, length: int) -> bytes:
-                data = os.pread(fd, length, deferred.offset + offset)
-                if len(data) != length:
-                    raise TruncatedError("the file ends in the pixel data", offset=deferred.offset + offset)
-                return data
-
             return get_frame_from(
-                read,
+                _file_reader(fp.fileno(), deferred),
                 deferred.length,
                 index,
                 number_of_frames,
@@ -272,6 +311,18 @@ def _frame_from_file(
             )
     except OSError as exc:
         raise CodecError(f"pixel data cannot be read: {exc}", frame=index) from exc
+
+
+def _file_reader(fd: int, deferred: DeferredValue) -> ReadAt:
+    """``read(offset, length)`` of a value left in its file, through ``fd``."""
+
+    def read(offset: int, length: int) -> bytes:
+        data = os.pread(fd, length, deferred.offset + offset)
+        if len(data) != length:
+            raise TruncatedError("the file ends in the pixel data", offset=deferred.offset + offset)
+        return data
+
+    return read
 
 
 def _optional_bytes(ds: Dataset, tag: int) -> bytes | None:

@@ -32,7 +32,7 @@ decoded to native when the syntax changes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import replace
 from typing import Final, Literal, Unpack
 
@@ -47,6 +47,7 @@ from dicomkit.codecs.encapsulation import (
 from dicomkit.codecs.format import CodecOptions, PixelArray, PixelFormat
 from dicomkit.codecs.pixels import (
     get_frame,
+    iter_frames,
     native_bytes,
     pixel_data_element,
     pixel_format,
@@ -63,6 +64,7 @@ __all__ = [
     "FrameEncoder",
     "OffsetTable",
     "decode_frame",
+    "decode_frames",
     "decoded_format",
     "native_header",
     "transcode",
@@ -122,7 +124,7 @@ def transcode(
         raise UnsupportedTransferSyntaxError(f"float pixel data cannot be encoded in {target_syntax}")
     if target_encapsulated:
         encoder = FrameEncoder(ds, source_syntax, target_syntax, ybr_to_rgb=ybr_to_rgb, **codec_options)
-        encoded = [encoder.encode(index) for index in range(encoder.fmt.number_of_frames)]
+        encoded = list(encoder.encode_frames())
         table = encoder.offset_table(offset_table, [len(frame) for frame in encoded])
         if table == "extended":
             value, _, _ = encapsulate_extended(encoded)
@@ -135,9 +137,7 @@ def transcode(
     if codec_options:
         raise CodecError(f"native pixel data takes no encoding options, got {sorted(codec_options)}")
     fmt = decoded_format(ds, ybr_to_rgb=ybr_to_rgb)
-    frames = [
-        decode_frame(ds, index, source_syntax, ybr_to_rgb=ybr_to_rgb) for index in range(fmt.number_of_frames)
-    ]
+    frames = list(decode_frames(ds, source_syntax, ybr_to_rgb=ybr_to_rgb))
     planar = fmt.planar_configuration if not source_encapsulated else 0
     _store_native(result, replace(fmt, planar_configuration=planar), frames)
     _update_lossy(result, ds, fmt, source_syntax, target_syntax, False, 0)
@@ -171,6 +171,23 @@ def decode_frame(ds: Dataset, index: int, source_syntax: str, *, ybr_to_rgb: boo
     if ybr_to_rgb and decoded_format(ds).photometric_interpretation == "YBR_FULL":
         frame = color.ybr_to_rgb(frame, bits=pixel_format(ds).bits_stored)
     return frame
+
+
+def decode_frames(
+    ds: Dataset, source_syntax: str, *, ybr_to_rgb: bool = False
+) -> Generator[PixelArray, None, None]:
+    """Every frame in order, as :func:`decode_frame` gives each, decoded one at a time.
+
+    Encapsulated item headers are walked once (``pixels.iter_frames``), so going through
+    the frames costs the same whatever their number.
+
+    Raises:
+        CodecError: naming the frame, when the frame that cannot be located or decoded is reached.
+    """
+    convert = ybr_to_rgb and decoded_format(ds).photometric_interpretation == "YBR_FULL"
+    bits = pixel_format(ds).bits_stored
+    for frame in iter_frames(ds, transfer_syntax=source_syntax):
+        yield color.ybr_to_rgb(frame, bits=bits) if convert else frame
 
 
 def native_header(ds: Dataset, source_syntax: str, target_syntax: str) -> tuple[Dataset, PixelFormat]:
@@ -243,7 +260,17 @@ class FrameEncoder:
 
     def encode(self, index: int) -> bytes:
         """Frame ``index`` encoded (the codestream, unpadded)."""
-        frame = decode_frame(self.ds, index, self.source_syntax, ybr_to_rgb=self.ybr_to_rgb)
+        return self._encode(
+            decode_frame(self.ds, index, self.source_syntax, ybr_to_rgb=self.ybr_to_rgb), index
+        )
+
+    def encode_frames(self) -> Iterator[bytes]:
+        """Every frame encoded, in order, one at a time (see :func:`decode_frames`)."""
+        frames = decode_frames(self.ds, self.source_syntax, ybr_to_rgb=self.ybr_to_rgb)
+        for index, frame in enumerate(frames):
+            yield self._encode(frame, index)
+
+    def _encode(self, frame: PixelArray, index: int) -> bytes:
         try:
             return self.codec.encode_frame(frame, self.fmt, **self.options)
         except CodecError as exc:

@@ -52,7 +52,7 @@ from __future__ import annotations
 import struct
 import tempfile
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from types import TracebackType
@@ -164,8 +164,11 @@ class ConvertedStream:
         return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
     def close(self) -> None:
-        """Stop: further reads give ``b""``; temporary files are closed (and so removed)."""
-        self._chunks = iter(())
+        """Stop: further reads give ``b""``; temporary files and the source file a value
+        is being decoded from are closed (temporary files are so removed)."""
+        chunks, self._chunks = self._chunks, iter(())
+        if isinstance(chunks, Generator):
+            chunks.close()  # closes the producers it is inside, and their files
         self._chunk, self._position = b"", 0
         for value in self._produced:
             if value.spool is not None:

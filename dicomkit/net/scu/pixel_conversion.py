@@ -29,11 +29,12 @@ from __future__ import annotations
 import struct
 import tempfile
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from typing import IO, Final
 
 from dicomkit.codecs.pixels import PIXEL_DATA_TAGS, native_bytes, pixel_format
-from dicomkit.codecs.transcode import FrameEncoder, decode_frame, native_header, transcode
+from dicomkit.codecs.transcode import FrameEncoder, decode_frames, native_header, transcode
 from dicomkit.data import tags
 from dicomkit.data.dataset import Dataset
 from dicomkit.errors import CodecError
@@ -86,17 +87,25 @@ def decoded_pixel_data(dataset: Dataset, source_syntax: str, target_syntax: str)
     if pixel_format(dataset).bits_allocated == 1:
         return None
     header, fmt = native_header(dataset, source_syntax, target_syntax)
-    first = native_bytes(decode_frame(dataset, 0, source_syntax)[None], fmt)
+    frames = decode_frames(dataset, source_syntax)
+    try:
+        first = native_bytes(next(frames)[None], fmt)
+    except BaseException:
+        frames.close()
+        raise
     count = fmt.number_of_frames
     length = len(first) * count
 
     def chunks() -> Iterator[bytes]:
-        yield first
-        for index in range(1, count):
-            data = native_bytes(decode_frame(dataset, index, source_syntax)[None], fmt)
-            if len(data) != len(first):
-                raise CodecError(f"frame decodes to {len(data)} bytes, frame 0 to {len(first)}", frame=index)
-            yield data
+        with closing(frames):
+            yield first
+            for index, frame in enumerate(frames, start=1):
+                data = native_bytes(frame[None], fmt)
+                if len(data) != len(first):
+                    raise CodecError(
+                        f"frame decodes to {len(data)} bytes, frame 0 to {len(first)}", frame=index
+                    )
+                yield data
         if length % 2:
             yield b"\x00"
 
@@ -131,8 +140,7 @@ def encoded_pixel_data(dataset: Dataset, source_syntax: str, target_syntax: str)
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the chunks, or below
     try:
         lengths = []
-        for index in range(encoder.fmt.number_of_frames):
-            frame = encoder.encode(index)
+        for frame in encoder.encode_frames():
             padded = len(frame) + len(frame) % 2
             spool.write(_ITEM.pack(0xFFFE, 0xE000, padded))
             spool.write(frame)

@@ -15,11 +15,14 @@ from pydicom.encaps import encapsulate_extended as pydicom_encapsulate_extended
 from pydicom.encaps import generate_frames
 
 from dicomkit.codecs.encapsulation import (
+    ReadAt,
     encapsulate,
     encapsulate_extended,
     frame_fragments,
     get_frame,
+    get_frame_from,
     index_fragments,
+    iter_frames_from,
     pack_extended_offsets,
     parse_fragments,
     unpack_extended_offsets,
@@ -73,6 +76,88 @@ def test_extended_offset_table_matches_pydicom_and_locates_frames(frames: list[b
             get_frame(value, index, len(frames), extended_offsets=theirs[1], extended_lengths=theirs[2])
             == padded[index]
         )
+
+
+def _counting_reader(value: bytes) -> tuple[list[int], ReadAt]:
+    """A read function over ``value`` and the list it appends each read's length to."""
+    reads: list[int] = []
+
+    def read(offset: int, length: int) -> bytes:
+        reads.append(length)
+        return value[offset : offset + length]
+
+    return reads, read
+
+
+@settings(max_examples=100, deadline=None)
+@given(encoded_frames, st.sampled_from(["basic", "none", "extended"]), st.sampled_from([None, 2, 4]))
+def test_iterating_the_frames_gives_what_get_frame_gives_one_by_one(
+    frames: list[bytes], table: str, size: int | None
+) -> None:
+    offsets = lengths = None
+    if table == "extended":
+        value, offsets, lengths = encapsulate_extended(frames)
+    else:
+        value = encapsulate(frames, with_offset_table=table == "basic", fragment_size=size)
+    count = len(frames)
+    _, read = _counting_reader(value)
+    try:
+        expected = [
+            get_frame(value, i, count, extended_offsets=offsets, extended_lengths=lengths)
+            for i in range(count)
+        ]
+    except CodecError:  # several fragments per frame without a table or markers
+        with pytest.raises(CodecError):
+            list(
+                iter_frames_from(read, len(value), count, extended_offsets=offsets, extended_lengths=lengths)
+            )
+        return
+    assert list(
+        iter_frames_from(read, len(value), count, extended_offsets=offsets, extended_lengths=lengths)
+    ) == (expected)
+
+
+def test_iterating_frames_without_a_table_reads_each_item_header_once() -> None:
+    count = 2000
+    value = encapsulate([b"%06d" % n for n in range(count)], with_offset_table=False) + DELIMITER
+    reads, read = _counting_reader(value)
+    frames = list(iter_frames_from(read, len(value), count))
+    assert frames == [b"%06d" % n for n in range(count)]
+    # one header read per item (and the delimiter) plus one value read per frame;
+    # get_frame_from per frame would read about count**2 / 2 headers
+    assert len(reads) <= 2 * count + 2
+    reads.clear()
+    get_frame_from(read, len(value), count - 1, count)
+    assert len(reads) > count  # what each frame would cost without the iterator
+
+
+def test_iterating_a_value_with_a_damaged_item_gives_the_frames_before_it() -> None:
+    value = bytearray(encapsulate([b"first!", b"second", b"third!"]))
+    value[-14:-10] = b"\x00" * 4  # the last item's tag
+    _, read = _counting_reader(bytes(value))
+    frames = iter_frames_from(read, len(value), 3)
+    assert next(frames) == b"first!"
+    assert next(frames) == b"second"
+    with pytest.raises(CodecError) as info:
+        next(frames)
+    assert info.value.frame == 2
+
+
+def test_iterating_a_value_that_shrank_names_the_frame_it_stops_at() -> None:
+    value = encapsulate([b"first!", b"second", b"third!"], with_offset_table=False)
+    whole = len(value)
+
+    def read(offset: int, length: int) -> bytes:
+        data = value[offset : offset + length]
+        if offset > 30 and len(data) == length and length == 6:  # the file shrank after the walk
+            raise TruncatedError("the file ends in the pixel data", offset=offset)
+        return data
+
+    frames = iter_frames_from(read, whole, 3)
+    assert next(frames) == b"first!"
+    with pytest.raises(CodecError) as info:
+        list(frames)
+    assert info.value.frame in (1, 2)
 
 
 def test_basic_offset_table_groups_several_fragments_per_frame() -> None:
@@ -198,3 +283,5 @@ def test_frames_match_pydicom_on_its_encapsulated_corpus(path: Path) -> None:
         pytest.skip("pydicom cannot split this file's frames")
     assert frame_fragments(value, frames) == expected
     assert [get_frame(value, i, frames) for i in range(frames)] == expected
+    _, read = _counting_reader(value)
+    assert list(iter_frames_from(read, len(value), frames)) == expected

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dicomkit.codecs.pixels import get_frame, number_of_frames
+from dicomkit.codecs.pixels import get_frame, iter_frames, number_of_frames
 from dicomkit.codecs.transcode import transcode
 from dicomkit.data import uids
 from dicomkit.errors import CodecError
@@ -109,3 +109,31 @@ def test_a_compressed_frame_past_the_end_of_a_shrunk_file_is_a_codec_error_namin
     with pytest.raises(CodecError) as excinfo:
         get_frame(deferred.dataset, FRAMES - 1, transfer_syntax=deferred.transfer_syntax)
     assert excinfo.value.frame == FRAMES - 1
+
+
+def test_iterating_compressed_frames_left_in_the_file_gives_every_frame(
+    rle_multiframe: tuple[Path, np.ndarray],
+) -> None:
+    path, pixels = rle_multiframe
+    deferred = read_file(path, ReadOptions(defer_size=4096))
+    frames = list(iter_frames(deferred.dataset, transfer_syntax=deferred.transfer_syntax))
+    np.testing.assert_array_equal(np.stack(frames), pixels)
+    full = read_file(path)
+    np.testing.assert_array_equal(
+        np.stack(list(iter_frames(full.dataset, transfer_syntax=full.transfer_syntax))), pixels
+    )
+
+
+def test_iterating_frames_of_a_shrunk_file_stops_at_the_first_frame_it_cannot_read(
+    rle_multiframe: tuple[Path, np.ndarray], tmp_path: Path
+) -> None:
+    path, pixels = rle_multiframe
+    copy = tmp_path / "cut.dcm"
+    copy.write_bytes(path.read_bytes())
+    deferred = read_file(copy, ReadOptions(defer_size=4096))
+    copy.write_bytes(path.read_bytes()[: -path.stat().st_size // 4])
+    frames = iter_frames(deferred.dataset, transfer_syntax=deferred.transfer_syntax)
+    np.testing.assert_array_equal(next(frames), pixels[0])
+    with pytest.raises(CodecError) as excinfo:
+        list(frames)
+    assert 0 < excinfo.value.frame < FRAMES

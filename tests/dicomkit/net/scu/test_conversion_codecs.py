@@ -279,6 +279,28 @@ def test_closing_a_stream_removes_its_spool_file(jpeg_ls_frames: Instance) -> No
     assert spool.closed
 
 
+def _open_descriptors_on(path: Path) -> int:
+    """How many of this process's file descriptors are open on ``path``."""
+    target = path.resolve()
+    count = 0
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            count += Path(fd.readlink()) == target
+        except OSError:  # closed meanwhile (the listing's own descriptor)
+            continue
+    return count
+
+
+def test_closing_a_stream_part_read_closes_the_file_its_frames_are_decoded_from(
+    jpeg_ls_frames: Instance,
+) -> None:
+    with open_converted(jpeg_ls_frames, EXPLICIT_VR_LITTLE_ENDIAN, defer_size=SMALL_DEFER) as stream:
+        stream.read(stream.length // 2)  # into the frames: the source file is open for them
+        assert _open_descriptors_on(jpeg_ls_frames.path) >= 1
+    assert _open_descriptors_on(jpeg_ls_frames.path) == 0
+    assert stream.read(10) == b""
+
+
 def test_native_and_compressed_syntaxes_with_a_codec_stream_both_ways() -> None:
     for syntax in (uids.RLELossless, uids.JPEGLSLossless, uids.JPEG2000Lossless, uids.JPEGBaseline8Bit):
         assert streams_conversion(syntax, EXPLICIT_VR_LITTLE_ENDIAN)
