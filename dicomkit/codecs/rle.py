@@ -250,38 +250,54 @@ def _expand(raw: bytes, runs: _Runs) -> Bytes:
     """The plane the segment ``raw`` decodes to, from its ``runs``.
 
     Every run first becomes its first byte repeated (one ``numpy.repeat``,
-    which is all a replicate run needs). Each literal run of n bytes then gets
-    its first and its last w bytes copied over that, w the largest power of
-    two <= n: the two windows cover the run and overlap on identical bytes.
-    That is one fancy-index copy of ``V<w>`` items per width w.
+    which is all a replicate run needs); literal runs are then copied over that
+    (:func:`_copy_runs`).
     """
     payload = np.frombuffer(raw, dtype=np.uint8)[1:]  # payload[p]: the byte after header p
     plane: Bytes = np.repeat(np.take(payload, runs.positions), runs.counts)
     literal = np.flatnonzero(np.take(_LITERAL, runs.headers))
-    if not literal.size:
-        return plane
-    counts = np.take(runs.counts, literal)
-    classes = np.take(_WINDOW_CLASS, counts)
+    if literal.size:
+        _copy_runs(plane, runs.ends, payload, runs.positions, runs.counts, literal)
+    return plane
+
+
+def _copy_runs(
+    into: Bytes,
+    into_ends: npt.NDArray[np.intp],
+    out_of: Bytes,
+    out_of_starts: npt.NDArray[np.intp],
+    counts: npt.NDArray[np.intp],
+    selected: npt.NDArray[np.intp],
+) -> None:
+    """For every run i in ``selected``, copy ``counts[i]`` (1..128) bytes from
+    ``out_of[out_of_starts[i]:]`` to ``into``, ending at ``into_ends[i]``, without a
+    per-byte index array (or any copy of the per-run arrays but the selected entries).
+
+    Each run is copied as its first and its last w bytes, w the largest power of two
+    <= its length: the two windows cover the run and overlap on identical bytes. That
+    is one fancy-index copy of ``V<w>`` items per width w, the runs sorted by width.
+    """
+    lengths = np.take(counts, selected)
+    classes = np.take(_WINDOW_CLASS, lengths)
     order = np.argsort(classes, kind="stable")
     bounds = (2 * np.bincount(classes, minlength=len(_WINDOW_DTYPES)).cumsum()).tolist()
-    literal = np.take(literal, order)
-    counts = np.take(counts, order)
-    shift = np.take(_WINDOW_SHIFT, counts)  # from the first window to the last
-    into, out_of = windows = np.empty((2, literal.size, 2), dtype=np.intp)
-    np.take(runs.ends, literal, out=into[:, 0])
-    into[:, 0] -= counts
-    np.take(runs.positions, literal, out=out_of[:, 0])
+    selected = np.take(selected, order)
+    lengths = np.take(lengths, order)
+    shift = np.take(_WINDOW_SHIFT, lengths)  # from the first window to the last
+    windows = np.empty((2, selected.size, 2), dtype=np.intp)
+    np.take(into_ends, selected, out=windows[0, :, 0])
+    windows[0, :, 0] -= lengths
+    np.take(out_of_starts, selected, out=windows[1, :, 0])
     np.add(windows[:, :, 0], shift, out=windows[:, :, 1])
-    into, out_of = into.reshape(-1), out_of.reshape(-1)
+    to, of = windows[0].reshape(-1), windows[1].reshape(-1)
     first = 0
     for dtype, stop in zip(_WINDOW_DTYPES, bounds):
         if stop > first:
             width = dtype.itemsize
-            windows_in = np.ndarray((plane.size - width + 1,), dtype=dtype, buffer=plane, strides=(1,))
-            windows_of = np.ndarray((payload.size - width + 1,), dtype=dtype, buffer=payload, strides=(1,))
-            windows_in[into[first:stop]] = windows_of[out_of[first:stop]]
+            windows_in = np.ndarray((into.size - width + 1,), dtype=dtype, buffer=into, strides=(1,))
+            windows_of = np.ndarray((out_of.size - width + 1,), dtype=dtype, buffer=out_of, strides=(1,))
+            windows_in[to[first:stop]] = windows_of[of[first:stop]]
         first = stop
-    return plane
 
 
 def encode_segment(plane: Bytes, *, min_replicate_run: int = 2) -> bytes:
@@ -327,12 +343,9 @@ def encode_segment(plane: Bytes, *, min_replicate_run: int = 2) -> bytes:
     replicate = ~piece_literal
     out[out_pos[replicate] + 1] = flat[piece_pos[replicate]]
 
-    lit_pos = piece_pos[piece_literal]
-    lit_len = piece_len[piece_literal]
-    shift = np.repeat(out_pos[piece_literal] + 1 - lit_pos, lit_len)
-    lit_first = np.cumsum(lit_len) - lit_len
-    source = np.arange(shift.size) + np.repeat(lit_pos - lit_first, lit_len)
-    out[source + shift] = flat[source]
+    literal = np.flatnonzero(piece_literal)
+    if literal.size:
+        _copy_runs(out, out_pos + 1 + piece_len, flat, piece_pos, piece_len, literal)
     return out.tobytes()
 
 
