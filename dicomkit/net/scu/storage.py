@@ -51,6 +51,7 @@ from dicomkit.errors import DicomError, RemoteProtocolError
 from dicomkit.net.acse import NegotiatedContext
 from dicomkit.net.aio.client import Association, open_association
 from dicomkit.net.config import AEConfig, RequestedContext, Timeouts
+from dicomkit.net.dimse.batches import send_in_batches
 from dicomkit.net.dimse.commands import CStoreRQ, CStoreRSP, Priority, encode_command
 from dicomkit.net.dimse.fragment import fragment_message, fragment_stream
 from dicomkit.net.dimse.status import StatusCategory, status_category, status_name
@@ -202,12 +203,14 @@ class _Sender:
         else:
             with stream:
                 maximum = association.peer_max_pdu_length
-                await association.protocol.send_pdus(
-                    chain(
-                        fragment_message(context.context_id, encode_command(command), None, maximum),
-                        fragment_stream(context.context_id, stream, length, maximum),
-                    )
+                pdus = chain(
+                    fragment_message(context.context_id, encode_command(command), None, maximum),
+                    fragment_stream(context.context_id, stream, length, maximum),
                 )
+                if isinstance(stream, ConvertedStream):  # reads decode frames: off the loop
+                    await send_in_batches(association.protocol.send_pdus, pdus, asyncio.to_thread)
+                else:
+                    await association.protocol.send_pdus(pdus)
         response = (await association.receive()).command
         if not isinstance(response, CStoreRSP) or response.message_id_being_responded_to != message_id:
             association.abort()
