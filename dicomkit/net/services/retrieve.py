@@ -40,6 +40,7 @@ from dicomkit.errors import DicomError, RemoteProtocolError
 from dicomkit.net.acse import NegotiatedContext
 from dicomkit.net.config import RequestedContext
 from dicomkit.net.dimse.assemble import Message
+from dicomkit.net.dimse.batches import send_in_batches
 from dicomkit.net.dimse.commands import (
     CGetRQ,
     CGetRSP,
@@ -324,7 +325,9 @@ class SubOperations:
             with prepared.converted as converted:
                 head = fragment_message(context_id, encoded, None, maximum)
                 body = fragment_stream(context_id, converted, converted.length, maximum)
-                await channel.send_pdus(chain(head, body))
+                # Its reads decode frames: in the server's thread pool, not on the loop
+                # every association shares.
+                await send_in_batches(channel.send_pdus, chain(head, body), self.responder.run_blocking)
         else:
             head = fragment_message(context_id, encoded, None, maximum)
             source = prepared.instance
