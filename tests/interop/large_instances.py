@@ -115,16 +115,7 @@ def write_compressed_multiframe(
     from dicomkit.codecs.format import PixelFormat
     from dicomkit.codecs.registry import get_codec
 
-    header = make_ct(
-        SOPClassUID=uids.BreastTomosynthesisImageStorage,
-        Modality="MG",
-        Rows=rows,
-        Columns=columns,
-        NumberOfFrames=str(frames),
-        BitsStored=12,
-        HighBit=11,
-        PixelData=None,
-    )
+    header = _tomosynthesis_header(frames, rows, columns, BitsStored=12, HighBit=11)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_file(path, header, transfer_syntax_uid=uids.JPEGLSLossless)
     fmt = PixelFormat(rows, columns, 1, 16, 12, 0, 0, "MONOCHROME2", 1)
@@ -157,10 +148,8 @@ def _tomosynthesis_header(frames: int, rows: int, columns: int, **overrides: Ele
         Rows=rows,
         Columns=columns,
         NumberOfFrames=str(frames),
-        BitsStored=16,
-        HighBit=15,
         PixelData=None,
-        **overrides,
+        **{"BitsStored": 16, "HighBit": 15, **overrides},
     )
 
 

@@ -12,7 +12,7 @@ from dicomkit.codecs.pixels import get_frame, iter_frames, number_of_frames
 from dicomkit.codecs.transcode import transcode
 from dicomkit.data import uids
 from dicomkit.errors import CodecError
-from dicomkit.part10.options import ReadOptions
+from dicomkit.part10.options import DicomFile, ReadOptions
 from dicomkit.part10.reader import read_file
 from dicomkit.part10.writer import write_file
 from tests.builders import make_ct
@@ -98,14 +98,19 @@ def test_every_compressed_frame_left_in_the_file_equals_a_full_reads(
         np.testing.assert_array_equal(ours, pixels[index])
 
 
-def test_a_compressed_frame_past_the_end_of_a_shrunk_file_is_a_codec_error_naming_it(
-    rle_multiframe: tuple[Path, np.ndarray], tmp_path: Path
-) -> None:
-    path, _ = rle_multiframe
+def _read_then_cut(path: Path, tmp_path: Path) -> DicomFile:
+    """A copy of ``path`` read with its pixel data left in the file, then cut by a quarter."""
     copy = tmp_path / "cut.dcm"
     copy.write_bytes(path.read_bytes())
     deferred = read_file(copy, ReadOptions(defer_size=4096))
     copy.write_bytes(path.read_bytes()[: -path.stat().st_size // 4])
+    return deferred
+
+
+def test_a_compressed_frame_past_the_end_of_a_shrunk_file_is_a_codec_error_naming_it(
+    rle_multiframe: tuple[Path, np.ndarray], tmp_path: Path
+) -> None:
+    deferred = _read_then_cut(rle_multiframe[0], tmp_path)
     with pytest.raises(CodecError) as excinfo:
         get_frame(deferred.dataset, FRAMES - 1, transfer_syntax=deferred.transfer_syntax)
     assert excinfo.value.frame == FRAMES - 1
@@ -128,10 +133,7 @@ def test_iterating_frames_of_a_shrunk_file_stops_at_the_first_frame_it_cannot_re
     rle_multiframe: tuple[Path, np.ndarray], tmp_path: Path
 ) -> None:
     path, pixels = rle_multiframe
-    copy = tmp_path / "cut.dcm"
-    copy.write_bytes(path.read_bytes())
-    deferred = read_file(copy, ReadOptions(defer_size=4096))
-    copy.write_bytes(path.read_bytes()[: -path.stat().st_size // 4])
+    deferred = _read_then_cut(path, tmp_path)
     frames = iter_frames(deferred.dataset, transfer_syntax=deferred.transfer_syntax)
     np.testing.assert_array_equal(next(frames), pixels[0])
     with pytest.raises(CodecError) as excinfo:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import struct
-import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -39,6 +38,7 @@ from dicomkit.part10.transfer_syntax import (
 from dicomkit.part10.writer import write_file
 from tests.builders import make_ct
 from tests.corpus import DATA_ROOT, corpus_files
+from tests.dicomkit.net.scu.stream_memory import read_through
 from tests.interop.large_instances import MIB, write_multiframe
 from tests.strategies import datasets
 
@@ -344,15 +344,7 @@ def test_converting_a_64_mib_instance_allocates_a_few_chunks_not_the_object(tmp_
     path = tmp_path / "large.dcm"
     write_multiframe(path, frames=32)  # 1024 x 1024 x 16 bits each: 64 MiB of Pixel Data
     instance = scan_instance(path)
-    streamed = hashlib.sha256()
-    tracemalloc.start()
-    try:
-        with open_converted(instance, EXPLICIT_VR_BIG_ENDIAN) as stream:
-            while piece := stream.read(16 * 1024):
-                streamed.update(piece)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    digest, peak = read_through(instance, EXPLICIT_VR_BIG_ENDIAN)
     assert peak < 8 * MIB, f"peak {peak / MIB:.1f} MiB"
-    assert streamed.hexdigest() == hashlib.sha256(encode_for(instance, EXPLICIT_VR_BIG_ENDIAN)).hexdigest()
+    assert digest == hashlib.sha256(encode_for(instance, EXPLICIT_VR_BIG_ENDIAN)).hexdigest()
     path.unlink()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import struct
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +38,7 @@ from dicomkit.part10.transfer_syntax import (
 from dicomkit.part10.writer import write_file
 from tests.builders import make_ct
 from tests.corpus import DATA_ROOT, corpus_files
+from tests.dicomkit.net.scu.stream_memory import read_through
 from tests.interop.large_instances import MIB, write_compressed_multiframe
 
 NATIVE_TARGETS = [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN]
@@ -314,17 +314,9 @@ def test_decoding_a_64_mib_compressed_instance_allocates_a_few_frames_not_the_ob
     path = tmp_path / "large-jls.dcm"
     expected = write_compressed_multiframe(path, frames=32)  # 1024 x 1024 x 16 bits: 64 MiB native
     instance = scan_instance(path)
-    streamed = hashlib.sha256()
-    tracemalloc.start()
-    try:
-        with open_converted(instance, EXPLICIT_VR_LITTLE_ENDIAN) as stream:
-            while piece := stream.read(16 * 1024):
-                streamed.update(piece)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    digest, peak = read_through(instance, EXPLICIT_VR_LITTLE_ENDIAN)
     assert peak < 16 * MIB, f"peak {peak / MIB:.1f} MiB"
     oracle = encode_for(instance, EXPLICIT_VR_LITTLE_ENDIAN)
-    assert streamed.hexdigest() == hashlib.sha256(oracle).hexdigest()
+    assert digest == hashlib.sha256(oracle).hexdigest()
     assert hashlib.sha256(oracle[-32 * 1024 * 1024 * 2 :]).hexdigest() == expected
     path.unlink()
