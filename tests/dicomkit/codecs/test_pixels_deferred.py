@@ -138,4 +138,5 @@ def test_iterating_frames_of_a_shrunk_file_stops_at_the_first_frame_it_cannot_re
     np.testing.assert_array_equal(next(frames), pixels[0])
     with pytest.raises(CodecError) as excinfo:
         list(frames)
-    assert 0 < excinfo.value.frame < FRAMES
+    frame = excinfo.value.frame
+    assert frame is not None and 0 < frame < FRAMES

@@ -28,6 +28,7 @@ class AEOptions(TypedDict, total=False):
     max_pdu_length: int
     allowed_calling_ae_titles: frozenset[str] | None
     max_associations: int
+    max_associations_per_peer: int
     timeouts: Timeouts
 
 
