@@ -1,5 +1,5 @@
 """Timers of the transport driver: ARTIM (PS3.8 §9.1.4), the idle-network watchdog and
-the PDU deadline.
+the PDU and DIMSE message deadlines.
 
 Part of ``dicomkit.net.aio``, the only layer that owns clocks. The sans-IO
 :class:`~dicomkit.net.ul.Connection` says *when* ARTIM starts and stops (StartARTIM /
@@ -17,6 +17,12 @@ cannot see a peer that trickles. It is built the same way: starting, extending a
 ending a PDU's deadline are attribute writes, and its one ``call_later`` is armed at
 most ``grace`` seconds ahead, so a new PDU (whose deadline is at least ``grace`` away)
 never needs it re-armed.
+
+:class:`MessageDeadline` is its sibling for a DIMSE message (PS3.7 §8, PS3.8 Annex E):
+a peer sending small complete PDUs, each just inside the network timeout, meets every
+PDU deadline, so the message as a whole gets one too, from its first fragment:
+``grace`` plus the bytes received since at the minimum rate. Noting a fragment or a
+read is an attribute write or two; a message in one fragment costs nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-__all__ = ["IdleWatchdog", "PduDeadline", "Timer"]
+__all__ = ["IdleWatchdog", "MessageDeadline", "PduDeadline", "Timer"]
 
 
 class Timer:
@@ -137,6 +143,8 @@ class PduDeadline:
         self._started = now
         self._deadline = now + self.grace
         self.active = True
+        if self._paused_at is not None:  # begun while paused: only the pause from now on is its own
+            self._paused_at = now
         if self._handle is None:
             self._handle = self._loop.call_later(self.grace, self._check)
 
@@ -174,3 +182,39 @@ class PduDeadline:
             return
         delay = self.grace if self._paused_at is not None else min(left, self.grace)
         self._handle = self._loop.call_later(delay, self._check)
+
+
+class MessageDeadline(PduDeadline):
+    """Calls ``callback`` when the DIMSE message being received is not complete by its
+    deadline: ``grace`` seconds from its first fragment, plus the bytes received since
+    (its first fragment's included) at ``rate`` bytes per second.
+
+    ``fragment(size)`` for every fragment that leaves the message incomplete (the first
+    one begins it), ``add(size)`` for the bytes of each read while it is incomplete,
+    ``end()`` once a fragment completes it; ``pause()``/``resume()`` as for a PDU.
+    Bytes are counted as read, not as fragments complete, so that one large PDU arriving
+    slowly but above the rate extends the message's deadline as it comes.
+    """
+
+    __slots__ = ("_per_byte", "fragments", "received")
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, grace: float, rate: float, callback: Callable[[], None]
+    ) -> None:
+        super().__init__(loop, grace, callback)
+        self._per_byte = 1.0 / rate
+        self.received = 0
+        self.fragments = 0
+
+    def fragment(self, size: int) -> None:
+        if self.active:
+            self.fragments += 1
+            return
+        self.begin()
+        self.fragments = 1
+        self.received = size
+        self._deadline += size * self._per_byte
+
+    def add(self, size: int) -> None:
+        self.received += size
+        self._deadline += size * self._per_byte
