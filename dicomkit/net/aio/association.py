@@ -35,6 +35,13 @@ Invariants:
   is read off ``Connection.buffered`` after each read (the bytes held for the one
   incomplete PDU), so tracking costs nothing per PDU of a read. Time spent with reading
   paused for backpressure is not counted: the peer cannot send then.
+- A DIMSE message has a deadline on the same principle, since a peer sending small
+  complete PDUs, each just inside the network timeout, meets every PDU's deadline and
+  resets the idle watchdog: once its first fragment (PDV) is here, the message must be
+  complete within ``network`` + the bytes received since / rate, or the association is
+  aborted the same way. Bytes count as read, so a large PDU arriving slowly but above
+  the rate extends it as it comes. A message in one PDV costs nothing more; a fragment
+  that leaves one incomplete, or a read while one is, an attribute write or two.
 - With a network timeout, a peer that takes none of our bytes for that long (write
   buffer full, no progress) is aborted like a silent one, and the connection is reset,
   since a close would wait for that buffer to flush. Any close still waiting for its
@@ -65,7 +72,7 @@ from dicomkit.errors import (
     LocalProtocolError,
     NetworkTimeout,
 )
-from dicomkit.net.aio.timers import IdleWatchdog, PduDeadline, Timer
+from dicomkit.net.aio.timers import IdleWatchdog, MessageDeadline, PduDeadline, Timer
 from dicomkit.net.config import Timeouts
 from dicomkit.net.dimse.assemble import Message, MessageAssembler
 from dicomkit.net.dimse.commands import CCancelRQ
@@ -200,6 +207,7 @@ class AssociationProtocol(asyncio.Protocol):
         self._artim = Timer(self._loop, timeouts.artim, self._artim_expired)
         self._watchdog: IdleWatchdog | None = None
         self._pdu_deadline: PduDeadline | None = None
+        self._message_deadline: MessageDeadline | None = None
         self._pdu_header = bytearray()  # the start of the PDU being received (up to 6 bytes)
         self._inbox: deque[Inbound] = deque()
         self._waiter: asyncio.Future[None] | None = None
@@ -225,8 +233,12 @@ class AssociationProtocol(asyncio.Protocol):
         if self.timeouts.network is not None:
             self._watchdog = IdleWatchdog(self._loop, self.timeouts.network, self._idle_expired)
             self._watchdog.start()
-            if self.timeouts.min_receive_rate is not None:
+            rate = self.timeouts.min_receive_rate
+            if rate is not None:
                 self._pdu_deadline = PduDeadline(self._loop, self.timeouts.network, self._pdu_overdue)
+                self._message_deadline = MessageDeadline(
+                    self._loop, self.timeouts.network, rate, self._message_overdue
+                )
         self.connection.connection_made()
         self._process()
         if self._on_made is not None:
@@ -239,6 +251,9 @@ class AssociationProtocol(asyncio.Protocol):
         self.connection.receive_data(data)
         if self._pdu_deadline is not None:
             self._track_pdu(data, self._pdu_deadline)
+            message_deadline = self._message_deadline
+            if message_deadline is not None and message_deadline.active:
+                message_deadline.add(len(data))
         self._process()
 
     def _track_pdu(self, data: bytes, deadline: PduDeadline) -> None:
@@ -293,6 +308,27 @@ class AssociationProtocol(asyncio.Protocol):
             )
         self.abort(detail, timeout=True)  # the A-ABORT of AA-1, as for the idle timeout
 
+    def _message_overdue(self) -> None:
+        deadline = self._message_deadline
+        assert deadline is not None  # it called us
+        limit, received, fragments = deadline.limit, deadline.received, deadline.fragments
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                "aborting association whose DIMSE message arrives too slowly",
+                extra={
+                    "peer": self.peer,
+                    "message_bytes": received,
+                    "fragments": fragments,
+                    "limit_seconds": round(limit, 3),
+                    "min_receive_rate": self.timeouts.min_receive_rate,
+                },
+            )
+        detail = (
+            f"a DIMSE message was not complete within {limit:.0f} s "
+            f"({received} bytes in {fragments} fragments so far)"
+        )
+        self.abort(detail, timeout=True)  # as for a late PDU
+
     def eof_received(self) -> bool | None:
         return None  # close our side too; connection_lost follows
 
@@ -302,8 +338,7 @@ class AssociationProtocol(asyncio.Protocol):
             self._forced_close.cancel()
         if self._watchdog is not None:
             self._watchdog.stop()
-        if self._pdu_deadline is not None:
-            self._pdu_deadline.stop()
+        self._stop_deadlines()
         self.connection.connection_lost()
         self._held_values.clear()  # never to be answered: the peer is gone
         self._process(everything=True)
@@ -362,6 +397,7 @@ class AssociationProtocol(asyncio.Protocol):
         if self._local_abort is not None:
             values.clear()  # nothing after our A-ABORT is taken in
             return
+        deadline = self._message_deadline
         while values and not self._read_paused:
             value = values.popleft()
             if value.context_id not in self.accepted_context_ids:
@@ -375,7 +411,11 @@ class AssociationProtocol(asyncio.Protocol):
                 self.abort(f"invalid DIMSE message: {error}")
                 return
             if message is None:
+                if deadline is not None:
+                    deadline.fragment(len(value.data))
                 continue
+            if deadline is not None and deadline.active:
+                deadline.end()
             if self._on_cancel is not None and isinstance(message.command, CCancelRQ):
                 self._on_cancel(message.command.message_id_being_responded_to)
                 continue
@@ -392,6 +432,8 @@ class AssociationProtocol(asyncio.Protocol):
             transport.pause_reading()
             if self._pdu_deadline is not None:
                 self._pdu_deadline.pause()
+            if self._message_deadline is not None:
+                self._message_deadline.pause()
 
     async def receive(
         self, timeout: float | None = None, error: type[DicomTimeoutError] = NetworkTimeout
@@ -420,6 +462,8 @@ class AssociationProtocol(asyncio.Protocol):
                 self.transport.resume_reading()
                 if self._pdu_deadline is not None:
                     self._pdu_deadline.resume()
+                if self._message_deadline is not None:
+                    self._message_deadline.resume()
         return item
 
     # ----------------------------------------------------------------- output
@@ -538,8 +582,7 @@ class AssociationProtocol(asyncio.Protocol):
         if self._local_abort is not None or self._closed.done():
             return
         self._local_abort = LocalAbort(detail, timeout)
-        if self._pdu_deadline is not None:
-            self._pdu_deadline.stop()
+        self._stop_deadlines()
         self._drop_messages()  # received, never to be answered
         self._push(self._local_abort)
         with contextlib.suppress(LocalProtocolError):  # Sta1, Sta13: nothing to abort, just close
@@ -609,6 +652,12 @@ class AssociationProtocol(asyncio.Protocol):
         (a WAN link) receives nothing for a long while, and is not idle."""
         if self._watchdog is not None:
             self._watchdog.touch()
+
+    def _stop_deadlines(self) -> None:
+        if self._pdu_deadline is not None:
+            self._pdu_deadline.stop()
+        if self._message_deadline is not None:
+            self._message_deadline.stop()
 
     def _idle_expired(self) -> None:
         if logger.isEnabledFor(logging.INFO):
