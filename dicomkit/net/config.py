@@ -23,6 +23,10 @@ Bounds, chosen and documented here:
   PDUs modalities send get the whole ``network`` time whatever their rate, and a 16 MiB
   PDU gets 1024 s + ``network``, which a 128 kbit/s link still meets. A lower floor
   would not help an attacker much: it must still deliver each PDU's bytes at the floor.
+  A DIMSE message is bounded the same way, from its first fragment: ``network`` plus the
+  bytes received since at that rate, since a peer sending small complete PDUs, each
+  just inside ``network``, meets every PDU's deadline. So a whole data set must arrive
+  at 16 KiB/s (128 kbit/s) on average, after ``network`` seconds of grace.
 - ``AEConfig.max_associations_per_peer`` caps the associations one source IP address
   holds at once (the calling AE title can be forged, the address cannot over TCP), so
   that one peer cannot take every ``max_associations`` slot.
@@ -79,7 +83,9 @@ class Timeouts:
         min_receive_rate: bytes per second; once the first byte of a PDU is here, the
             rest of its 6-byte header must follow within ``network`` seconds and the
             whole PDU within ``network`` + its length / this rate, or the association
-            is aborted. None (or ``network`` None) disables this bound.
+            is aborted; likewise, once the first fragment of a DIMSE message is here,
+            the message must be complete within ``network`` + the bytes received
+            since / this rate. None (or ``network`` None) disables these bounds.
     """
 
     artim: float = 30.0
