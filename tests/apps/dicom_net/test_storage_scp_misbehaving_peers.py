@@ -7,6 +7,9 @@ it can do what no correct SCU does:
   staging file goes, the association's slot is free again, and others go on meanwhile;
 - trickle a PDU one byte at a time, each sooner than the network timeout (slowloris): the
   PDU's deadline (network timeout + its length at the minimum receive rate) aborts it;
+- send a data set a byte per complete PDU, each sooner than the network timeout (no PDU
+  is late): the message's deadline (network timeout + its bytes at that rate) aborts it
+  and its staging file goes;
 - open more associations from one address than ``PACS_DICOM_MAX_ASSOCIATIONS_PER_PEER``:
   DCMTK reports the one over the cap rejected (transient, local limit exceeded);
 - reset the connection (SO_LINGER 0) in the middle of a PDU: logged as a provider abort,
@@ -225,6 +228,51 @@ def test_a_sender_trickling_a_pdu_is_aborted_at_its_deadline_though_never_idle(
     (why,) = server.messages("aborting association whose PDU arrives too slowly")
     assert why["pdu_length"] == len(first) - 6
     assert why["min_receive_rate"] == 16384.0
+    assert _echo(server.port, "AFTER") == [0x0000]
+    _no_tracebacks_or_errors(server)
+
+
+def test_a_sender_of_a_data_set_a_byte_per_pdu_is_aborted_at_the_message_deadline(
+    archive_server: ArchiveServer,
+) -> None:
+    server = archive_server.start(env={"PACS_DICOM_NETWORK_TIMEOUT": str(NETWORK_TIMEOUT)})
+    sender = RawPeer(server.port, "TINYPDUS")
+    dataset = make_ct(PixelData=bytes(32))
+    uid = dataset.get_str("SOPInstanceUID")
+    assert uid is not None
+    context_id = sender.context_ids[CT]
+    command = encode_command(CStoreRQ(1, CT, uid))
+    (command_pdu,) = fragment_message(context_id, command, None, sender.max_pdu_length)
+    tiny = [  # a maximum PDU length of 7: one 1-byte fragment per P-DATA-TF
+        pdu
+        for pdu in fragment_message(context_id, command, encode_ct(dataset), 7)
+        if not pdu.values[0].is_command
+    ]
+    sender.sock.sendall(command_pdu.encode())  # the message begins: its data set's staging file opens
+    interval = NETWORK_TIMEOUT / 4
+    started = time.monotonic()
+    aborted: PDU | None = None
+    for pdu in tiny:  # sent whole, this would take len(tiny) / 2 s
+        readable, _, _ = select.select([sender.sock], [], [], interval)
+        if readable:
+            aborted = sender.read_pdu()
+            break
+        sender.sock.sendall(pdu.encode())
+    elapsed = time.monotonic() - started
+    assert isinstance(aborted, AbortPDU)
+    assert elapsed < NETWORK_TIMEOUT + 2  # its deadline: the network timeout + 0.1 s at 16 KiB/s
+
+    line = _wait_ended(server, "TINYPDUS")
+    assert line["outcome"] == "aborted-locally"
+    assert str(line["detail"]).startswith(f"a DIMSE message was not complete within {NETWORK_TIMEOUT} s (")
+    (why,) = server.messages("aborting association whose DIMSE message arrives too slowly")
+    assert 1 <= int(str(why["fragments"])) < len(tiny)
+    assert int(str(why["message_bytes"])) < 2000  # the command and a few 13-byte PDUs
+    assert NETWORK_TIMEOUT <= float(str(why["limit_seconds"])) < NETWORK_TIMEOUT + 1
+    assert why["min_receive_rate"] == 16384.0
+    assert uid not in server.output()  # no UIDs in what is logged
+    assert staging_files(archive_server.root) == []
+    assert not InstanceRow.objects.exists()
     assert _echo(server.port, "AFTER") == [0x0000]
     _no_tracebacks_or_errors(server)
 
