@@ -338,10 +338,10 @@ class AssociationProtocol(asyncio.Protocol):
             self._forced_close.cancel()
         if self._watchdog is not None:
             self._watchdog.stop()
-        self._stop_deadlines()
         self.connection.connection_lost()
         self._held_values.clear()  # never to be answered: the peer is gone
         self._process(everything=True)
+        self._stop_deadlines()  # after the PDUs still held are handled: none begins a deadline anew
         self._assembler_abort()
         self._push(_CLOSED)
         if not self._closed.done():
