@@ -1,4 +1,5 @@
-"""App configuration: system checks, and the start-up cleanup of abandoned staging files."""
+"""App configuration: system checks, the temporary directory, and the start-up cleanup of
+abandoned staging files."""
 
 from __future__ import annotations
 
@@ -19,8 +20,11 @@ class ArchiveConfig(AppConfig):
         from apps.archive import checks
         from apps.archive.errors import StorageError
         from apps.archive.services.integrity import staging_cleanup
+        from apps.archive.temp_dir import use_configured_temp_dir
 
         checks.register()
+        # Temporary files (conversion spools, uploads) where PACS_TMP_DIR says, not /tmp.
+        use_configured_temp_dir()
         # Crash safety: staging files whose writer died are removed when a process starts.
         # Safe next to live writers (they hold a lock on theirs); never fails start-up.
         try:

@@ -16,7 +16,7 @@ from django.apps import AppConfig
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
-from apps.archive.conf import archive_settings, storage_root
+from apps.archive.conf import archive_settings, storage_root, temp_dir
 
 
 def check_storage_root(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[checks.CheckMessage]:
@@ -39,6 +39,26 @@ def check_storage_root(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -
     return []
 
 
+def check_temp_dir(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """E003: ``PACS_TMP_DIR``, when set, is a writable directory (created when missing)."""
+    from apps.archive.temp_dir import prepare_temp_dir
+
+    path = temp_dir()
+    if path is None:
+        return []
+    try:
+        prepare_temp_dir(path)
+    except OSError as exc:
+        return [
+            checks.Error(
+                f"The temporary directory {path} is not a writable directory: {exc.strerror or exc}.",
+                hint="Set PACS_TMP_DIR to a directory this process can write to, or unset it.",
+                id="archive.E003",
+            )
+        ]
+    return []
+
+
 def check_archive_settings(
     app_configs: Sequence[AppConfig] | None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
@@ -53,4 +73,5 @@ def check_archive_settings(
 def register() -> None:
     """Called once from ``ArchiveConfig.ready``."""
     checks.register(check_storage_root)
+    checks.register(check_temp_dir)
     checks.register(check_archive_settings)

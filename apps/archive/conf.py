@@ -31,6 +31,7 @@ __all__ = [
     "storage_backend",
     "storage_backend_named",
     "storage_root",
+    "temp_dir",
 ]
 
 
@@ -47,6 +48,12 @@ def archive_settings() -> ArchiveSettings:
 def storage_root() -> Path:
     """``settings.PACS_STORAGE_ROOT`` as a Path."""
     return Path(settings.PACS_STORAGE_ROOT)
+
+
+def temp_dir() -> Path | None:
+    """``settings.PACS_TMP_DIR`` as a Path; None: the system's temporary directory."""
+    configured = getattr(settings, "PACS_TMP_DIR", None)
+    return Path(configured) if configured else None
 
 
 def storage_backend() -> StorageBackend:

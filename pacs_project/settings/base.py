@@ -104,6 +104,8 @@ CELERY_TIMEZONE = "UTC"
 
 # --- files -----------------------------------------------------------------------------------
 PACS_STORAGE_ROOT = storage.storage_root(ENV, var_dir=VAR_DIR)
+PACS_TMP_DIR = storage.tmp_dir(ENV)  # applied to tempfile by apps.archive (ready)
+FILE_UPLOAD_TEMP_DIR = str(PACS_TMP_DIR) if PACS_TMP_DIR else None
 PACS_ARCHIVE = storage.archive_settings(ENV)
 PACS_QUERY_PN_CASE_INSENSITIVE = storage.query_pn_case_insensitive(ENV)
 STATIC_URL = "static/"

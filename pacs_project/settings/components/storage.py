@@ -3,6 +3,11 @@
 ``PACS_STORAGE_ROOT`` is the root of the local-filesystem storage tier (default ``var/storage``).
 Object storage tiers (S3, Azure Blob) are configured by the archive app on top of this.
 
+``PACS_TMP_DIR`` (default: the system's, usually ``/tmp``) is where the product's temporary
+files go: instances converted while they are sent (their encoded frames, a deflated data
+set), large uploads. They can be as large as an instance, so where ``/tmp`` is a tmpfs (held
+in memory) it belongs on a disk volume, such as the archive's.
+
 The archive's ingest policies (``PACS_ARCHIVE``, read by ``apps.archive.conf``):
 
 - ``PACS_STORAGE_KEY_LAYOUT``: ``uids`` (default) stores an instance at
@@ -64,6 +69,12 @@ class ArchiveSettings:
 def storage_root(env: Env, *, var_dir: Path) -> Path:
     """``PACS_STORAGE_ROOT`` (default ``var/storage``); not created here: a system check owns that."""
     return resolve_path(env_str(env, "PACS_STORAGE_ROOT", default=str(var_dir / "storage")))
+
+
+def tmp_dir(env: Env) -> Path | None:
+    """``PACS_TMP_DIR``, or None for the system's temporary directory; created by the archive app."""
+    raw = env_str(env, "PACS_TMP_DIR", default="")
+    return resolve_path(raw) if raw else None
 
 
 def static_root(env: Env, *, var_dir: Path) -> Path:
