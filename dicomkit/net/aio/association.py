@@ -28,20 +28,7 @@ Invariants:
   pipelining peer hold as many files open.
 - The idle watchdog counts the peer taking our bytes as activity, not only bytes
   received: a large data set sent over a slow link brings no answer for a long while.
-- Every byte resets the idle watchdog, so a PDU has a deadline of its own
-  (``Timeouts.min_receive_rate``): once its first byte is here, its 6-byte header must
-  be complete within ``network`` seconds and the PDU within ``network`` + length / rate,
-  or the association is aborted as an idle one is (AA-1's A-ABORT). Where a PDU starts
-  is read off ``Connection.buffered`` after each read (the bytes held for the one
-  incomplete PDU), so tracking costs nothing per PDU of a read. Time spent with reading
-  paused for backpressure is not counted: the peer cannot send then.
-- A DIMSE message has a deadline on the same principle, since a peer sending small
-  complete PDUs, each just inside the network timeout, meets every PDU's deadline and
-  resets the idle watchdog: once its first fragment (PDV) is here, the message must be
-  complete within ``network`` + the bytes received since / rate, or the association is
-  aborted the same way. Bytes count as read, so a large PDU arriving slowly but above
-  the rate extends it as it comes. A message in one PDV costs nothing more; a fragment
-  that leaves one incomplete, or a read while one is, an attribute write or two.
+- A PDU and a DIMSE message being received each have a deadline: see ``receive_deadlines``.
 - With a network timeout, a peer that takes none of our bytes for that long (write
   buffer full, no progress) is aborted like a silent one, and the connection is reset,
   since a close would wait for that buffer to flush. Any close still waiting for its
@@ -62,6 +49,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Final, NoReturn
 
 from dicomkit.errors import (
@@ -72,7 +60,8 @@ from dicomkit.errors import (
     LocalProtocolError,
     NetworkTimeout,
 )
-from dicomkit.net.aio.timers import IdleWatchdog, MessageDeadline, PduDeadline, Timer
+from dicomkit.net.aio.receive_deadlines import ReceiveDeadlines
+from dicomkit.net.aio.timers import IdleWatchdog, Timer
 from dicomkit.net.config import Timeouts
 from dicomkit.net.dimse.assemble import Message, MessageAssembler
 from dicomkit.net.dimse.commands import CCancelRQ
@@ -115,7 +104,6 @@ _PAUSE_AT: Final = 8  # inbox items before reading pauses
 _RESUME_AT: Final = 2
 _SMALL_PDU: Final = 4096  # PDUs shorter than this are written together ...
 _COALESCE_BYTES: Final = 64 * 1024  # ... up to this much at a time
-_PDU_HEADER: Final = 6  # PDU-type, reserved, PDU-length (4 bytes, big endian): PS3.8 §9.3.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,9 +194,7 @@ class AssociationProtocol(asyncio.Protocol):
         self._loop = asyncio.get_running_loop()
         self._artim = Timer(self._loop, timeouts.artim, self._artim_expired)
         self._watchdog: IdleWatchdog | None = None
-        self._pdu_deadline: PduDeadline | None = None
-        self._message_deadline: MessageDeadline | None = None
-        self._pdu_header = bytearray()  # the start of the PDU being received (up to 6 bytes)
+        self._deadlines: ReceiveDeadlines | None = None
         self._inbox: deque[Inbound] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self._closed: asyncio.Future[None] = self._loop.create_future()
@@ -235,9 +221,13 @@ class AssociationProtocol(asyncio.Protocol):
             self._watchdog.start()
             rate = self.timeouts.min_receive_rate
             if rate is not None:
-                self._pdu_deadline = PduDeadline(self._loop, self.timeouts.network, self._pdu_overdue)
-                self._message_deadline = MessageDeadline(
-                    self._loop, self.timeouts.network, rate, self._message_overdue
+                self._deadlines = ReceiveDeadlines(
+                    self._loop,
+                    self.connection,
+                    grace=self.timeouts.network,
+                    rate=rate,
+                    peer=self.peer,
+                    abort=partial(self.abort, timeout=True),
                 )
         self.connection.connection_made()
         self._process()
@@ -249,85 +239,10 @@ class AssociationProtocol(asyncio.Protocol):
         if self._watchdog is not None:
             self._watchdog.touch()
         self.connection.receive_data(data)
-        if self._pdu_deadline is not None:
-            self._track_pdu(data, self._pdu_deadline)
-            message_deadline = self._message_deadline
-            if message_deadline is not None and message_deadline.active:
-                message_deadline.add(len(data))
+        deadlines = self._deadlines
+        if deadlines is not None:
+            deadlines.data_read(data)
         self._process()
-
-    def _track_pdu(self, data: bytes, deadline: PduDeadline) -> None:
-        """Start, extend or end the deadline of the PDU in progress after reading ``data``.
-
-        ``Connection.buffered`` is what is held of the one incomplete PDU. If it is no more
-        than ``data`` holds, that PDU began in this read (any PDU begun earlier had a byte
-        before it), and its first bytes are the last ``held`` of ``data``; otherwise the
-        PDU in progress before this read goes on.
-        """
-        held = self.connection.buffered
-        header = self._pdu_header
-        if held == 0:
-            if deadline.active:
-                deadline.end()
-            return
-        if held <= len(data):
-            start = len(data) - held
-            header[:] = data[start : start + _PDU_HEADER]
-            deadline.begin()
-        elif len(header) < _PDU_HEADER:
-            header += data[: _PDU_HEADER - len(header)]
-        else:
-            return
-        if len(header) == _PDU_HEADER:
-            rate = self.timeouts.min_receive_rate
-            assert rate is not None  # no deadline without it
-            length = int.from_bytes(header[2:6], "big")
-            deadline.extend((_PDU_HEADER + length) / rate)
-
-    def _pdu_overdue(self) -> None:
-        header = self._pdu_header
-        limit = self._pdu_deadline.limit if self._pdu_deadline is not None else 0.0
-        if len(header) < _PDU_HEADER:
-            detail = f"a PDU header was not completed within {limit:.0f} s"
-            pdu_type, length = (header[0] if header else 0), None
-        else:
-            length = int.from_bytes(header[2:6], "big")
-            detail = f"a PDU of {_PDU_HEADER + length} bytes was not received within {limit:.0f} s"
-            pdu_type = header[0]
-        if logger.isEnabledFor(logging.INFO):
-            logger.info(
-                "aborting association whose PDU arrives too slowly",
-                extra={
-                    "peer": self.peer,
-                    "pdu_type": pdu_type,
-                    "pdu_length": length,
-                    "held": self.connection.buffered,
-                    "limit_seconds": round(limit, 3),
-                    "min_receive_rate": self.timeouts.min_receive_rate,
-                },
-            )
-        self.abort(detail, timeout=True)  # the A-ABORT of AA-1, as for the idle timeout
-
-    def _message_overdue(self) -> None:
-        deadline = self._message_deadline
-        assert deadline is not None  # it called us
-        limit, received, fragments = deadline.limit, deadline.received, deadline.fragments
-        if logger.isEnabledFor(logging.INFO):
-            logger.info(
-                "aborting association whose DIMSE message arrives too slowly",
-                extra={
-                    "peer": self.peer,
-                    "message_bytes": received,
-                    "fragments": fragments,
-                    "limit_seconds": round(limit, 3),
-                    "min_receive_rate": self.timeouts.min_receive_rate,
-                },
-            )
-        detail = (
-            f"a DIMSE message was not complete within {limit:.0f} s "
-            f"({received} bytes in {fragments} fragments so far)"
-        )
-        self.abort(detail, timeout=True)  # as for a late PDU
 
     def eof_received(self) -> bool | None:
         return None  # close our side too; connection_lost follows
@@ -341,7 +256,8 @@ class AssociationProtocol(asyncio.Protocol):
         self.connection.connection_lost()
         self._held_values.clear()  # never to be answered: the peer is gone
         self._process(everything=True)
-        self._stop_deadlines()  # after the PDUs still held are handled: none begins a deadline anew
+        if self._deadlines is not None:  # after the PDUs still held are handled: none begins one anew
+            self._deadlines.stop()
         self._assembler_abort()
         self._push(_CLOSED)
         if not self._closed.done():
@@ -397,7 +313,7 @@ class AssociationProtocol(asyncio.Protocol):
         if self._local_abort is not None:
             values.clear()  # nothing after our A-ABORT is taken in
             return
-        deadline = self._message_deadline
+        deadlines = self._deadlines
         while values and not self._read_paused:
             value = values.popleft()
             if value.context_id not in self.accepted_context_ids:
@@ -411,11 +327,11 @@ class AssociationProtocol(asyncio.Protocol):
                 self.abort(f"invalid DIMSE message: {error}")
                 return
             if message is None:
-                if deadline is not None:
-                    deadline.fragment(len(value.data))
+                if deadlines is not None:
+                    deadlines.fragment(len(value.data))
                 continue
-            if deadline is not None and deadline.active:
-                deadline.end()
+            if deadlines is not None:
+                deadlines.message_complete()
             if self._on_cancel is not None and isinstance(message.command, CCancelRQ):
                 self._on_cancel(message.command.message_id_being_responded_to)
                 continue
@@ -430,10 +346,8 @@ class AssociationProtocol(asyncio.Protocol):
         if len(self._inbox) >= _PAUSE_AT and not self._read_paused and transport is not None:
             self._read_paused = True
             transport.pause_reading()
-            if self._pdu_deadline is not None:
-                self._pdu_deadline.pause()
-            if self._message_deadline is not None:
-                self._message_deadline.pause()
+            if self._deadlines is not None:
+                self._deadlines.pause()
 
     async def receive(
         self, timeout: float | None = None, error: type[DicomTimeoutError] = NetworkTimeout
@@ -460,10 +374,8 @@ class AssociationProtocol(asyncio.Protocol):
                 self._process()  # what was read but held, first
             if not self._read_paused and not self.transport.is_closing():
                 self.transport.resume_reading()
-                if self._pdu_deadline is not None:
-                    self._pdu_deadline.resume()
-                if self._message_deadline is not None:
-                    self._message_deadline.resume()
+                if self._deadlines is not None:
+                    self._deadlines.resume()
         return item
 
     # ----------------------------------------------------------------- output
@@ -582,7 +494,8 @@ class AssociationProtocol(asyncio.Protocol):
         if self._local_abort is not None or self._closed.done():
             return
         self._local_abort = LocalAbort(detail, timeout)
-        self._stop_deadlines()
+        if self._deadlines is not None:
+            self._deadlines.stop()
         self._drop_messages()  # received, never to be answered
         self._push(self._local_abort)
         with contextlib.suppress(LocalProtocolError):  # Sta1, Sta13: nothing to abort, just close
@@ -652,12 +565,6 @@ class AssociationProtocol(asyncio.Protocol):
         (a WAN link) receives nothing for a long while, and is not idle."""
         if self._watchdog is not None:
             self._watchdog.touch()
-
-    def _stop_deadlines(self) -> None:
-        if self._pdu_deadline is not None:
-            self._pdu_deadline.stop()
-        if self._message_deadline is not None:
-            self._message_deadline.stop()
 
     def _idle_expired(self) -> None:
         if logger.isEnabledFor(logging.INFO):
