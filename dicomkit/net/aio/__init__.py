@@ -3,8 +3,10 @@
 Owns sockets, TLS, timers and tasks; the protocol logic below it (``dicomkit.net.ul``,
 ``acse``, ``dimse``) is sans-IO. ``server`` accepts associations and dispatches DIMSE
 requests to service classes (``dicomkit.net.services``); ``client`` requests them;
-``association`` drives one association's Connection over one transport; ``timers``
-holds ARTIM and the idle watchdog; ``tls`` builds SSL contexts.
+``association`` drives one association's Connection over one transport;
+``receive_deadlines`` bounds how long a PDU and a DIMSE message may take to arrive;
+``timers`` holds ARTIM, the idle watchdog and those deadlines' timers; ``balance`` spreads
+associations over worker processes; ``tls`` builds SSL contexts.
 """
 
 from dicomkit.net.aio.client import VERIFICATION_CONTEXT, Association, associate, echo_sync, open_association
