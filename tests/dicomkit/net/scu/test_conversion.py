@@ -37,8 +37,8 @@ from dicomkit.part10.transfer_syntax import (
 )
 from dicomkit.part10.writer import write_file
 from tests.builders import make_ct
-from tests.corpus import DATA_ROOT, corpus_files
-from tests.dicomkit.net.scu.stream_memory import read_through
+from tests.corpus import DATA_ROOT
+from tests.dicomkit.net.scu.conversion_support import corpus_with_pixel_data, read_through
 from tests.interop.large_instances import MIB, write_multiframe
 from tests.strategies import datasets
 
@@ -124,25 +124,7 @@ def test_what_does_not_stream_is_converted_in_memory_as_encode_for_converts(tmp_
 # ------------------------------------------------------------------- pydicom's files
 
 
-def _native_files_with_pixel_data() -> list[Path]:
-    found = []
-    for path in corpus_files():
-        try:
-            instance = scan_instance(path)
-            dataset = read_file(path, ReadOptions(defer_size=1024)).dataset
-        except (DicomError, OSError):
-            continue
-        pixel_data = dataset.get_element(tags.PixelData)
-        if (
-            streams_conversion(instance.transfer_syntax, EXPLICIT_VR_LITTLE_ENDIAN)
-            and pixel_data is not None
-            and not pixel_data.undefined_length
-        ):
-            found.append(path)
-    return found
-
-
-CORPUS = _native_files_with_pixel_data()
+CORPUS = corpus_with_pixel_data(encapsulated=False)
 
 
 def test_the_corpus_holds_each_native_syntax_and_elements_after_pixel_data() -> None:

@@ -37,8 +37,8 @@ from dicomkit.part10.transfer_syntax import (
 )
 from dicomkit.part10.writer import write_file
 from tests.builders import make_ct
-from tests.corpus import DATA_ROOT, corpus_files
-from tests.dicomkit.net.scu.stream_memory import read_through
+from tests.corpus import DATA_ROOT
+from tests.dicomkit.net.scu.conversion_support import corpus_with_pixel_data, read_through
 from tests.interop.large_instances import MIB, write_compressed_multiframe
 
 NATIVE_TARGETS = [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN]
@@ -69,25 +69,8 @@ def _oracle(instance: Instance, target: str) -> bytes | None:
     return data + b"\x00" if len(data) % 2 else data
 
 
-def _files(*, encapsulated: bool) -> list[Path]:
-    found = []
-    for path in corpus_files():
-        try:
-            instance = scan_instance(path)
-            dataset = read_file(path, ReadOptions(defer_size=1024)).dataset
-        except (DicomError, OSError):
-            continue
-        pixel_data = dataset.get_element(tags.PixelData)
-        if pixel_data is None or pixel_data.undefined_length != encapsulated:
-            continue
-        if transfer_syntax(instance.transfer_syntax).deflated:
-            continue
-        found.append(path)
-    return found
-
-
-ENCAPSULATED = _files(encapsulated=True)
-NATIVE = _files(encapsulated=False)
+ENCAPSULATED = corpus_with_pixel_data(encapsulated=True)
+NATIVE = corpus_with_pixel_data(encapsulated=False)
 
 
 def _param(path: Path, target: str) -> object:
