@@ -253,7 +253,7 @@ async def _peer_sending_pdus_every(interval: float, peer: RawPeer, pdus: list[by
     "pdus", [_echo_in_tiny_pdus(), _store_with_data_set_in_tiny_pdus()], ids=["command", "data-set"]
 )
 def test_a_peer_sending_a_message_in_tiny_complete_pdus_is_aborted_within_the_network_timeout(
-    pdus: list[bytes], caplog: pytest.LogCaptureFixture
+    pdus: list[bytes], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def scenario() -> tuple[AbortPDU, Observer, float]:
         observer = Observer()
@@ -280,6 +280,9 @@ def test_a_peer_sending_a_message_in_tiny_complete_pdus_is_aborted_within_the_ne
         assert isinstance(abort, AbortPDU)
         return abort, observer, elapsed
 
+    # Under the whole suite, Django's LOGGING (set up by other tests in this process) keeps
+    # "dicomkit" from propagating to the root logger, where caplog listens.
+    monkeypatch.setattr(logging.getLogger("dicomkit"), "propagate", True)
     with caplog.at_level(logging.INFO, logger="dicomkit.net.aio.association"):
         abort, observer, elapsed = run(scenario())
     assert abort.source == AbortSource.SERVICE_USER  # AA-1's, as for a late PDU
