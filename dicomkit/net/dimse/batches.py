@@ -7,24 +7,26 @@ data set converted while it is sent (``scu.conversion``) is read through a strea
 loop iterating ``fragment_stream`` serves nothing else, not the association's timers,
 not the server's other associations. :func:`send_in_batches` advances the PDU iterator in
 a worker (``asyncio.to_thread``, ``Responder.run_blocking``), about :data:`BATCH_BYTES` of
-PDUs per call, and sends each batch on the loop::
+PDUs per call, and sends each batch on the loop while the worker produces the next::
 
-    worker:  next(pdus) ... until BATCH_BYTES    next(pdus) ...          (decode, copy)
-    loop:                              send_pdus(batch)       send_pdus(batch)
+    worker:  batch 1 (decode, copy)   batch 2 ...          batch 3 ...
+    loop:                             send_pdus(batch 1)   send_pdus(batch 2)
 
 A data set read from its file as it is goes straight to ``send_pdus``, as before: file
 reads are page-cache copies, cheaper than a thread hop.
 
 Invariants:
 
-* The iterator is advanced by one worker call at a time, never concurrently and never
-  while the loop is sending: a generator may move between threads, not run in two.
-* A worker call in flight is waited for even when the sender is cancelled, so that the
-  caller's clean-up (closing the stream) never meets a read in progress.
+* The iterator is advanced by one worker call at a time, never concurrently: a generator
+  may move between threads, not run in two. The loop only sends PDUs already produced.
+* Two batches are held at most: the one being sent and the one being produced.
+* A worker call in flight is waited for even when the sender is cancelled or sending
+  fails, so that the caller's clean-up (closing the stream) never meets a read in
+  progress.
 * What the iterator raises (CodecError for a frame that does not decode,
   LocalProtocolError for a short stream, OSError) comes out of :func:`send_in_batches`
   as it is, after the batches before it were sent: the caller sees the failure it would
-  see sending on the loop.
+  see sending on the loop. A failure to send comes out first, once the worker is done.
 """
 
 from __future__ import annotations
@@ -66,8 +68,15 @@ async def send_in_batches(
     if batch_bytes <= 0:
         raise ValueError(f"batch size {batch_bytes} is not positive")
     take = partial(_take, iter(pdus), batch_bytes)
-    while batch := await _produced(run, take):
-        await send(batch)
+    batch = await _produced(asyncio.ensure_future(run(take)))
+    while batch:
+        ahead = asyncio.ensure_future(run(take))  # the next batch, while this one is sent
+        try:
+            await send(batch)
+        except BaseException:
+            await _settled(ahead)
+            raise
+        batch = await _produced(ahead)
 
 
 def _take(source: Iterator[PDataTF], batch_bytes: int) -> list[PDataTF]:
@@ -82,16 +91,21 @@ def _take(source: Iterator[PDataTF], batch_bytes: int) -> list[PDataTF]:
     return batch
 
 
-async def _produced(run: BlockingRunner, take: Callable[[], list[PDataTF]]) -> list[PDataTF]:
-    work = asyncio.ensure_future(run(take))
+async def _produced(work: asyncio.Future[list[PDataTF]]) -> list[PDataTF]:
+    """The batch ``work`` produces; cancelled meanwhile, the worker is still waited for."""
     try:
         return await asyncio.shield(work)
     except asyncio.CancelledError:
-        # A thread cannot be stopped: let it finish with the stream before the caller,
-        # cancelled, closes it. Cancelled again meanwhile, we still wait.
-        while not work.done():
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait((work,))
-        if not work.cancelled():
-            work.exception()  # retrieved: the cancellation is what the caller gets
+        await _settled(work)
         raise
+
+
+async def _settled(work: asyncio.Future[list[PDataTF]]) -> None:
+    """Wait until ``work`` is done, whatever its outcome and however often we are
+    cancelled meanwhile: a thread cannot be stopped, and the caller closes the stream it
+    reads once we return. Its result or error is dropped (the caller has its own)."""
+    while not work.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait((work,))
+    if not work.cancelled():
+        work.exception()  # retrieved, so that asyncio does not report it as lost

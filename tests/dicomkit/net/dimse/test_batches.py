@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -116,3 +117,44 @@ def test_a_batch_size_that_is_not_positive_is_refused() -> None:
     recorder = Recorder()
     with pytest.raises(ValueError, match="not positive"):
         asyncio.run(send_in_batches(recorder.send, recorder.source(1), recorder.run, batch_bytes=0))
+
+
+def test_the_next_batch_is_produced_while_the_loop_sends_this_one() -> None:
+    sending_first = threading.Event()
+    produced_second_while_sending: list[bool] = []
+
+    def source() -> Iterator[PDataTF]:
+        yield _pdu(0)
+        # Only reachable while batch 1 is being sent when the two overlap; produced one
+        # after the other, this waits in vain and the assertion below fails.
+        produced_second_while_sending.append(sending_first.wait(5))
+        yield _pdu(1)
+
+    async def send(batch: list[PDataTF]) -> None:
+        if batch[0] == _pdu(0):
+            sending_first.set()
+            await asyncio.sleep(0.2)  # the socket takes a while: the worker goes on meanwhile
+            sending_first.clear()
+
+    asyncio.run(send_in_batches(send, source(), asyncio.to_thread, batch_bytes=1))
+    assert produced_second_while_sending == [True]
+
+
+def test_a_failed_send_waits_for_the_batch_being_produced_then_raises_its_own_error() -> None:
+    reading = threading.Event()
+    finished: list[str] = []
+
+    def source() -> Iterator[PDataTF]:
+        yield _pdu(0)
+        reading.set()
+        time.sleep(0.2)  # a decode in progress when the send fails
+        finished.append("read")
+        raise CodecError("frame 1 does not decode")
+
+    async def send(batch: list[PDataTF]) -> None:
+        await asyncio.to_thread(reading.wait, 5)
+        raise ConnectionResetError("the peer went away")
+
+    with pytest.raises(ConnectionResetError):
+        asyncio.run(send_in_batches(send, source(), asyncio.to_thread, batch_bytes=1))
+    assert finished == ["read"]
