@@ -34,6 +34,8 @@ from dicomkit.streams import ByteReader, SeekableByteReader
 
 __all__ = ["read_dataset", "read_dataset_at", "read_dataset_head", "read_file"]
 
+_PART_CHUNK = 16 * 1024  # what ``read_dataset_at`` reads at a time, values deferred
+
 _PREAMBLE = 128
 _MAGIC = b"DICM"
 _TRANSFER_SYNTAX_TAG = 0x00020010
@@ -139,9 +141,15 @@ def read_dataset_at(
     if ts.deflated:
         raise ValueError("a deflated data set cannot be read in parts")
     file_path = os.fspath(path)
+    # Large values are skipped, not read: small reads then fetch only what is parsed.
+    chunk = _PART_CHUNK if options.defer_size is not None and options.defer_size <= 4096 else None
     with open(file_path, "rb") as fp:
         fp.seek(offset)
-        src = Source.from_stream(fp, path=file_path)
+        src = (
+            Source.from_stream(fp, path=file_path)
+            if chunk is None
+            else Source.from_stream(fp, path=file_path, chunk=chunk)
+        )
         parser = Parser(src, implicit=ts.implicit_vr, little=ts.little_endian, options=options)
         try:
             dataset, _ = parser.parse(offset)

@@ -23,15 +23,22 @@ _CHUNK = 256 * 1024
 class Source:
     """Bytes from ``start`` on, backed by ``buf`` and (optionally) a stream."""
 
-    __slots__ = ("buf", "fp", "path", "size", "start")
+    __slots__ = ("buf", "chunk", "fp", "path", "size", "start")
 
     def __init__(
-        self, buf: bytes, *, fp: SeekableByteReader | None = None, path: str | None = None, start: int = 0
+        self,
+        buf: bytes,
+        *,
+        fp: SeekableByteReader | None = None,
+        path: str | None = None,
+        start: int = 0,
+        chunk: int = _CHUNK,
     ) -> None:
         self.buf = buf
         self.start = start
         self.fp = fp
         self.path = path
+        self.chunk = chunk  # the least a read from ``fp`` asks for
         self.size = start + len(buf) if fp is None else _stream_size(fp, start + len(buf))
 
     @classmethod
@@ -39,9 +46,11 @@ class Source:
         return cls(bytes(data))
 
     @classmethod
-    def from_stream(cls, fp: SeekableByteReader, *, path: str | None = None) -> Source:
+    def from_stream(cls, fp: SeekableByteReader, *, path: str | None = None, chunk: int = _CHUNK) -> Source:
+        """Read from ``fp`` at least ``chunk`` bytes at a time (smaller where most values will
+        be skipped, deferred in the file: each read of the rest then costs less)."""
         offset = fp.tell() if fp.seekable() else 0
-        return cls(fp.read(_CHUNK), fp=fp, path=path, start=offset)
+        return cls(fp.read(chunk), fp=fp, path=path, start=offset, chunk=chunk)
 
     @property
     def end(self) -> int:
@@ -61,7 +70,7 @@ class Source:
         keep = self.buf[pos - self.start :] if pos < self.end else b""
         if pos > self.end:
             self.fp.seek(pos)
-        want = max(count - len(keep), _CHUNK)
+        want = max(count - len(keep), self.chunk)
         more = self.fp.read(want)
         self.buf = keep + more
         self.start = pos
@@ -76,7 +85,7 @@ class Source:
             raise TruncatedError(f"value of {count} bytes but only {self.remaining(pos)} remain", offset=pos)
         if self.fp is None:
             raise TruncatedError(f"cannot read {count} bytes", offset=pos)
-        if count >= _CHUNK or pos < self.start:
+        if count >= self.chunk or pos < self.start:
             # Large value (or one behind us): read it straight into its own bytes object.
             self.fp.seek(pos)
             data = self.fp.read(count)
