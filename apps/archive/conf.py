@@ -58,14 +58,18 @@ def temp_dir() -> Path | None:
 
 def storage_backend() -> StorageBackend:
     """The backend new instances are stored in (today: the local filesystem tier)."""
-    return _local_backend(str(settings.PACS_STORAGE_ROOT))
+    return _local_backend(str(settings.PACS_STORAGE_ROOT), _direct_io())
+
+
+def _direct_io() -> bool:
+    return bool(getattr(settings, "PACS_STORAGE_DIRECT_IO", True))
 
 
 @functools.lru_cache(maxsize=4)
-def _local_backend(root: str) -> LocalFileBackend:
-    """One backend object per root (it holds no state but the root): every C-STORE and
-    every read asks."""
-    return LocalFileBackend(Path(root))
+def _local_backend(root: str, direct_io: bool) -> LocalFileBackend:
+    """One backend object per root and write mode (it holds no other state): every C-STORE
+    and every read asks."""
+    return LocalFileBackend(Path(root), direct_io=direct_io)
 
 
 def storage_backend_named(name: str) -> StorageBackend:
@@ -75,5 +79,5 @@ def storage_backend_named(name: str) -> StorageBackend:
         ImproperlyConfigured: no backend of that name is configured.
     """
     if name == LocalFileBackend.name:
-        return _local_backend(str(settings.PACS_STORAGE_ROOT))
+        return _local_backend(str(settings.PACS_STORAGE_ROOT), _direct_io())
     raise ImproperlyConfigured(f"no storage backend named {name!r} is configured")

@@ -47,6 +47,7 @@ import errno
 import fcntl
 import os
 import stat
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -55,6 +56,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from apps.archive.errors import InvalidKeyError, KeyExistsError, StorageError
+from apps.archive.storage.direct_io import DirectWriter
 from apps.archive.storage.io_threads import io_submit
 from apps.archive.storage.journal_sweeper import drop_journal_later
 from apps.archive.storage.keys import check_key
@@ -99,9 +101,12 @@ class StagingFile:
     __slots__ = (
         "_background",
         "_changes",
+        "_direct",
         "_eager_sync",
         "_failure",
         "_file",
+        "_flush_failure",
+        "_flushed",
         "_journalled",
         "_linked",
         "_sidecar",
@@ -109,13 +114,18 @@ class StagingFile:
         "path",
     )
 
-    def __init__(self, path: Path, file: BinaryIO) -> None:
+    def __init__(self, path: Path, file: BinaryIO, *, direct_io: bool = False) -> None:
         self.path = path
         self._file = file
+        # Writes around the page cache (``storage.direct_io``); else through ``file``.
+        self._direct = DirectWriter(file.fileno()) if direct_io else None
         self._changes = 1  # bumped by every change; ``_synced``: the count an fsync covered
         self._synced = 0
         self._background: Future[int] | None = None
         self._failure: OSError | None = None
+        # Set once the background job's flush is done (direct writes flush there too).
+        self._flushed: threading.Event | None = None
+        self._flush_failure: OSError | None = None
         self._sidecar = False  # a key journal was written beside it (no xattr support)
         self._journalled: str | None = None
         self._linked = False  # stored under a key by a hard link: the stored file is this inode
@@ -127,11 +137,22 @@ class StagingFile:
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         self._changes += 1
-        self._file.write(data)
+        if self._direct is not None:
+            self._direct.write(data)
+        else:
+            self._file.write(data)
 
     def flush(self) -> None:
-        """Hand what ``write`` buffered to the kernel (no new change: ``write`` counted it)."""
-        self._file.flush()
+        """Hand what ``write`` buffered to the kernel (no new change: ``write`` counted it);
+        if the background job does that, wait until it has."""
+        if self._flushed is not None:
+            self._flushed.wait()
+            if self._flush_failure is not None:
+                raise self._flush_failure
+        elif self._direct is not None:
+            self._direct.flush()
+        else:
+            self._file.flush()
 
     def sync(self) -> None:
         """Flush and ``fsync`` what was written (nothing to do if an ``fsync`` since the last
@@ -142,7 +163,7 @@ class StagingFile:
         if self._synced == self._changes:
             return
         changes = self._changes
-        self._file.flush()
+        self.flush()
         try:
             os.fsync(self._file.fileno())
         except OSError as exc:
@@ -151,24 +172,49 @@ class StagingFile:
         self._synced = changes
 
     def read_at(self, offset: int, size: int) -> bytes:
-        """Up to ``size`` bytes from ``offset`` of what was flushed (the write position stays)."""
+        """Up to ``size`` bytes from ``offset`` of what was written (flushed first; the write
+        position stays)."""
+        self.flush()
         return os.pread(self._file.fileno(), size, offset)
 
     def sync_in_background(self) -> None:
-        """Flush, and start the ``fsync`` on an I/O thread; do not write until ``sync``."""
+        """Flush, and start the ``fsync`` on an I/O thread; do not write until ``sync``.
+
+        Written directly (``storage.direct_io``), the flush is a disk write itself: it runs
+        on that thread too, ahead of the ``fsync``, and :meth:`flush` waits for it.
+        """
         if not self._eager_sync:
-            self._file.flush()
+            self.flush()
             return
         if self._background is not None or self._synced == self._changes:
             return
-        self._file.flush()
-        self._background = io_submit(_fsync_fd, self._file.fileno(), self._changes)
+        if self._direct is None:
+            self.flush()
+            self._background = io_submit(_fsync_fd, self._file.fileno(), self._changes)
+            return
+        self._flushed, self._flush_failure = threading.Event(), None
+        self._background = io_submit(self._flush_and_fsync, self._direct, self._flushed, self._changes)
+
+    def _flush_and_fsync(self, direct: DirectWriter, flushed: threading.Event, changes: int) -> int:
+        """The background job of :meth:`sync_in_background` for direct writes."""
+        try:
+            direct.flush()
+        except OSError as exc:
+            self._flush_failure = exc
+            raise
+        finally:
+            flushed.set()
+        os.fsync(self._file.fileno())
+        return changes
 
     def sync_when_needed(self) -> None:
         """The file will most likely be discarded unstored (a re-sent instance whose key is
-        taken): start no ``fsync`` ahead. Unlinked before the kernel writes it back, it
-        costs no disk writes at all; ``sync`` (and so ``store``) still makes it durable."""
+        taken): start no ``fsync`` ahead, and write through the page cache. Unlinked before
+        the kernel writes it back, it costs no disk writes at all; ``sync`` (and so
+        ``store``) still makes it durable."""
         self._eager_sync = False
+        if self._direct is not None:
+            self._direct.through_cache()
 
     @property
     def syncs_ahead(self) -> bool:
@@ -180,6 +226,7 @@ class StagingFile:
         pending, self._background = self._background, None
         if pending is None:
             return
+        self._flushed = None  # what the job flushed is on file either way
         try:
             self._synced = max(self._synced, pending.result())
         except OSError as exc:
@@ -187,7 +234,13 @@ class StagingFile:
 
     def close(self) -> None:
         """Close (releases the lock); the file itself stays where it is."""
+        self._settle_background()  # its flush uses the buffer, its fsync the fd
+        self._release_buffer()
         self._file.close()
+
+    def _release_buffer(self) -> None:
+        if self._direct is not None:
+            self._direct.release()
 
     def journal(self, key: str) -> None:
         """Record ``key`` as the one this file is about to be stored under.
@@ -234,6 +287,7 @@ class StagingFile:
                 journal_path(self.path).unlink()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+        self._release_buffer()
         self._file.close()
 
 
@@ -307,8 +361,9 @@ class LocalFileBackend:
 
     name = "local"
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, direct_io: bool = False) -> None:
         self.root = Path(root)
+        self.direct_io = direct_io  # staging files written around the page cache
 
     # ----------------------------------------------------------------- paths
 
@@ -362,7 +417,7 @@ class LocalFileBackend:
                 os.close(unnamed)  # could not be named (no /proc?): create one the usual way
                 unnamed = None
                 continue
-            return StagingFile(path, os.fdopen(fd, "w+b"))
+            return StagingFile(path, os.fdopen(fd, "w+b"), direct_io=self.direct_io)
         raise StorageError("could not create a staging file")  # pragma: no cover
 
     def remove_stale_staging(self, *, min_age_seconds: float = 0.0) -> list[str]:

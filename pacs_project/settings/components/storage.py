@@ -8,6 +8,10 @@ files go: instances converted while they are sent (their encoded frames, a defla
 set), large uploads. They can be as large as an instance, so where ``/tmp`` is a tmpfs (held
 in memory) it belongs on a disk volume, such as the archive's.
 
+``PACS_STORAGE_DIRECT_IO`` (default on): received instances are written to the storage
+volume around the page cache (``O_DIRECT``, see ``apps.archive.storage.direct_io``), where
+the filesystem allows it. Off, they go through the page cache as any file does.
+
 The archive's ingest policies (``PACS_ARCHIVE``, read by ``apps.archive.conf``):
 
 - ``PACS_STORAGE_KEY_LAYOUT``: ``uids`` (default) stores an instance at
@@ -75,6 +79,11 @@ def tmp_dir(env: Env) -> Path | None:
     """``PACS_TMP_DIR``, or None for the system's temporary directory; created by the archive app."""
     raw = env_str(env, "PACS_TMP_DIR", default="")
     return resolve_path(raw) if raw else None
+
+
+def storage_direct_io(env: Env) -> bool:
+    """``PACS_STORAGE_DIRECT_IO`` (default on)."""
+    return env_bool(env, "PACS_STORAGE_DIRECT_IO", default=True)
 
 
 def static_root(env: Env, *, var_dir: Path) -> Path:
