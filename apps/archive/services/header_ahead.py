@@ -15,6 +15,7 @@ encoded as negotiated is read whole at commit instead, which reports what is wro
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from dicomkit.data.dataset import Dataset
 from dicomkit.data.vr import VALID_VRS
@@ -37,10 +38,30 @@ _FIRST_LOOK = 64 * 1024
 
 @dataclass(frozen=True, slots=True)
 class DatasetHead:
-    """The top-level elements before Pixel Data, and the data set offset where it starts."""
+    """The top-level elements before Pixel Data, the data set offset where it starts, and
+    its element header (as encoded)."""
 
     dataset: Dataset
     end: int
+    pixel_header: bytes = b""
+
+    def native_value_end(self, transfer_syntax_uid: str) -> int | None:
+        """The data set offset where Pixel Data's value ends, when it is a plain defined
+        length OB/OW value (not encapsulated); else None."""
+        ts = transfer_syntax(transfer_syntax_uid)
+        header = self.pixel_header
+        order: Literal["little", "big"] = "little" if ts.little_endian else "big"
+        if len(header) != _PIXEL_HEADER[ts.implicit_vr] or header[:4] != _MARKERS[ts.little_endian]:
+            return None
+        if ts.implicit_vr:
+            length = int.from_bytes(header[4:8], order)
+        elif header[4:6] in (b"OB", b"OW") and header[6:8] == b"\0\0":
+            length = int.from_bytes(header[8:12], order)
+        else:
+            return None
+        if length == 0xFFFFFFFF or length % 2:
+            return None
+        return self.end + len(header) + length
 
 
 def encoding_mismatch(head: bytes, transfer_syntax_uid: str) -> str | None:
@@ -112,7 +133,7 @@ class HeaderReader:
                 return None
             if head is not None:
                 self._give_up()
-                return DatasetHead(*head)
+                return DatasetHead(*head, pixel_header=bytes(buffer[marker_at:stop]))
             marker_at = buffer.find(self._marker, marker_at + 1)  # that one was inside a value
         return None
 

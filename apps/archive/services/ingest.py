@@ -85,6 +85,9 @@ class _CheckedHeader:
 
     header: InstanceHeader
     tail_offset: int  # file offset of the elements from Pixel Data on, read at commit
+    # File offset where a native Pixel Data value ends (None: encapsulated, or unusual).
+    # When the file ends there too, the data set is whole without reading anything back.
+    pixel_value_end: int | None = None
 
 
 class _HashingWriter:
@@ -233,9 +236,9 @@ class IngestSink:
     def close(self) -> None:
         """End of the data set (the last fragment was written): the data's ``fsync`` starts
         on an I/O thread now, before the commit is handed to a handler thread."""
+
         if self._staged is not None and not self._staged.closed and self._failure is None:
             try:
-                self._staged.flush()
                 self._staged.sync_in_background()
             except OSError as exc:
                 self._failure = IngestError.storage_write_failed(exc)
@@ -322,6 +325,7 @@ def ingest_session(
         source_ae=ae,
         actor=actor,
     )
+
     sink.write(header)
     sink.read_header_ahead()
     return sink
@@ -387,24 +391,25 @@ def _complete(
     """
     staged = writer.staged
     try:
-        staged.flush()
-        staged.sync_in_background()  # the data's fsync runs while the header is parsed
+        staged.sync_in_background()  # the data's flush and fsync run while the header is parsed
     except OSError as exc:
         raise IngestError.storage_write_failed(exc) from exc
     config = archive_settings()
     if (
         checked is not None
         and expected.transfer_syntax is not None
-        and _parse_tail(staged, checked.tail_offset, expected.transfer_syntax)
+        and _tail_whole(staged, checked, writer.size, expected.transfer_syntax)
     ):
         header, ts_uid = checked.header, expected.transfer_syntax
     else:
+        _flushed(staged)
         dicom_file = _parse(staged, expected)
         header, ts_uid = header_from_dataset(dicom_file.dataset), dicom_file.transfer_syntax
         _validate(header, ts_uid, expected, config)
         if not len(dicom_file.meta):
             writer = _with_file_meta(backend, writer, header, ts_uid, source_ae)
     stored = StoredFile(writer.size, writer.sha256.hexdigest(), ts_uid)
+
     try:
         return instance_index(
             header=header,
@@ -418,6 +423,23 @@ def _complete(
     finally:
         if writer.staged is not staged:
             writer.staged.discard()
+
+
+def _flushed(staged: StagingFile) -> None:
+    """Everything written is on file (the background job may still be writing it)."""
+    try:
+        staged.flush()
+    except OSError as exc:
+        raise IngestError.storage_write_failed(exc) from exc
+
+
+def _tail_whole(staged: StagingFile, checked: _CheckedHeader, size: int, ts_uid: str) -> bool:
+    """Whether the data set is whole after the header read ahead: Pixel Data ends the file
+    (nothing to read back), or :func:`_parse_tail` says so."""
+    if checked.pixel_value_end == size:
+        return True
+    _flushed(staged)
+    return _parse_tail(staged, checked.tail_offset, ts_uid)
 
 
 def _parse(staged: StagingFile, expected: _Expected) -> DicomFile:
@@ -474,7 +496,9 @@ def _check_ahead(
                 staged.sync_when_needed()
     except (IngestError, DicomError, StorageError, OSError):
         return None
-    return _CheckedHeader(header, expected.dataset_offset + head.end)
+    value_end = head.native_value_end(expected.transfer_syntax)
+    offset = expected.dataset_offset
+    return _CheckedHeader(header, offset + head.end, None if value_end is None else offset + value_end)
 
 
 def _check_encoding(staged: StagingFile, expected: _Expected) -> None:

@@ -114,3 +114,34 @@ def test_the_header_does_not_share_the_fragments_buffer() -> None:
     buffer[:] = bytes(len(buffer))  # the network layer reuses its buffers
     assert head is not None
     assert head.dataset.get_str("PatientName") == "Doe^John"
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    size=st.integers(min_value=1, max_value=5000),
+    ts=st.sampled_from([uids.ExplicitVRLittleEndian, uids.ImplicitVRLittleEndian, uids.ExplicitVRBigEndian]),
+)
+def test_a_native_pixel_data_value_ends_where_the_data_set_ends(size: int, ts: str) -> None:
+    data = encode_ct(make_ct(), ts)
+    [(_, _, head)] = _feed_all(HeaderReader(ts), data, [size])
+    assert head.native_value_end(ts) == len(data)
+
+
+def test_encapsulated_pixel_data_has_no_native_value_end() -> None:
+    head = DatasetHead(make_ct(), 100, b"\xe0\x7f\x10\x00OB\0\0\xff\xff\xff\xff")
+    assert head.native_value_end(uids.JPEGBaseline8Bit) is None
+
+
+def test_an_unusual_pixel_data_header_has_no_native_value_end() -> None:
+    odd = DatasetHead(make_ct(), 100, b"\xe0\x7f\x10\x00OW\0\0\x03\x00\x00\x00")
+    other_vr = DatasetHead(make_ct(), 100, b"\xe0\x7f\x10\x00UN\0\0\x04\x00\x00\x00")
+    reserved = DatasetHead(make_ct(), 100, b"\xe0\x7f\x10\x00OW\x01\0\x04\x00\x00\x00")
+    unread = DatasetHead(make_ct(), 100)
+    for head in (odd, other_vr, reserved, unread):
+        assert head.native_value_end(uids.ExplicitVRLittleEndian) is None
+    assert (
+        DatasetHead(make_ct(), 100, b"\xe0\x7f\x10\x00OW\0\0\x04\x00\x00\x00").native_value_end(
+            uids.ExplicitVRLittleEndian
+        )
+        == 116
+    )

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from pytest_django import Settings
 
 from apps.archive.errors import IngestError, Refusal
 from apps.archive.models import Instance
@@ -295,3 +296,45 @@ def test_a_taken_key_without_an_indexed_instance_is_still_stored_durably(
     assert result.key != planned
     assert os.stat(storage_root / result.key).st_ino in file_syncs
     assert (storage_root / planned).read_bytes() == b"left by a crash"
+
+
+def test_a_data_set_ending_with_native_pixel_data_is_not_read_back(
+    storage_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The header was checked ahead and Pixel Data's value ends the file: nothing is left to
+    parse, so the commit reads nothing of the file (written around the page cache, it
+    would come from the disk)."""
+    from apps.archive.services import ingest
+
+    def no_reading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the staged file was read back")
+
+    monkeypatch.setattr(ingest, "read_dataset_at", no_reading)
+    monkeypatch.setattr(ingest, "read_file", no_reading)
+    ds = make_ct(Rows=1024, Columns=1024, PixelData=os.urandom(1024 * 1024 * 2))
+    data = encode_ct(ds)
+    sink = _session(ds)
+    _feed(sink, data, fragment=16_372)
+    result = sink.commit()
+
+    assert result.outcome is IngestOutcome.STORED
+    stored = (storage_root / result.key).read_bytes()
+    assert stored.endswith(data)
+    assert result.size_bytes == len(stored)
+
+
+@pytest.mark.parametrize("direct_io", [True, False])
+def test_the_stored_file_is_what_was_sent_written_directly_or_not(
+    storage_root: Path, settings: Settings, direct_io: bool
+) -> None:
+    settings.PACS_STORAGE_DIRECT_IO = direct_io
+    ds = make_ct(Rows=1000, Columns=700, PixelData=os.urandom(1000 * 700 * 2))
+    data = encode_ct(ds)
+    sink = _session(ds)
+    staged = sink._staged
+    assert staged is not None and (staged._direct is not None) is direct_io
+    _feed(sink, data, fragment=131_060)
+    result = sink.commit()
+    stored = (storage_root / result.key).read_bytes()
+    assert stored.endswith(data)
+    assert Instance.objects.get(pk=result.instance_id).location.size_bytes == len(stored)
