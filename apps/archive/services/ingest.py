@@ -234,9 +234,9 @@ class IngestSink:
             self._checked = _check_ahead(head, self._staged, self._expected, self._backend)
 
     def close(self) -> None:
-        """End of the data set (the last fragment was written): the data's ``fsync`` starts
-        on an I/O thread now, before the commit is handed to a handler thread."""
-
+        """End of the data set (the last fragment was written): the data's last write and
+        its ``fsync`` start on an I/O thread now, before the commit is handed to a handler
+        thread."""
         if self._staged is not None and not self._staged.closed and self._failure is None:
             try:
                 self._staged.sync_in_background()
@@ -325,7 +325,6 @@ def ingest_session(
         source_ae=ae,
         actor=actor,
     )
-
     sink.write(header)
     sink.read_header_ahead()
     return sink
@@ -409,7 +408,6 @@ def _complete(
         if not len(dicom_file.meta):
             writer = _with_file_meta(backend, writer, header, ts_uid, source_ae)
     stored = StoredFile(writer.size, writer.sha256.hexdigest(), ts_uid)
-
     try:
         return instance_index(
             header=header,
