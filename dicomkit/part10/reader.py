@@ -23,7 +23,7 @@ from dicomkit.data.vr import VALID_VRS
 from dicomkit.errors import DecodeError, DicomError, DicomFormatError, TruncatedError
 from dicomkit.part10.options import DicomFile, ReadOptions
 from dicomkit.part10.parser import Parser
-from dicomkit.part10.source import Source
+from dicomkit.part10.source import CHUNK, Source
 from dicomkit.part10.transfer_syntax import (
     EXPLICIT_VR_BIG_ENDIAN,
     EXPLICIT_VR_LITTLE_ENDIAN,
@@ -142,14 +142,10 @@ def read_dataset_at(
         raise ValueError("a deflated data set cannot be read in parts")
     file_path = os.fspath(path)
     # Large values are skipped, not read: small reads then fetch only what is parsed.
-    chunk = _PART_CHUNK if options.defer_size is not None and options.defer_size <= 4096 else None
+    chunk = _PART_CHUNK if options.defer_size is not None and options.defer_size <= 4096 else CHUNK
     with open(file_path, "rb") as fp:
         fp.seek(offset)
-        src = (
-            Source.from_stream(fp, path=file_path)
-            if chunk is None
-            else Source.from_stream(fp, path=file_path, chunk=chunk)
-        )
+        src = Source.from_stream(fp, path=file_path, chunk=chunk)
         parser = Parser(src, implicit=ts.implicit_vr, little=ts.little_endian, options=options)
         try:
             dataset, _ = parser.parse(offset)

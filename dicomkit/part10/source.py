@@ -15,9 +15,9 @@ import os
 from dicomkit.errors import TruncatedError
 from dicomkit.streams import SeekableByteReader
 
-__all__ = ["Source"]
+__all__ = ["CHUNK", "Source"]
 
-_CHUNK = 256 * 1024
+CHUNK = 256 * 1024  # the least a read from a stream asks for, by default
 
 
 class Source:
@@ -32,7 +32,7 @@ class Source:
         fp: SeekableByteReader | None = None,
         path: str | None = None,
         start: int = 0,
-        chunk: int = _CHUNK,
+        chunk: int = CHUNK,
     ) -> None:
         self.buf = buf
         self.start = start
@@ -46,7 +46,7 @@ class Source:
         return cls(bytes(data))
 
     @classmethod
-    def from_stream(cls, fp: SeekableByteReader, *, path: str | None = None, chunk: int = _CHUNK) -> Source:
+    def from_stream(cls, fp: SeekableByteReader, *, path: str | None = None, chunk: int = CHUNK) -> Source:
         """Read from ``fp`` at least ``chunk`` bytes at a time (smaller where most values will
         be skipped, deferred in the file: each read of the rest then costs less)."""
         offset = fp.tell() if fp.seekable() else 0

@@ -120,9 +120,7 @@ class DirectWriter:
         """Write through the page cache from now on (for a file about to be dropped: a
         direct write would cost a disk write the page cache may never make)."""
         if self.direct:
-            self.direct = False
-            self._base += _pwrite_all(self._fd, self._view[: self._filled], self._base)
-            self._filled = 0
+            self._leave_direct()
 
     def release(self) -> None:
         """Give the buffer back (the writer is done; what it holds unflushed is dropped)."""
@@ -148,10 +146,8 @@ class DirectWriter:
             refused = True
         finally:
             fcntl.fcntl(self._fd, fcntl.F_SETFL, flags)
-        if refused:  # through the page cache from now on
-            self.direct = False
-            self._base += _pwrite_all(self._fd, self._view[: self._filled], self._base)
-            self._filled = 0
+        if refused:
+            self._leave_direct()
             return
         if written != length:  # a short direct write: the disk is full, most likely
             raise OSError(errno.ENOSPC, f"short write: {written} of {length} bytes")
@@ -160,6 +156,12 @@ class DirectWriter:
             self._view[:rest] = self._view[length : self._filled]
         self._filled = rest
         self._base += length
+
+    def _leave_direct(self) -> None:
+        """Write what the buffer holds through the page cache, and everything after it."""
+        self.direct = False
+        self._base += _pwrite_all(self._fd, self._view[: self._filled], self._base)
+        self._filled = 0
 
 
 def _pwrite_all(fd: int, data: memoryview, offset: int) -> int:
