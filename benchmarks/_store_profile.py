@@ -25,11 +25,14 @@ from benchmarks.store_throughput import IMAGES, OUR_SETTINGS, OURS, images, send
 
 
 @contextlib.contextmanager
-def _profiled(running: servers.Running, output: Path, rate: int) -> Iterator[None]:
-    """py-spy samples every thread of the server's processes while the block runs."""
+def _profiled(running: servers.Running, output: Path, rate: int, gil: bool) -> Iterator[None]:
+    """py-spy samples every thread of the server's processes (or, with ``gil``, only the
+    one holding the GIL: where Python code spends CPU) while the block runs."""
     spy = Path(sys.executable).with_name("py-spy")
     args = [str(spy), "record", "--pid", str(running.process.pid), "--subprocesses", "--nonblocking"]
     args += ["--format", "raw", "--rate", str(rate), "--output", str(output)]
+    if gil:
+        args.append("--gil")
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(1.0)  # py-spy attaches to the processes before the load starts
     try:
@@ -65,11 +68,11 @@ def summarize(collapsed: Path, top: int = 45) -> str:
     return "\n".join(lines)
 
 
-def profile(associations: int, rate: int = 250) -> None:
+def profile(associations: int, rate: int = 250, *, gil: bool = False) -> None:
     """Our server under the benchmark's load, sampled by py-spy; writes and prints a summary."""
     studies, warmup = images()
     results = Path(__file__).resolve().parent / "results"
-    output = results / f"store_throughput.profile-{associations}.txt"
+    output = results / f"store_throughput.profile-{associations}{'-gil' if gil else ''}.txt"
     base = Path(tempfile.mkdtemp(prefix="store-throughput-profile-"))
     try:
         with (
@@ -80,7 +83,7 @@ def profile(associations: int, rate: int = 250) -> None:
         ):
             send(running, [[folder] for folder in sorted(warmup.iterdir())])
             groups = [studies] if associations == 1 else [[folder] for folder in studies]
-            with _profiled(running, output, rate):
+            with _profiled(running, output, rate, gil):
                 seconds = send(running, groups)
             print(f"{IMAGES / seconds:.0f} images/s under py-spy ({running.count()} stored)")
     finally:
@@ -94,5 +97,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m benchmarks._store_profile", description=__doc__)
     parser.add_argument("--associations", type=int, choices=(1, 4), default=1)
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
+    parser.add_argument("--gil", action="store_true", help="sample only the thread holding the GIL")
     args = parser.parse_args()
-    profile(args.associations, args.rate)
+    profile(args.associations, args.rate, gil=args.gil)
