@@ -60,7 +60,6 @@ from apps.archive.services.patient import ConflictContext, patient_flag_conflict
 from apps.archive.services.study import files_delete_on_commit
 from apps.archive.signals import instance_stored
 from apps.archive.storage import StagingFile, StorageBackend, alternate_key, instance_key
-from apps.archive.storage.io_threads import io_submit
 from pacs_project.db_connections import replace_dropped_connection, server_binding_cursor
 
 __all__ = ["IngestOutcome", "IngestResult", "StoredFile", "instance_index"]
@@ -233,7 +232,7 @@ def _index_fast(
         source_ae[:16],
     ]
     holder = _StoredKey()
-    storing = io_submit(_store_planned, backend, staged, key, holder)
+    storing = staged.after_sync(_store_planned, backend, staged, key, holder)
     try:
         with transaction.atomic():
             with server_binding_cursor() as cursor:
