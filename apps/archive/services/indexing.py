@@ -5,7 +5,7 @@ Called by ``services.ingest`` once a staged file is complete, parsed and validat
 The common case first (:func:`_index_fast`, PostgreSQL and the ``uids`` key layout): one
 call of the ``archive_index_instance`` function (migration 0003) does steps 1-5 when none of
 their rules has anything to do (a known series, the same patient, nothing to fill in, no
-duplicate). A background thread stores the file under its key (step 4) while the call runs,
+duplicate). An I/O thread stores the file under its key (step 4) while the call runs,
 and the transaction commits only once the file is durable, so the two waits overlap and the
 order of what becomes durable stays the same: file, then rows. When the function declines,
 it changed nothing and the general path runs, with the file already stored. The general

@@ -16,7 +16,7 @@ from typing import ParamSpec, TypeVar
 
 __all__ = ["io_submit"]
 
-_THREADS = 16  # two per ingest in flight at most (early sync, then store)
+_THREADS = 16  # one or two per ingest in flight (the data's fsync, the link chained after it)
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
