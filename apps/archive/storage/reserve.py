@@ -26,7 +26,10 @@ from pathlib import Path
 
 __all__ = ["name_unnamed", "take_unnamed"]
 
-_DEPTH = 2  # files kept ready per folder: one C-STORE at a time per association
+_DEPTH = 4  # files kept ready per folder
+# The refill thread is woken when fewer are left: it then makes a few files per wake, where
+# waking it for each file taken cost the receiving thread a futex wake per C-STORE.
+_LOW = 2
 _MAX_FOLDERS = 4  # folders served at once (most recently used first)
 _MODE = 0o640
 
@@ -57,8 +60,9 @@ class _Reserve:
             else:
                 self._ready.move_to_end(folder)
             fd = ready.popleft() if ready else None
-            self._start()
-            self._lock.notify()
+            if len(ready) < _LOW:
+                self._start()
+                self._lock.notify()
         return fd
 
     def _evict(self) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.archive.storage import LocalFileBackend
+from apps.archive.storage import LocalFileBackend, reserve
 from apps.archive.storage.reserve import name_unnamed, take_unnamed
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "O_TMPFILE"), reason="Linux O_TMPFILE")
@@ -99,3 +99,32 @@ def test_staging_files_from_the_reserve_are_named_and_locked(tmp_path: Path) -> 
     finally:
         staged.discard()
     assert list(backend.staging_dir.iterdir()) == []
+
+
+def test_the_refill_thread_is_woken_only_when_few_files_are_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    os.close(_take_ready(tmp_path))
+    ready = reserve._reserve._ready[str(tmp_path)]
+    deadline = time.monotonic() + 10
+    while len(ready) < reserve._DEPTH - 1:  # refilled (to the full depth, or one short)
+        assert time.monotonic() < deadline, "the reserve was not refilled"
+        time.sleep(0.01)
+    time.sleep(0.05)  # the refill thread has finished and waits
+    wakes: list[int] = []
+    condition = reserve._reserve._lock
+    real_notify = condition.notify
+
+    def counting_notify(n: int = 1) -> None:
+        wakes.append(n)
+        real_notify(n)
+
+    monkeypatch.setattr(condition, "notify", counting_notify)
+    taken = [take_unnamed(tmp_path) for _ in range(len(ready) - reserve._LOW)]
+    assert wakes == []  # enough left: taking them woke nobody
+    taken.append(take_unnamed(tmp_path))
+    assert wakes == [1]
+    for fd in taken:
+        assert fd is not None
+        os.close(fd)
+    os.close(_take_ready(tmp_path))  # and it refills
