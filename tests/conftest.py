@@ -85,6 +85,17 @@ def _point_django_at(env: Mapping[str, str]) -> None:
     celery.conf.update(broker_url=service.broker_url, result_backend=service.result_backend)
 
 
+@pytest.fixture(autouse=True)
+def _wal_journals_settled() -> Iterator[None]:
+    """After each test, the archive's pending staging journals (``services.wal_settle``) are
+    ended and its thread stopped, while the test may still use the database: the thread
+    must not outlive the test's database access, nor hold a connection to the test database."""
+    yield
+    module = sys.modules.get("apps.archive.services.wal_settle")
+    if module is not None:
+        module.stop()
+
+
 @pytest.fixture(scope="session")
 def services_module() -> ModuleType:
     """``scripts/services.py`` as a module (start/stop of throwaway PostgreSQL and Redis)."""

@@ -28,6 +28,7 @@ __all__ = [
     "KeyLayout",
     "PatientConflictPolicy",
     "archive_settings",
+    "index_async_commit",
     "storage_backend",
     "storage_backend_named",
     "storage_root",
@@ -59,6 +60,12 @@ def temp_dir() -> Path | None:
 def storage_backend() -> StorageBackend:
     """The backend new instances are stored in (today: the local filesystem tier)."""
     return _local_backend(str(settings.PACS_STORAGE_ROOT), _direct_io())
+
+
+def index_async_commit() -> bool:
+    """``settings.PACS_INDEX_ASYNC_COMMIT``: whether the index fast path commits without
+    waiting for PostgreSQL's WAL flush (``services.wal_settle`` covers the gap)."""
+    return bool(getattr(settings, "PACS_INDEX_ASYNC_COMMIT", True))
 
 
 def _direct_io() -> bool:

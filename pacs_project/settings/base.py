@@ -105,6 +105,7 @@ CELERY_TIMEZONE = "UTC"
 # --- files -----------------------------------------------------------------------------------
 PACS_STORAGE_ROOT = storage.storage_root(ENV, var_dir=VAR_DIR)
 PACS_STORAGE_DIRECT_IO = storage.storage_direct_io(ENV)
+PACS_INDEX_ASYNC_COMMIT = storage.index_async_commit(ENV)
 PACS_TMP_DIR = storage.tmp_dir(ENV)  # applied to tempfile by apps.archive (ready)
 FILE_UPLOAD_TEMP_DIR = str(PACS_TMP_DIR) if PACS_TMP_DIR else None
 PACS_ARCHIVE = storage.archive_settings(ENV)

@@ -46,7 +46,13 @@ from django.db import DatabaseError, IntegrityError, OperationalError, connectio
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from apps.archive.conf import ArchiveSettings, DuplicatePolicy, KeyLayout, PatientConflictPolicy
+from apps.archive.conf import (
+    ArchiveSettings,
+    DuplicatePolicy,
+    KeyLayout,
+    PatientConflictPolicy,
+    index_async_commit,
+)
 from apps.archive.errors import IngestError, KeyExistsError, Refusal, StorageError
 from apps.archive.models import Instance, Patient, PatientConflict, Series, StorageLocation, Study
 from apps.archive.person_names import person_name_search_key
@@ -58,11 +64,19 @@ from apps.archive.services.derived import (
 from apps.archive.services.header import InstanceHeader
 from apps.archive.services.patient import ConflictContext, patient_flag_conflict, patient_get_or_create
 from apps.archive.services.study import files_delete_on_commit
+from apps.archive.services.wal_settle import discard_after_wal_flush
 from apps.archive.signals import instance_stored
 from apps.archive.storage import StagingFile, StorageBackend, alternate_key, instance_key
 from pacs_project.db_connections import replace_dropped_connection, server_binding_cursor
 
-__all__ = ["IngestOutcome", "IngestResult", "StoredFile", "instance_index"]
+__all__ = [
+    "IngestOutcome",
+    "IngestResult",
+    "StoredFile",
+    "fast_path_rolls_forward",
+    "instance_index",
+    "instance_reindex",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +174,36 @@ def instance_index(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def instance_reindex(
+    *,
+    header: InstanceHeader,
+    stored: StoredFile,
+    backend: StorageBackend,
+    config: ArchiveSettings,
+    key: str,
+    source_ae: str,
+) -> IngestResult:
+    """Write the rows of an instance whose file is stored under ``key`` already (recovery
+    of a store whose commit was lost, ``services.ingest.instance_restore``).
+
+    The general path with the key given: the duplicate policy applies as on ingest (a copy
+    it does not keep is removed), but a failure leaves the file where it is.
+
+    Raises:
+        IngestError: refused (a duplicate under ``reject``, UID conflicts).
+        DatabaseError: the index could not be written (try again later).
+    """
+    for attempt in range(1, _MAX_ATTEMPTS + 1):
+        holder = _StoredKey()
+        holder.key = key
+        try:
+            return _index_once(header, None, stored, backend, config, source_ae, None, holder)
+        except (IntegrityError, OperationalError):
+            if attempt == _MAX_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def _sync_outside_transaction(staged: StagingFile) -> None:
     """The data's ``fsync``, before the transaction holds row locks (``store`` then only
     syncs the key journal); not for a file most likely re-sent, which goes unstored."""
@@ -192,10 +236,11 @@ def _index_fast(
     Returns the result, or the key the file was stored under when the function declined
     (the general path then indexes it there), or None when it does not apply.
     """
-    if connection.vendor != "postgresql" or config.key_layout is not KeyLayout.UIDS:
+    if not _fast_path_applies(config):
         return None
     if connection.in_atomic_block:
         return None  # a failing statement would break the caller's transaction
+    rolls_forward = index_async_commit()
     received_at = timezone.now()
     key = instance_key(
         layout=config.key_layout,
@@ -232,13 +277,13 @@ def _index_fast(
         source_ae[:16],
     ]
     holder = _StoredKey()
-    storing = staged.after_sync(_store_planned, backend, staged, key, holder)
+    storing = staged.after_sync(_store_planned, backend, staged, key, holder, rolls_forward)
     try:
         with transaction.atomic():
             with server_binding_cursor() as cursor:
-                cursor.execute(_INDEX_INSTANCE_SQL, params)
+                cursor.execute(_INDEX_INSTANCE_ASYNC_SQL if rolls_forward else _INDEX_INSTANCE_SQL, params)
                 row = cursor.fetchone()
-            ids = row[0] if row else None
+            ids = row[-1] if row else None
             # Commit only once the file is durable under the key the row names.
             storing.result()
             if ids is not None and len(ids) == 1:
@@ -247,6 +292,8 @@ def _index_fast(
                 raise _Declined
             instance_id, patient_pk = ids
             _signal_on_commit(header, instance_id, patient_pk, source_ae, False, actor)
+        if rolls_forward:  # committed, but maybe not flushed yet: the journal stays until it is
+            discard_after_wal_flush(staged.discard_later())
         return _stored_result(IngestOutcome.STORED, header, instance_id, backend, key, stored)
     except _AlreadyStored as already:
         return _apply_duplicate_policy(already.instance_id, backend, config, holder)
@@ -303,6 +350,23 @@ def _wait_and_unstore(storing: Future[None], backend: StorageBackend, holder: _S
 
 
 _INDEX_INSTANCE_SQL = "SELECT archive_index_instance(" + ", ".join(["%s"] * 25) + ")"
+# The same call in a transaction whose commit does not wait for the WAL flush
+# (``PACS_INDEX_ASYNC_COMMIT``; ``set_config(..., true)`` lasts until the transaction ends).
+_INDEX_INSTANCE_ASYNC_SQL = (
+    "SELECT set_config('synchronous_commit', 'off', true), archive_index_instance("
+    + ", ".join(["%s"] * 25)
+    + ")"
+)
+
+
+def _fast_path_applies(config: ArchiveSettings) -> bool:
+    return connection.vendor == "postgresql" and config.key_layout is KeyLayout.UIDS
+
+
+def fast_path_rolls_forward(config: ArchiveSettings) -> bool:
+    """Whether the fast path may store under a roll-forward journal (its commit does not
+    wait for the WAL flush): journal the key that way ahead, and its ``fsync`` covers it."""
+    return _fast_path_applies(config) and index_async_commit()
 
 
 def _unstore(backend: StorageBackend, key: str) -> None:
@@ -314,7 +378,7 @@ def _unstore(backend: StorageBackend, key: str) -> None:
 
 def _index_once(
     header: InstanceHeader,
-    staged: StagingFile,
+    staged: StagingFile | None,
     stored: StoredFile,
     backend: StorageBackend,
     config: ArchiveSettings,
@@ -357,7 +421,9 @@ def _index_once(
             received=received_at.date(),
         )
         if holder.key is None:
-            _store(backend, staged, key, holder)
+            assert staged is not None  # only a restore (key given) has no staging file
+            # Journalled as the header read ahead did (no second fsync for a changed entry).
+            _store(backend, staged, key, holder, fast_path_rolls_forward(config))
         assert holder.key is not None
         StorageLocation.objects.create(
             instance=instance,
@@ -560,14 +626,16 @@ def _series_get_or_create(header: InstanceHeader, study: Study) -> tuple[Series,
     return series, False
 
 
-def _store_planned(backend: StorageBackend, staged: StagingFile, key: str, holder: _StoredKey) -> None:
+def _store_planned(
+    backend: StorageBackend, staged: StagingFile, key: str, holder: _StoredKey, rolls_forward: bool
+) -> None:
     """The fast path's store, beside its call: under the planned key only. A taken key is
     mostly the stored copy of a re-sent instance, so nothing is stored and the call's answer
     decides (a duplicate needs no file; otherwise the general path takes another key)."""
     if backend.exists(key):
         return
     try:
-        backend.store(staged, key)
+        backend.store(staged, key, roll_forward=rolls_forward)
     except KeyExistsError:
         return
     except OSError as exc:
@@ -575,11 +643,13 @@ def _store_planned(backend: StorageBackend, staged: StagingFile, key: str, holde
     holder.key = key
 
 
-def _store(backend: StorageBackend, staged: StagingFile, key: str, holder: _StoredKey) -> None:
+def _store(
+    backend: StorageBackend, staged: StagingFile, key: str, holder: _StoredKey, rolls_forward: bool
+) -> None:
     candidate = key
     for _ in range(_MAX_KEY_ATTEMPTS):
         try:
-            backend.store(staged, candidate)
+            backend.store(staged, candidate, roll_forward=rolls_forward)
         except KeyExistsError:
             # The old file of a replaced instance, or one left by a crash: never overwrite.
             candidate = alternate_key(key)

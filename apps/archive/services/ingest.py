@@ -39,7 +39,14 @@ from apps.archive.conf import ArchiveSettings, DuplicatePolicy, KeyLayout, archi
 from apps.archive.errors import IngestError, Refusal, StorageError
 from apps.archive.services.header import InstanceHeader, header_from_dataset
 from apps.archive.services.header_ahead import PIXEL_DATA, DatasetHead, HeaderReader, encoding_mismatch
-from apps.archive.services.indexing import IngestOutcome, IngestResult, StoredFile, instance_index
+from apps.archive.services.indexing import (
+    IngestOutcome,
+    IngestResult,
+    StoredFile,
+    fast_path_rolls_forward,
+    instance_index,
+    instance_reindex,
+)
 from apps.archive.storage import StagingFile, StorageBackend, instance_key
 from dicomkit.data import tags
 from dicomkit.data.dataset import Dataset
@@ -59,6 +66,7 @@ __all__ = [
     "Source",
     "ingest_session",
     "instance_ingest",
+    "instance_restore",
 ]
 
 _CHUNK = 1 << 20
@@ -165,6 +173,42 @@ def _copy_stream(stream: ByteReader, writer: _HashingWriter) -> None:
             writer.write(chunk)
         except OSError as exc:
             raise IngestError.storage_write_failed(exc) from exc
+
+
+def instance_restore(key: str) -> bool:
+    """Index again the stored file of ``key``, whose rows are missing: recovery of a store
+    whose commit did not wait for the WAL flush (``PACS_INDEX_ASYNC_COMMIT``) and was lost
+    with the database, or never happened (``staging_reconcile``).
+
+    The file is checked as on ingest, its SHA-256 computed again, and the source AE title
+    taken from its File Meta Information (ingest writes it there). True when the instance
+    is indexed (or is a duplicate the policy answered for); False when it is refused: the
+    caller then removes the file.
+
+    Raises:
+        DatabaseError, OSError: the index could not be written, or the file not read
+            (leave it for the next recovery).
+    """
+    backend = storage_backend()
+    config = archive_settings()
+    try:
+        digest, size = hashlib.sha256(), 0
+        with backend.open(key) as stream:
+            while chunk := stream.read(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+            stream.seek(0)
+            dicom_file = read_file(stream, _READ_OPTIONS)
+        header = header_from_dataset(dicom_file.dataset)
+        _validate(header, dicom_file.transfer_syntax, _Expected(), config)
+        source_ae = dicom_file.meta.get_str(tags.SourceApplicationEntityTitle) or ""
+        stored = StoredFile(size, digest.hexdigest(), dicom_file.transfer_syntax)
+        instance_reindex(
+            header=header, stored=stored, backend=backend, config=config, key=key, source_ae=source_ae
+        )
+    except (IngestError, DicomError):
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------------- entry 2
@@ -486,8 +530,9 @@ def _check_ahead(
                 series_instance_uid=header.series_instance_uid,
                 sop_instance_uid=header.sop_instance_uid,
             )
-            # Journalled now, the key is made durable by the data's own fsync at commit.
-            staged.journal(key)
+            # Journalled now, the key is made durable by the data's own fsync at commit
+            # (marked as the fast path will store it, so its store needs no second fsync).
+            staged.journal(key, roll_forward=fast_path_rolls_forward(config))
             if config.duplicate_policy is not DuplicatePolicy.REPLACE and backend.exists(key):
                 # Most likely re-sent: the index will answer with the stored copy (or
                 # refuse it), and this file goes unstored.

@@ -7,7 +7,10 @@
 - :func:`staging_reconcile` settles those: an ingest that crashed after its file got its key
   but before its rows committed. If the index has the key, the instance is complete and only
   the staging file goes; if not, the stored file goes too (it was never acknowledged: the
-  success answer follows the commit). It reads the index, so it runs when the commands that
+  success answer follows the commit), unless its journal rolls forward: then the commit may
+  have been acknowledged before PostgreSQL flushed it (``PACS_INDEX_ASYNC_COMMIT``) and was
+  lost with the database, so the file is indexed again (``services.ingest.instance_restore``).
+  It reads the index, so it runs when the commands that
   serve or import start (``run_dicom_server``, ``import_dicom``, ``verify_storage``), not at
   import time.
 - :func:`storage_verify` (``manage.py verify_storage``) reports the three ways index and
@@ -31,6 +34,7 @@ from dataclasses import dataclass, field
 from apps.archive.conf import storage_backend, storage_backend_named
 from apps.archive.errors import StorageError
 from apps.archive.models import StorageLocation
+from apps.archive.services.ingest import instance_restore
 from apps.archive.storage import StagingRecovery
 
 __all__ = ["IntegrityReport", "LocationProblem", "staging_cleanup", "staging_reconcile", "storage_verify"]
@@ -78,12 +82,16 @@ def staging_reconcile() -> StagingRecovery:
     def is_indexed(key: str) -> bool:
         return StorageLocation.objects.filter(backend=backend.name, key=key).exists()
 
-    recovery = backend.recover_staging(is_indexed=is_indexed)
+    recovery = backend.recover_staging(is_indexed=is_indexed, restore=instance_restore)
     recovery.removed.extend(backend.remove_stale_staging())
-    if recovery.completed or recovery.rolled_back:
+    if recovery.completed or recovery.rolled_back or recovery.restored:
         logger.warning(
             "settled interrupted ingests",
-            extra={"completed": len(recovery.completed), "rolled_back": len(recovery.rolled_back)},
+            extra={
+                "completed": len(recovery.completed),
+                "rolled_back": len(recovery.rolled_back),
+                "restored": len(recovery.restored),
+            },
         )
     return recovery
 

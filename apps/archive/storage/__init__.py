@@ -2,6 +2,7 @@
 
 from apps.archive.storage.backend import (
     STAGING_DIR,
+    JournalEnd,
     LocalFileBackend,
     StagingFile,
     StagingRecovery,
@@ -11,6 +12,7 @@ from apps.archive.storage.keys import alternate_key, check_key, instance_key
 
 __all__ = [
     "STAGING_DIR",
+    "JournalEnd",
     "LocalFileBackend",
     "StagingFile",
     "StagingRecovery",

@@ -45,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import logging
 import os
 import stat
 import threading
@@ -62,14 +63,26 @@ from apps.archive.storage.journal_sweeper import drop_journal_later
 from apps.archive.storage.keys import check_key
 from apps.archive.storage.reserve import name_unnamed, take_unnamed
 
-__all__ = ["STAGING_DIR", "LocalFileBackend", "StagingFile", "StagingRecovery", "StorageBackend"]
+__all__ = [
+    "STAGING_DIR",
+    "JournalEnd",
+    "LocalFileBackend",
+    "StagingFile",
+    "StagingRecovery",
+    "StorageBackend",
+]
 
 STAGING_DIR = ".staging"
 _STAGING_SUFFIX = ".part"
 _JOURNAL_SUFFIX = ".key"
 _JOURNAL_XATTR = "user.pacs.storage-key"
+# A second line in the journal: the index may commit this store without waiting for its WAL
+# flush, so recovery indexes the file again when its rows are missing (see the docstring).
+_ROLL_FORWARD = "roll-forward"
 # What setxattr/getxattr raise where the filesystem keeps no user attributes.
 _NO_XATTR = frozenset({errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM, errno.ENOSYS})
+
+logger = logging.getLogger(__name__)
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -86,6 +99,7 @@ class StagingRecovery:
 
     completed: list[str] = field(default_factory=list)  # key indexed: only staging dropped
     rolled_back: list[str] = field(default_factory=list)  # key not indexed: stored file removed
+    restored: list[str] = field(default_factory=list)  # roll-forward journal: indexed again
     removed: list[str] = field(default_factory=list)  # staging files without a journalled key
 
 
@@ -110,6 +124,7 @@ class StagingFile:
         "_file",
         "_flush_failure",
         "_flushed",
+        "_handed_over",
         "_journalled",
         "_linked",
         "_sidecar",
@@ -132,6 +147,7 @@ class StagingFile:
         self._sidecar = False  # a key journal was written beside it (no xattr support)
         self._journalled: str | None = None
         self._linked = False  # stored under a key by a hard link: the stored file is this inode
+        self._handed_over = False  # ``discard_later``: the name and journal are not ours now
         self._eager_sync = True  # ``sync_in_background`` starts the fsync ahead of ``sync``
 
     @property
@@ -271,40 +287,50 @@ class StagingFile:
         if self._direct is not None:
             self._direct.release()
 
-    def journal(self, key: str) -> None:
+    def journal(self, key: str, *, roll_forward: bool = False) -> None:
         """Record ``key`` as the one this file is about to be stored under.
 
+        ``roll_forward``: the index may commit the store without waiting for its WAL flush
+        (``PACS_INDEX_ASYNC_COMMIT``), so a recovery that finds the key linked but not
+        indexed indexes the file again instead of removing it.
+
         The extended attribute becomes durable with the next :meth:`sync`; the sidecar
-        (filesystems without user attributes) is made durable here. Journalling the key
+        (filesystems without user attributes) is made durable here. Journalling the entry
         already journalled changes nothing (and needs no new ``fsync``).
         """
-        if key == self._journalled:
+        entry = f"{key}\n{_ROLL_FORWARD}" if roll_forward else key
+        if entry == self._journalled:
             return
         try:
-            os.setxattr(self._file.fileno(), _JOURNAL_XATTR, key.encode("utf-8"))
+            os.setxattr(self._file.fileno(), _JOURNAL_XATTR, entry.encode("utf-8"))
         except OSError as exc:
             if exc.errno not in _NO_XATTR:
                 raise
         else:
             self._changes += 1
-            self._journalled = key
+            self._journalled = entry
             return
         with open(journal_path(self.path), "wb") as sidecar:
-            sidecar.write(key.encode("utf-8"))
+            sidecar.write(entry.encode("utf-8"))
             sidecar.flush()
             os.fsync(sidecar.fileno())
         self._sidecar = True
         # Makes the sidecar's name (and the staging file's) durable before the link's.
         _fsync_dir(self.path.parent)
-        self._journalled = key
+        self._journalled = entry
 
     def discard(self) -> None:
         """Remove the staging file and its key journal (if there) and close it.
 
         After ``store`` this is the end of the journal entry: call it once the index
         committed (or the stored copy was deleted again); the stored copy is another name
-        of the same file and stays. Safe to call more than once.
+        of the same file and stays. Safe to call more than once. After :meth:`discard_later`
+        it only closes the file.
         """
+        if self._handed_over:
+            self._release_buffer()
+            self._file.close()
+            return
         self._settle_background()  # its fsync must not meet a closed (or reused) fd
         if self._linked and not self._sidecar and not self._file.closed:
             # The stored file is this inode: its journal attribute goes too (see the sweeper).
@@ -319,6 +345,57 @@ class StagingFile:
         self._release_buffer()
         self._file.close()
 
+    def discard_later(self) -> JournalEnd:
+        """Close the file now, and return what ends its journal entry later.
+
+        For a store whose index commit is not durable yet (``services.wal_settle`` calls the
+        result once it is): until then the staging name, its journal and its lock stay (a
+        duplicate descriptor keeps the ``flock``), so a crash meanwhile leaves the journal
+        for recovery. The file's buffer and descriptor go now; a later :meth:`discard` only
+        closes. Call it once the file is stored and committed.
+        """
+        self._settle_background()
+        end = JournalEnd(os.dup(self._file.fileno()), self.path, sidecar=self._sidecar, linked=self._linked)
+        self._handed_over = True
+        self._linked = False
+        self._release_buffer()
+        self._file.close()
+        return end
+
+
+class JournalEnd:
+    """The end of a stored staging file's journal entry, run later (``discard_later``)."""
+
+    __slots__ = ("_fd", "_linked", "_path", "_sidecar")
+
+    def __init__(self, fd: int, path: Path, *, sidecar: bool, linked: bool) -> None:
+        self._fd: int | None = fd  # holds the staging file's lock until the end
+        self._path = path
+        self._sidecar = sidecar
+        self._linked = linked
+
+    def __call__(self) -> None:
+        """Drop the journal and the staging name (sidecar first), then the lock."""
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            if self._linked and not self._sidecar:
+                drop_journal_later(os.dup(fd), _JOURNAL_XATTR)
+            if self._sidecar:
+                with contextlib.suppress(FileNotFoundError):
+                    journal_path(self._path).unlink()
+            with contextlib.suppress(FileNotFoundError):
+                self._path.unlink()
+        finally:
+            os.close(fd)
+
+    def forget(self) -> None:
+        """Close the descriptor and change nothing (a forked child's copy)."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
 
 class StorageBackend(Protocol):
     """What the archive needs from a storage tier."""
@@ -329,8 +406,9 @@ class StorageBackend(Protocol):
         """A new, empty, locked staging file to stream an incoming instance into."""
         ...
 
-    def store(self, staged: StagingFile, key: str) -> None:
-        """Make ``staged`` durable under ``key``, journalled until ``staged.discard()``.
+    def store(self, staged: StagingFile, key: str, *, roll_forward: bool = False) -> None:
+        """Make ``staged`` durable under ``key``, journalled until ``staged.discard()``
+        (``roll_forward``: see :meth:`StagingFile.journal`).
 
         The caller discards ``staged`` once the index has committed the key, or after it
         deleted the key again; a crash before that is settled by ``recover_staging``.
@@ -366,8 +444,11 @@ class StorageBackend(Protocol):
         """Remove staging files whose writer is gone and that journal no key; their names."""
         ...
 
-    def recover_staging(self, *, is_indexed: Callable[[str], bool]) -> StagingRecovery:
-        """Settle stores interrupted between link and commit (see the module docstring)."""
+    def recover_staging(
+        self, *, is_indexed: Callable[[str], bool], restore: Callable[[str], bool] | None = None
+    ) -> StagingRecovery:
+        """Settle stores interrupted between link and commit (see the module docstring);
+        ``restore(key)`` indexes a roll-forward journal's stored file again (True: done)."""
         ...
 
 
@@ -479,13 +560,17 @@ class LocalFileBackend:
                 os.close(fd)
         return removed
 
-    def recover_staging(self, *, is_indexed: Callable[[str], bool]) -> StagingRecovery:
+    def recover_staging(
+        self, *, is_indexed: Callable[[str], bool], restore: Callable[[str], bool] | None = None
+    ) -> StagingRecovery:
         """Settle stores whose writer died between the link to the key and the commit.
 
-        For each unlocked staging file whose sidecar names a key: if the key's file is that
-        very staging file (same inode) and ``is_indexed(key)`` is false, the instance was
-        never acknowledged and its stored file is removed; otherwise only the staging file
-        and sidecar go. Sidecars left without a staging file (the rename fallback) are
+        For each unlocked staging file whose journal names a key: if the key's file is that
+        very staging file (same inode) and ``is_indexed(key)`` is false, either the journal
+        rolls forward (the commit may have been acknowledged before its WAL flush) and
+        ``restore(key)`` indexes the stored file again, or the instance was never
+        acknowledged and its stored file is removed; otherwise only the staging file and
+        sidecar go. Sidecars left without a staging file (the rename fallback) are
         dropped. Staging files without a sidecar are :meth:`remove_stale_staging`'s.
         """
         recovery = StagingRecovery()
@@ -496,7 +581,7 @@ class LocalFileBackend:
             if fd is None:
                 continue
             try:
-                self._settle(path, fd, is_indexed, recovery)
+                self._settle(path, fd, is_indexed, restore, recovery)
             finally:
                 os.close(fd)
         with contextlib.suppress(FileNotFoundError):
@@ -510,14 +595,33 @@ class LocalFileBackend:
         return recovery
 
     def _settle(
-        self, path: Path, fd: int, is_indexed: Callable[[str], bool], recovery: StagingRecovery
+        self,
+        path: Path,
+        fd: int,
+        is_indexed: Callable[[str], bool],
+        restore: Callable[[str], bool] | None,
+        recovery: StagingRecovery,
     ) -> None:
         """One stale journalled staging file (locked by us): decide, then drop the journal."""
         journal = journal_path(path)
-        key = journalled_key(path) or ""  # "": settled by its writer after we listed it
+        entry = journal_entry(path)
+        key = entry[0] if entry else ""  # "": settled by its writer after we listed it
         if key and self._is_link_of(key, fd):
             if is_indexed(key):
                 recovery.completed.append(key)
+            elif entry is not None and entry[1] and restore is not None:
+                try:
+                    restored = restore(key)
+                except Exception:
+                    # The database or the file could not be read: keep the journal for the
+                    # next recovery (the file may hold an acknowledged instance).
+                    logger.exception("could not index a stored file again", extra={"key": key})
+                    return
+                if restored:
+                    recovery.restored.append(key)
+                else:
+                    self._delete_durably(key)
+                    recovery.rolled_back.append(key)
             else:
                 self._delete_durably(key)
                 recovery.rolled_back.append(key)
@@ -559,9 +663,9 @@ class LocalFileBackend:
 
     # ----------------------------------------------------------------- store
 
-    def store(self, staged: StagingFile, key: str) -> None:
+    def store(self, staged: StagingFile, key: str, *, roll_forward: bool = False) -> None:
         target = self.path_for(key)
-        staged.journal(key)
+        staged.journal(key, roll_forward=roll_forward)
         staged.sync()
         created = self._make_parents(target.parent)
         try:
@@ -644,24 +748,33 @@ class LocalFileBackend:
 
 def journalled_key(staging_path: Path) -> str | None:
     """The key a staging file journals (attribute or sidecar), or None."""
+    entry = journal_entry(staging_path)
+    return entry[0] if entry else None
+
+
+def journal_entry(staging_path: Path) -> tuple[str, bool] | None:
+    """The key a staging file journals and whether its journal rolls forward, or None."""
     try:
         value = os.getxattr(staging_path, _JOURNAL_XATTR, follow_symlinks=False)
     except OSError as exc:
         if exc.errno == errno.ENOENT:
             return None  # the staging file is gone
     else:
-        return _decoded_key(value)
+        return _decoded_entry(value)
     try:
-        return _decoded_key(journal_path(staging_path).read_bytes())
+        return _decoded_entry(journal_path(staging_path).read_bytes())
     except OSError:
         return None
 
 
-def _decoded_key(value: bytes) -> str | None:
+def _decoded_entry(value: bytes) -> tuple[str, bool] | None:
     try:
-        return value.decode("utf-8").strip() or None
+        text = value.decode("utf-8")
     except UnicodeDecodeError:
         return None  # torn write: the link was never attempted for this content
+    key, _, flag = text.partition("\n")
+    key = key.strip()
+    return (key, flag.strip() == _ROLL_FORWARD) if key else None
 
 
 def _lock_if_stale(path: Path) -> int | None:

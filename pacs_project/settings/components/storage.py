@@ -12,6 +12,13 @@ in memory) it belongs on a disk volume, such as the archive's.
 volume around the page cache (``O_DIRECT``, see ``apps.archive.storage.direct_io``), where
 the filesystem allows it. Off, they go through the page cache as any file does.
 
+``PACS_INDEX_ASYNC_COMMIT`` (default on; PostgreSQL only): the common case of ingest (an
+instance joining a known series) commits its index rows without waiting for PostgreSQL's
+WAL flush. The file is durable and journalled before the answer either way, and its
+journal stays until PostgreSQL has flushed the commit, so an instance whose rows a
+database crash lost is indexed again from its file at the next start (see docs/archive.md).
+Off, every commit waits for the flush.
+
 The archive's ingest policies (``PACS_ARCHIVE``, read by ``apps.archive.conf``):
 
 - ``PACS_STORAGE_KEY_LAYOUT``: ``uids`` (default) stores an instance at
@@ -84,6 +91,11 @@ def tmp_dir(env: Env) -> Path | None:
 def storage_direct_io(env: Env) -> bool:
     """``PACS_STORAGE_DIRECT_IO`` (default on)."""
     return env_bool(env, "PACS_STORAGE_DIRECT_IO", default=True)
+
+
+def index_async_commit(env: Env) -> bool:
+    """``PACS_INDEX_ASYNC_COMMIT`` (default on)."""
+    return env_bool(env, "PACS_INDEX_ASYNC_COMMIT", default=True)
 
 
 def static_root(env: Env, *, var_dir: Path) -> Path:

@@ -60,5 +60,10 @@ def stored_files(root: Path) -> list[Path]:
 
 
 def staging_files(root: Path) -> list[Path]:
+    """The staging folder's files once the committed stores ended their journals (those
+    that waited for PostgreSQL's WAL flush, ``services.wal_settle``, are ended first)."""
+    from apps.archive.services.wal_settle import settle_pending
+
+    settle_pending()
     staging = root / ".staging"
     return sorted(staging.iterdir()) if staging.exists() else []

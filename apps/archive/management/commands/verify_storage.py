@@ -31,10 +31,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         recovery = staging_reconcile()
-        if recovery.completed or recovery.rolled_back:
+        if recovery.completed or recovery.rolled_back or recovery.restored:
             self.stdout.write(
                 f"settled interrupted ingests: {len(recovery.completed)} completed, "
-                f"{len(recovery.rolled_back)} rolled back"
+                f"{len(recovery.rolled_back)} rolled back, {len(recovery.restored)} indexed again"
             )
         report = storage_verify(checksums=not options["no_checksums"], grace_seconds=options["grace_seconds"])
         for problem in report.missing_files:

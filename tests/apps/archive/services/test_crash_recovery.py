@@ -2,11 +2,15 @@
 
 ``crash_ingest.py`` ingests in a real subprocess and ``os._exit``-s at the crash point;
 ``staging_reconcile`` (run by the serving and importing commands at start) then leaves the
-archive as if the ingest had never started, or, if the rows did commit, complete.
+archive as if the ingest had never started, or, if the rows did commit, complete. Where the
+commit may not wait for the WAL flush (PostgreSQL with ``PACS_INDEX_ASYNC_COMMIT``, the
+default) the journal rolls forward instead: a file stored under its key is indexed again,
+since its answer may have gone out before a database crash lost its rows.
 """
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from io import StringIO
@@ -15,10 +19,13 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from pytest_django import Settings
 
 from apps.archive.models import Instance, StorageLocation
 from apps.archive.services import staging_reconcile, storage_verify
 from apps.archive.storage.backend import journalled_key
+from dicomkit.data import tags
+from dicomkit.part10.reader import read_file
 from tests.apps.archive.conftest import staging_files, stored_files
 from tests.apps.dicom_net.conftest import manage_env
 from tests.builders import write_ct
@@ -29,8 +36,32 @@ SCRIPT = Path(__file__).with_name("crash_ingest.py")
 REPO_ROOT = Path(__file__).resolve().parents[4]
 
 
-def _crash_ingest(mode: str, root: Path, *sources: Path) -> None:
-    env = manage_env({"PACS_STORAGE_ROOT": str(root), "PACS_LOG_LEVEL": "WARNING"})
+ROLLS_FORWARD = [
+    pytest.param(False, id="synchronous-commit"),
+    pytest.param(
+        True,
+        id="async-commit",
+        marks=pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's commit"),
+    ),
+]
+
+
+@pytest.fixture(params=ROLLS_FORWARD)
+def rolls_forward(request: pytest.FixtureRequest, settings: Settings) -> bool:
+    """Both settings of ``PACS_INDEX_ASYNC_COMMIT``, here and in the crashing process."""
+    value = bool(request.param)
+    settings.PACS_INDEX_ASYNC_COMMIT = value
+    return value
+
+
+def _crash_ingest(mode: str, root: Path, *sources: Path, rolls_forward: bool) -> None:
+    env = manage_env(
+        {
+            "PACS_STORAGE_ROOT": str(root),
+            "PACS_LOG_LEVEL": "WARNING",
+            "PACS_INDEX_ASYNC_COMMIT": "1" if rolls_forward else "0",
+        }
+    )
     done = subprocess.run(
         [sys.executable, str(SCRIPT), mode, *map(str, sources)],
         cwd=REPO_ROOT,
@@ -43,11 +74,11 @@ def _crash_ingest(mode: str, root: Path, *sources: Path) -> None:
     assert done.returncode == 9, done.stdout + done.stderr
 
 
-def test_crash_after_the_link_before_the_commit_leaves_no_file_after_reconcile(
-    storage_root: Path, tmp_path: Path
+def test_crash_after_the_link_before_the_commit_is_rolled_back_or_forward(
+    storage_root: Path, tmp_path: Path, rolls_forward: bool
 ) -> None:
     write_ct(tmp_path / "ct.dcm")
-    _crash_ingest("before-commit", storage_root, tmp_path / "ct.dcm")
+    _crash_ingest("before-commit", storage_root, tmp_path / "ct.dcm", rolls_forward=rolls_forward)
 
     # The crash window: the file has its key, no row knows it, the journal names it.
     (orphan,) = stored_files(storage_root)
@@ -59,15 +90,26 @@ def test_crash_after_the_link_before_the_commit_leaves_no_file_after_reconcile(
 
     recovery = staging_reconcile()
 
-    assert recovery.rolled_back == [key] and recovery.completed == []
-    assert stored_files(storage_root) == [] and staging_files(storage_root) == []
+    if rolls_forward:  # indexed again from its file, as a fresh ingest would have
+        assert (recovery.restored, recovery.rolled_back, recovery.completed) == ([key], [], [])
+        location = StorageLocation.objects.select_related("instance").get()
+        sop_instance_uid = read_file(orphan).dataset.get_str(tags.SOPInstanceUID)
+        assert location.key == key and location.instance.sop_instance_uid == sop_instance_uid
+        assert location.checksum_sha256 == hashlib.sha256(orphan.read_bytes()).hexdigest()
+        assert stored_files(storage_root) == [orphan]
+    else:
+        assert recovery.rolled_back == [key] and recovery.completed == [] and recovery.restored == []
+        assert stored_files(storage_root) == []
+    assert staging_files(storage_root) == []
     assert storage_verify(grace_seconds=0).ok
     call_command("verify_storage", "--grace-seconds", "0", stdout=StringIO())
 
 
-def test_crash_after_the_commit_keeps_the_instance(storage_root: Path, tmp_path: Path) -> None:
+def test_crash_after_the_commit_keeps_the_instance(
+    storage_root: Path, tmp_path: Path, rolls_forward: bool
+) -> None:
     write_ct(tmp_path / "ct.dcm")
-    _crash_ingest("after-commit", storage_root, tmp_path / "ct.dcm")
+    _crash_ingest("after-commit", storage_root, tmp_path / "ct.dcm", rolls_forward=rolls_forward)
 
     location = StorageLocation.objects.get()
     (staged,) = staging_files(storage_root)
@@ -82,15 +124,17 @@ def test_crash_after_the_commit_keeps_the_instance(storage_root: Path, tmp_path:
 
 
 def test_verify_storage_command_settles_an_interrupted_ingest_first(
-    storage_root: Path, tmp_path: Path
+    storage_root: Path, tmp_path: Path, rolls_forward: bool
 ) -> None:
     write_ct(tmp_path / "ct.dcm")
-    _crash_ingest("before-commit", storage_root, tmp_path / "ct.dcm")
+    _crash_ingest("before-commit", storage_root, tmp_path / "ct.dcm", rolls_forward=rolls_forward)
     out = StringIO()
     call_command("verify_storage", "--grace-seconds", "0", stdout=out)
-    assert "0 completed, 1 rolled back" in out.getvalue()
+    settled = "0 completed, 0 rolled back, 1 indexed again" if rolls_forward else "0 completed, 1 rolled back"
+    assert settled in out.getvalue()
     assert "0 missing, 0 unknown, 0 mismatched" in out.getvalue()
-    assert stored_files(storage_root) == [] and staging_files(storage_root) == []
+    assert len(stored_files(storage_root)) == (1 if rolls_forward else 0)
+    assert staging_files(storage_root) == []
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the one-round-trip path is PostgreSQL's")
@@ -99,11 +143,13 @@ def test_verify_storage_command_settles_an_interrupted_ingest_first(
     [("fast-before-call", False), ("fast-before-commit", False), ("fast-after-commit", True)],
 )
 def test_crash_around_the_one_round_trip_index_call(
-    storage_root: Path, tmp_path: Path, mode: str, committed: bool
+    storage_root: Path, tmp_path: Path, mode: str, committed: bool, rolls_forward: bool
 ) -> None:
     write_ct(tmp_path / "first.dcm", StudyInstanceUID="1.7.1", SeriesInstanceUID="1.7.1.1")
     write_ct(tmp_path / "second.dcm", StudyInstanceUID="1.7.1", SeriesInstanceUID="1.7.1.1")
-    _crash_ingest(mode, storage_root, tmp_path / "first.dcm", tmp_path / "second.dcm")
+    _crash_ingest(
+        mode, storage_root, tmp_path / "first.dcm", tmp_path / "second.dcm", rolls_forward=rolls_forward
+    )
 
     assert len(stored_files(storage_root)) == 2
     (staged,) = staging_files(storage_root)
@@ -113,7 +159,14 @@ def test_crash_around_the_one_round_trip_index_call(
 
     recovery = staging_reconcile()
 
-    assert (recovery.completed, recovery.rolled_back) == (([key], []) if committed else ([], [key]))
+    if committed:
+        expected: tuple[list[str], list[str], list[str]] = ([key], [], [])
+    elif rolls_forward:
+        expected = ([], [], [key])
+    else:
+        expected = ([], [key], [])
+    assert (recovery.completed, recovery.rolled_back, recovery.restored) == expected
+    assert Instance.objects.count() == (2 if committed or rolls_forward else 1)
     assert len(stored_files(storage_root)) == Instance.objects.count()
     assert staging_files(storage_root) == []
     assert storage_verify(grace_seconds=0).ok

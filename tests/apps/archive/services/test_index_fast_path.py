@@ -276,9 +276,11 @@ class _StoreCalls:
         self.keys: list[str] = []
         real = LocalFileBackend.store
 
-        def counted(backend: LocalFileBackend, staged: StagingFile, key: str) -> None:
+        def counted(
+            backend: LocalFileBackend, staged: StagingFile, key: str, *, roll_forward: bool = False
+        ) -> None:
             self.keys.append(key)
-            real(backend, staged, key)
+            real(backend, staged, key, roll_forward=roll_forward)
 
         monkeypatch.setattr(LocalFileBackend, "store", counted)
 
