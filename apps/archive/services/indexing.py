@@ -7,7 +7,9 @@ call of the ``archive_index_instance`` function (migration 0003) does steps 1-5 
 their rules has anything to do (a known series, the same patient, nothing to fill in, no
 duplicate). An I/O thread stores the file under its key (step 4) while the call runs,
 and the transaction commits only once the file is durable, so the two waits overlap and the
-order of what becomes durable stays the same: file, then rows. When the function declines,
+order of what becomes durable stays the same: file, then rows. With
+``PACS_INDEX_ASYNC_COMMIT`` that commit does not wait for PostgreSQL's WAL flush; the
+store's journal rolls forward and outlives it until the flush (``services.wal_settle``). When the function declines,
 it changed nothing and the general path runs, with the file already stored. The general
 path is one database transaction, in this order:
 
