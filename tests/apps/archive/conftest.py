@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import fcntl
+import os
 from pathlib import Path
 from typing import Protocol, TypedDict, Unpack
 
@@ -67,3 +69,16 @@ def staging_files(root: Path) -> list[Path]:
     settle_pending()
     staging = root / ".staging"
     return sorted(staging.iterdir()) if staging.exists() else []
+
+
+def locked_by_someone(path: Path) -> bool:
+    """Whether another open file holds ``path``'s ``flock`` (its writer, or a pending
+    journal end), which keeps cleanup and recovery away from it."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False

@@ -7,8 +7,6 @@ flush the log past the commit. Ingests run outside any transaction, as the DIMSE
 
 from __future__ import annotations
 
-import fcntl
-import os
 import time
 from pathlib import Path
 
@@ -21,7 +19,7 @@ from apps.archive.models import Instance, StorageLocation
 from apps.archive.services import wal_settle
 from apps.archive.services.ingest import instance_ingest
 from apps.archive.storage.backend import journal_entry
-from tests.apps.archive.conftest import stored_files
+from tests.apps.archive.conftest import locked_by_someone, stored_files
 from tests.builders import write_ct
 
 pytestmark = [
@@ -47,17 +45,6 @@ def _staging(root: Path) -> list[Path]:
     return sorted(folder.iterdir()) if folder.exists() else []
 
 
-def _locked(path: Path) -> bool:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
 def _ingest_fast(path: Path) -> str:
     """Ingest on the one-round-trip path; the statement it sent."""
     with CaptureQueriesContext(connection) as queries:
@@ -78,7 +65,7 @@ def test_the_journal_outlives_the_commit_until_the_wal_is_flushed(storage_root: 
     location = StorageLocation.objects.get(instance__sop_instance_uid="1.5.1.1.1")
     (staged,) = _staging(storage_root)
     assert journal_entry(staged) == (location.key, True)
-    assert _locked(staged)  # still ours: neither cleanup nor recovery may take it
+    assert locked_by_someone(staged)  # still ours: neither cleanup nor recovery may take it
 
     assert wal_settle.settle_pending()
 

@@ -9,7 +9,6 @@ commit (``StagingFile.discard_later``) until ``services.wal_settle`` ends them.
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import stat
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 
 from apps.archive.storage import STAGING_DIR, LocalFileBackend, StagingFile, StagingRecovery, journal_sweeper
 from apps.archive.storage.backend import journal_entry, journal_path, journalled_key
+from tests.apps.archive.conftest import locked_by_someone
 
 KEY = "1.2/1.2.3/1.2.3.4.dcm"
 
@@ -34,17 +34,6 @@ def _crashed(backend: LocalFileBackend, *, roll_forward: bool) -> StagingFile:
     staged = _stored(backend, roll_forward=roll_forward)
     staged.close()
     return staged
-
-
-def _locked_by_someone(path: Path) -> bool:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
 
 
 def test_the_journal_says_whether_it_rolls_forward(tmp_path: Path) -> None:
@@ -153,7 +142,7 @@ def test_a_journal_ended_later_keeps_name_journal_and_lock_until_then(tmp_path: 
     assert staged.closed
     staged.discard()  # the owner's usual cleanup: changes nothing now
     assert staged.path.exists() and journal_entry(staged.path) == (KEY, True)
-    assert _locked_by_someone(staged.path)
+    assert locked_by_someone(staged.path)
     # Neither cleanup nor recovery touches it meanwhile.
     assert backend.remove_stale_staging() == []
     assert backend.recover_staging(is_indexed=lambda key: False) == StagingRecovery()
@@ -179,7 +168,7 @@ def test_a_forgotten_end_changes_nothing_but_releases_the_lock(tmp_path: Path) -
     end = staged.discard_later()
     end.forget()
     assert staged.path.exists() and journal_entry(staged.path) == (KEY, True)
-    assert not _locked_by_someone(staged.path)
+    assert not locked_by_someone(staged.path)
     end()  # nothing left to do
     assert staged.path.exists()
 
