@@ -9,9 +9,9 @@ duplicate). An I/O thread stores the file under its key (step 4) while the call 
 and the transaction commits only once the file is durable, so the two waits overlap and the
 order of what becomes durable stays the same: file, then rows. With
 ``PACS_INDEX_ASYNC_COMMIT`` that commit does not wait for PostgreSQL's WAL flush; the
-store's journal rolls forward and outlives it until the flush (``services.wal_settle``). When the function declines,
-it changed nothing and the general path runs, with the file already stored. The general
-path is one database transaction, in this order:
+store's journal rolls forward and outlives it until the flush (``services.wal_settle``).
+When the function declines, it changed nothing and the general path runs, with the file
+already stored. The general path is one database transaction, in this order:
 
 1. lock the instance row of the same SOP Instance UID, if any, and apply
    ``PACS_DUPLICATE_POLICY`` (keep_first: answer with the stored copy; reject: refuse with
@@ -295,7 +295,7 @@ def _index_fast(
             instance_id, patient_pk = ids
             _signal_on_commit(header, instance_id, patient_pk, source_ae, False, actor)
         if rolls_forward:  # committed, but maybe not flushed yet: the journal stays until it is
-            discard_after_wal_flush(staged.discard_later())
+            _end_journal_after_flush(staged)
         return _stored_result(IngestOutcome.STORED, header, instance_id, backend, key, stored)
     except _AlreadyStored as already:
         return _apply_duplicate_policy(already.instance_id, backend, config, holder)
@@ -309,6 +309,16 @@ def _index_fast(
     except BaseException:
         _wait_and_unstore(storing, backend, holder)
         raise
+
+
+def _end_journal_after_flush(staged: StagingFile) -> None:
+    """Hand the staging journal to ``wal_settle``; if that fails (no descriptor left), the
+    caller's discard ends it now, and only a database crash in the next moments could
+    lose the rows (which would then be reported as a file without rows)."""
+    try:
+        discard_after_wal_flush(staged.discard_later())
+    except OSError:
+        logger.warning("could not keep a staging journal until the WAL flush", exc_info=True)
 
 
 class _Declined(Exception):

@@ -182,8 +182,8 @@ def instance_restore(key: str) -> bool:
 
     The file is checked as on ingest, its SHA-256 computed again, and the source AE title
     taken from its File Meta Information (ingest writes it there). True when the instance
-    is indexed (or is a duplicate the policy answered for); False when it is refused: the
-    caller then removes the file.
+    is indexed; False when it is refused or is a duplicate of an instance stored under
+    another key (``keep_first`` removed this copy): the caller then removes the file.
 
     Raises:
         DatabaseError, OSError: the index could not be written, or the file not read
@@ -203,12 +203,12 @@ def instance_restore(key: str) -> bool:
         _validate(header, dicom_file.transfer_syntax, _Expected(), config)
         source_ae = dicom_file.meta.get_str(tags.SourceApplicationEntityTitle) or ""
         stored = StoredFile(size, digest.hexdigest(), dicom_file.transfer_syntax)
-        instance_reindex(
+        result = instance_reindex(
             header=header, stored=stored, backend=backend, config=config, key=key, source_ae=source_ae
         )
     except (IngestError, DicomError):
         return False
-    return True
+    return result.outcome is not IngestOutcome.DUPLICATE  # keep_first: that copy went
 
 
 # --------------------------------------------------------------------------------- entry 2

@@ -21,11 +21,12 @@ until the index transaction has committed or the stored file was removed again; 
 :meth:`StagingFile.discard` drops it (or, for a commit that did not wait for the database's
 log flush, the function :meth:`StagingFile.discard_later` returns, once it has). A journal
 marked *roll-forward* tells recovery to index a linked but unindexed file again rather than
-remove it: its commit may have been answered and then lost with the database. A crash in between leaves an unlocked journalled
-staging file: :meth:`LocalFileBackend.recover_staging` asks the index whether that key was
-committed and removes the stored file if not (only if it still is the very same file, a hard
-link of the staging file). See ``services.integrity.staging_reconcile``. The stored file
-keeps the attribute (its own key); nothing reads it there.
+remove it: its commit may have been answered and then lost with the database. A crash in
+between leaves an unlocked journalled staging file: :meth:`LocalFileBackend.recover_staging`
+asks the index whether that key was committed and removes the stored file if not (only if
+it still is the very same file, a hard link of the staging file), or restores it (a
+roll-forward journal). See ``services.integrity.staging_reconcile``. The stored file keeps
+the attribute (its own key) until the journal sweeper drops it; nothing reads it there.
 
 Invariants:
 
