@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -27,6 +28,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from django.db import connection
 from pytest_django import Settings
+
+from tests.apps.archive.conftest import locked_by_someone
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 START_TIMEOUT = 60.0
@@ -261,10 +264,28 @@ def stored_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and ".staging" not in p.parts)
 
 
-def staging_files(root: Path) -> list[Path]:
-    """Files left in the archive's staging folder."""
+def staging_files(root: Path, settle_timeout: float = 15.0) -> list[Path]:
+    """Files left in the archive's staging folder once the server settled its stores.
+
+    A store answered on the index fast path keeps its staging file, locked, until the
+    server's ``wal_settle`` thread sees PostgreSQL's WAL flushed (a few hundred ms, at most
+    10 s). While some file is still locked this waits (bounded); files nobody holds are
+    returned at once, so a leaked file fails the test without delay.
+    """
     staging = root / ".staging"
-    return sorted(p for p in staging.iterdir() if p.is_file()) if staging.exists() else []
+    deadline = time.monotonic() + settle_timeout
+    while True:
+        left = sorted(p for p in staging.iterdir() if p.is_file()) if staging.exists() else []
+        if not any(_held(p) for p in left) or time.monotonic() > deadline:
+            return left
+        time.sleep(0.05)
+
+
+def _held(path: Path) -> bool:
+    try:
+        return locked_by_someone(path)
+    except FileNotFoundError:  # ended while we looked
+        return True
 
 
 def wait_until_a_server_connection_waits_for_ours(pending: Future[Any], timeout: float) -> None:
