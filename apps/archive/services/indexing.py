@@ -280,6 +280,7 @@ def _index_fast(
     ]
     holder = _StoredKey()
     storing = staged.after_sync(_store_planned, backend, staged, key, holder, rolls_forward)
+    committed = False  # from then on the file is the row's: nothing may unstore it
     try:
         with transaction.atomic():
             with server_binding_cursor() as cursor:
@@ -294,6 +295,7 @@ def _index_fast(
                 raise _Declined
             instance_id, patient_pk = ids
             _signal_on_commit(header, instance_id, patient_pk, source_ae, False, actor)
+        committed = True
         if rolls_forward:  # committed, but maybe not flushed yet: the journal stays until it is
             _end_journal_after_flush(staged)
         return _stored_result(IngestOutcome.STORED, header, instance_id, backend, key, stored)
@@ -307,7 +309,8 @@ def _index_fast(
         storing.result()  # the store's own failure (IngestError) wins, with the file gone
         return holder.key
     except BaseException:
-        _wait_and_unstore(storing, backend, holder)
+        if not committed:
+            _wait_and_unstore(storing, backend, holder)
         raise
 
 
@@ -690,4 +693,5 @@ def _signal_on_commit(
             actor=actor,
         )
 
-    transaction.on_commit(send)
+    # Robust: the instance is committed; a receiver's failure is logged and must not undo it.
+    transaction.on_commit(send, robust=True)
