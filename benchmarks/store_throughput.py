@@ -205,6 +205,7 @@ class Run:
     associations: int
     seconds: float = 0.0
     cpu_s: float = 0.0
+    system_s: float = 0.0  # the kernel's share of cpu_s
     helper_cpu_s: float | None = None
     peak_rss_kib: dict[int, int] = field(default_factory=dict)
     received: int = 0
@@ -248,10 +249,12 @@ def _timed_run_once(
         with start(workdir) as running:
             send(running, [[folder] for folder in sorted(warmup.iterdir())])
             cpu = servers.cpu_seconds(running.pids())
+            system = servers.system_seconds(running.pids())
             helper = servers.cpu_seconds(running.helper_pids())
             run.seconds = send(running, groups)
             pids = running.pids()
             run.cpu_s = sum(servers.cpu_seconds(pids).values()) - sum(cpu.values())
+            run.system_s = sum(servers.system_seconds(pids).values()) - sum(system.values())
             if helper:
                 after = servers.cpu_seconds(running.helper_pids())
                 run.helper_cpu_s = sum(after.values()) - sum(helper.values())
@@ -294,6 +297,11 @@ class Figures:
     def cpu_ms(self) -> float:
         return statistics.median(run.cpu_s for run in self.ok) / IMAGES * 1e3
 
+    def kernel_share(self) -> float:
+        """The kernel's part of the server's CPU time (network, file system, disk, waits)."""
+        total = sum(run.cpu_s for run in self.ok)
+        return sum(run.system_s for run in self.ok) / total if total else 0.0
+
     def helper_cpu_ms(self) -> float | None:
         values = [run.helper_cpu_s for run in self.ok if run.helper_cpu_s is not None]
         return statistics.median(values) / IMAGES * 1e3 if values else None
@@ -311,8 +319,8 @@ class StoreReport(Report):
         lines = [f"# {self.title}", "", f"Peer: {self.peer}. Goal: {self.goal}.", ""]
         lines += [
             "| server | associations | images/s | MB/s | wall s (median, p95) | server CPU ms/image "
-            "| + PostgreSQL ms/image | peak RSS MiB | vs Orthanc | vs storescp |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| kernel share | + PostgreSQL ms/image | peak RSS MiB | vs Orthanc | vs storescp |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for associations in (1, 4):
             peers = {name: self.figures.get((name, associations)) for name in SERVER_NAMES}
@@ -320,7 +328,7 @@ class StoreReport(Report):
                 if figures is None or not figures.ok:
                     failed = figures.runs[0].error if figures and figures.runs else "not run"
                     failed = " ".join(str(failed).split())[:200].replace("|", "/")
-                    lines.append(f"| {name} | {associations} | failed: {failed} | | | | | | | |")
+                    lines.append(f"| {name} | {associations} | failed: {failed} | | | | | | | | |")
                     continue
                 helper = figures.helper_cpu_ms()
                 ratios = []
@@ -330,7 +338,8 @@ class StoreReport(Report):
                 lines.append(
                     f"| {name} | {associations} | {figures.rate:.0f} | {figures.mb_s:.0f} "
                     f"| {figures.timing.median:.2f}, {figures.timing.p95:.2f} | {figures.cpu_ms():.2f} "
-                    f"| {f'{helper:.2f}' if helper is not None else '-'} | {figures.peak_rss_mib():.0f} "
+                    f"| {figures.kernel_share():.0%} | {f'{helper:.2f}' if helper is not None else '-'} "
+                    f"| {figures.peak_rss_mib():.0f} "
                     f"| {ratios[0]} | {ratios[1]} |"
                 )
         if self.parameters:
@@ -430,7 +439,8 @@ def main(repeat: int) -> Report:
         "its file's roll-forward journal kept until the flush",
         "ours runs run_dicom_server --workers 1 for one association and --workers 2 for four "
         "(the least loaded worker accepts the next association: two each)",
-        "server CPU ms/image: the server's process tree (utime+stime) over the timed run / 1,000; "
+        "server CPU ms/image: the server's process tree (utime+stime) over the timed run / 1,000, "
+        "and the kernel's share of it (stime: network, file system and disk writes, waits); "
         "'+ PostgreSQL' is the database cluster's CPU in the same interval (ours only)",
         "peak RSS: sum of VmHWM over the server's processes (supervisor and workers for ours)",
         *[f"failed run: {_describe(run)}" for run in runs if run.error],
@@ -458,5 +468,6 @@ def _describe(run: Run) -> str:
     helper = f" (+PostgreSQL {run.helper_cpu_s:.1f} s)" if run.helper_cpu_s is not None else ""
     return (
         f"{run.server} x{run.associations}: {run.seconds:.2f} s, {IMAGES / run.seconds:.0f} images/s, "
-        f"CPU {run.cpu_s:.1f} s{helper}, peak RSS {rss:.0f} MiB, load average {run.load_average:.1f}"
+        f"CPU {run.cpu_s:.1f} s ({run.system_s:.1f} s kernel){helper}, peak RSS {rss:.0f} MiB, "
+        f"load average {run.load_average:.1f}"
     )
