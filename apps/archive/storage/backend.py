@@ -336,16 +336,9 @@ class StagingFile:
             self._file.close()
             return
         self._settle_background()  # its fsync must not meet a closed (or reused) fd
-        if self._linked and not self._sidecar and not self._file.closed:
-            # The stored file is this inode: its journal attribute goes too (see the sweeper).
-            drop_journal_later(os.dup(self._file.fileno()), _JOURNAL_XATTR)
+        fd = None if self._file.closed else self._file.fileno()
+        _end_journal(fd, self.path, sidecar=self._sidecar, linked=self._linked)
         self._linked = False
-        # Sidecar first: a staging file without one is plain garbage to any cleanup.
-        if self._sidecar:
-            with contextlib.suppress(FileNotFoundError):
-                journal_path(self.path).unlink()
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
         self._release_buffer()
         self._file.close()
 
@@ -384,13 +377,7 @@ class JournalEnd:
         if fd is None:
             return
         try:
-            if self._linked and not self._sidecar:
-                drop_journal_later(os.dup(fd), _JOURNAL_XATTR)
-            if self._sidecar:
-                with contextlib.suppress(FileNotFoundError):
-                    journal_path(self._path).unlink()
-            with contextlib.suppress(FileNotFoundError):
-                self._path.unlink()
+            _end_journal(fd, self._path, sidecar=self._sidecar, linked=self._linked)
         finally:
             os.close(fd)
 
@@ -399,6 +386,22 @@ class JournalEnd:
         fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)
+
+
+def _end_journal(fd: int | None, path: Path, *, sidecar: bool, linked: bool) -> None:
+    """Drop a staging file's journal entry and its name (``fd``: the open staging file).
+
+    Linked, the stored file is the same inode, so its journal attribute goes too (later, by
+    the sweeper, on a duplicate of ``fd``). The sidecar goes first: a staging file without
+    one is plain garbage to any cleanup.
+    """
+    if linked and not sidecar and fd is not None:
+        drop_journal_later(os.dup(fd), _JOURNAL_XATTR)
+    if sidecar:
+        with contextlib.suppress(FileNotFoundError):
+            journal_path(path).unlink()
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
 
 
 class StorageBackend(Protocol):
