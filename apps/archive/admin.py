@@ -128,7 +128,7 @@ class StorageLocationInline(admin.StackedInline):  # type: ignore[type-arg]
         "backend",
         "key",
         "size_bytes",
-        "checksum_sha256",
+        "checksum",
         "transfer_syntax_uid",
         "received_at",
         "source_ae",

@@ -71,6 +71,6 @@ class StorageLocationFactory(DjangoModelFactory[StorageLocation]):
         )
     )
     size_bytes = 0
-    checksum_sha256 = "0" * 64
+    checksum = "sha256:" + "0" * 64
     transfer_syntax_uid = uids.ExplicitVRLittleEndian
     received_at = LazyFunction(lambda: datetime.datetime.now(datetime.UTC))

@@ -1,8 +1,9 @@
 """StorageLocation: where the bytes of one instance are, and what they were when stored.
 
 ``backend`` names the storage tier (``local`` today), ``key`` the object inside it
-(``storage/keys.py``). ``checksum_sha256`` and ``size_bytes`` are of the stored file as a
-whole; ``verify_storage`` compares them with the file.
+(``storage/keys.py``). ``checksum`` and ``size_bytes`` are of the stored file as a
+whole; ``verify_storage`` compares them with the file. The checksum names its algorithm
+(``xxh3-128:<hex>`` or ``sha256:<hex>``, see ``storage/checksums.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ class StorageLocation(models.Model):
     backend = models.CharField(max_length=32)
     key = models.CharField(max_length=1024)
     size_bytes = models.PositiveBigIntegerField()
-    checksum_sha256 = models.CharField(max_length=64)
+    checksum = models.CharField(max_length=80, help_text="<algorithm>:<hex digest> of the stored file")
     transfer_syntax_uid = models.CharField("Transfer Syntax UID", max_length=64)
     received_at = models.DateTimeField()
     source_ae = models.CharField("Source AE Title", max_length=16, blank=True)

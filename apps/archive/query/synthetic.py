@@ -227,7 +227,7 @@ def _batch(rows: list[SyntheticStudy], per_study: int, series_per_study: int) ->
                 backend="synthetic",
                 key=instance.sop_instance_uid,
                 size_bytes=0,
-                checksum_sha256="",
+                checksum="",
                 transfer_syntax_uid=uids.ExplicitVRLittleEndian,
                 received_at=now,
             )

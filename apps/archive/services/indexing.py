@@ -106,7 +106,7 @@ class IngestResult:
     backend: str
     key: str
     size_bytes: int
-    checksum_sha256: str
+    checksum: str
     transfer_syntax_uid: str
     status: int = 0x0000
 
@@ -116,7 +116,7 @@ class StoredFile:
     """Facts of the staged file, computed while it was written."""
 
     size_bytes: int
-    checksum_sha256: str
+    checksum: str
     transfer_syntax_uid: str
 
 
@@ -273,7 +273,7 @@ def _index_fast(
         backend.name,
         key,
         stored.size_bytes,
-        stored.checksum_sha256,
+        stored.checksum,
         stored.transfer_syntax_uid,
         received_at,
         source_ae[:16],
@@ -445,7 +445,7 @@ def _index_once(
             backend=backend.name,
             key=holder.key,
             size_bytes=stored.size_bytes,
-            checksum_sha256=stored.checksum_sha256,
+            checksum=stored.checksum,
             transfer_syntax_uid=stored.transfer_syntax_uid,
             received_at=received_at,
             source_ae=source_ae[:16],
@@ -488,7 +488,7 @@ def _stored_result(
         backend=backend.name,
         key=key,
         size_bytes=stored.size_bytes,
-        checksum_sha256=stored.checksum_sha256,
+        checksum=stored.checksum,
         transfer_syntax_uid=stored.transfer_syntax_uid,
     )
 
@@ -505,7 +505,7 @@ def _duplicate_result(instance_id: int) -> IngestResult | None:
             "location__backend",
             "location__key",
             "location__size_bytes",
-            "location__checksum_sha256",
+            "location__checksum",
             "location__transfer_syntax_uid",
         )
         .first()
@@ -523,7 +523,7 @@ def _duplicate_result(instance_id: int) -> IngestResult | None:
         backend=backend or "",
         key=key or "",
         size_bytes=size or 0,
-        checksum_sha256=checksum or "",
+        checksum=checksum or "",
         transfer_syntax_uid=ts_uid or "",
     )
 

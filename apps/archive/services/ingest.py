@@ -2,7 +2,7 @@
 
 ::
 
-    source ──stream──> staging file (on the archive volume, SHA-256 while writing)
+    source ──stream──> staging file (on the archive volume, hashed while writing)
                         │ parse once (dicomkit, values deferred, lenient), while an I/O
                         │   thread fsyncs the data
                         │ validate: UIDs present and valid, as the request said, TS as negotiated
@@ -30,7 +30,6 @@ Whatever fails, the staging file is removed: a refusal or error leaves no file a
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 from dataclasses import dataclass
 from types import TracebackType
@@ -48,6 +47,7 @@ from apps.archive.services.indexing import (
     instance_reindex,
 )
 from apps.archive.storage import StagingFile, StorageBackend, instance_key
+from apps.archive.storage.checksums import ChecksumAlgorithm, labelled, new_digest, stream_checksum
 from dicomkit.data import tags
 from dicomkit.data.dataset import Dataset
 from dicomkit.data.uid import is_valid_uid
@@ -99,19 +99,24 @@ class _CheckedHeader:
 
 
 class _HashingWriter:
-    """Writes to a staging file, counting and hashing what goes in."""
+    """Writes to a staging file, counting and hashing what goes in (``PACS_STORAGE_CHECKSUM``)."""
 
-    __slots__ = ("sha256", "size", "staged")
+    __slots__ = ("algorithm", "digest", "size", "staged")
 
-    def __init__(self, staged: StagingFile) -> None:
+    def __init__(self, staged: StagingFile, algorithm: ChecksumAlgorithm) -> None:
         self.staged = staged
-        self.sha256 = hashlib.sha256()
+        self.algorithm = algorithm
+        self.digest = new_digest(algorithm)
         self.size = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         self.staged.write(data)
-        self.sha256.update(data)
+        self.digest.update(data)
         self.size += len(data)
+
+    def checksum(self) -> str:
+        """The labelled checksum of what was written (``storage.checksums``)."""
+        return labelled(self.algorithm, self.digest)
 
 
 def _new_staging(backend: StorageBackend) -> StagingFile:
@@ -141,7 +146,7 @@ def instance_ingest(
     backend = storage_backend()
     staged = _new_staging(backend)
     try:
-        writer = _HashingWriter(staged)
+        writer = _HashingWriter(staged, archive_settings().checksum_algorithm)
         _copy(source, writer)
         expected = _Expected(expected_sop_instance_uid, expected_sop_class_uid, expected_transfer_syntax)
         return _complete(backend, writer, expected, source_ae or "", actor)
@@ -180,7 +185,7 @@ def instance_restore(key: str) -> bool:
     whose commit did not wait for the WAL flush (``PACS_INDEX_ASYNC_COMMIT``) and was lost
     with the database, or never happened (``staging_reconcile``).
 
-    The file is checked as on ingest, its SHA-256 computed again, and the source AE title
+    The file is checked as on ingest, its checksum computed again, and the source AE title
     taken from its File Meta Information (ingest writes it there). True when the instance
     is indexed; False when it is refused or is a duplicate of an instance stored under
     another key (``keep_first`` removed this copy): the caller then removes the file.
@@ -192,17 +197,14 @@ def instance_restore(key: str) -> bool:
     backend = storage_backend()
     config = archive_settings()
     try:
-        digest, size = hashlib.sha256(), 0
         with backend.open(key) as stream:
-            while chunk := stream.read(_CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
+            checksum, size = stream_checksum(stream, config.checksum_algorithm)
             stream.seek(0)
             dicom_file = read_file(stream, _READ_OPTIONS)
         header = header_from_dataset(dicom_file.dataset)
         _validate(header, dicom_file.transfer_syntax, _Expected(), config)
         source_ae = dicom_file.meta.get_str(tags.SourceApplicationEntityTitle) or ""
-        stored = StoredFile(size, digest.hexdigest(), dicom_file.transfer_syntax)
+        stored = StoredFile(size, checksum, dicom_file.transfer_syntax)
         result = instance_reindex(
             header=header, stored=stored, backend=backend, config=config, key=key, source_ae=source_ae
         )
@@ -237,7 +239,8 @@ class IngestSink:
         self._reader: HeaderReader | None = None
         self._checked: _CheckedHeader | None = None
         self._staged = staged
-        self._writer = _HashingWriter(staged) if staged is not None else None
+        algorithm = archive_settings().checksum_algorithm
+        self._writer = _HashingWriter(staged, algorithm) if staged is not None else None
         self._expected = expected
         self._source_ae = source_ae
         self._actor = actor
@@ -451,7 +454,7 @@ def _complete(
         _validate(header, ts_uid, expected, config)
         if not len(dicom_file.meta):
             writer = _with_file_meta(backend, writer, header, ts_uid, source_ae)
-    stored = StoredFile(writer.size, writer.sha256.hexdigest(), ts_uid)
+    stored = StoredFile(writer.size, writer.checksum(), ts_uid)
     try:
         return instance_index(
             header=header,
@@ -594,7 +597,7 @@ def _with_file_meta(
     """A new staging file: File Meta Information, then the raw data set as received."""
     prefix = _part10_header(header.sop_class_uid, header.sop_instance_uid, ts_uid, source_ae)
     staged = _new_staging(backend)
-    completed = _HashingWriter(staged)
+    completed = _HashingWriter(staged, writer.algorithm)
     try:
         completed.write(prefix)
         with open(writer.staged.path, "rb") as original:

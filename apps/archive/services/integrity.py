@@ -16,8 +16,8 @@
 - :func:`storage_verify` (``manage.py verify_storage``) reports the three ways index and
   storage can disagree: rows whose file is missing, files no row knows (left by a crash
   after rows were deleted but before the file was, by an interrupted ingest not yet
-  reconciled, or on a filesystem without hard links), and files whose SHA-256 or size
-  differ from the row's.
+  reconciled, or on a filesystem without hard links), and files whose checksum (with the
+  algorithm the row names) or size differ from the row's.
 
 Files younger than ``grace_seconds`` are not reported as unknown: an ingest running right
 now stores its file a moment before its transaction commits.
@@ -25,7 +25,6 @@ now stores its file a moment before its transaction commits.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -36,12 +35,11 @@ from apps.archive.errors import StorageError
 from apps.archive.models import StorageLocation
 from apps.archive.services.ingest import instance_restore
 from apps.archive.storage import StagingRecovery
+from apps.archive.storage.checksums import ChecksumAlgorithm, parse_checksum, stream_checksum
 
 __all__ = ["IntegrityReport", "LocationProblem", "staging_cleanup", "staging_reconcile", "storage_verify"]
 
 logger = logging.getLogger(__name__)
-
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,22 +94,36 @@ def staging_reconcile() -> StagingRecovery:
     return recovery
 
 
-def _file_sha256(backend_name: str, key: str) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
+def _file_checksum(backend_name: str, key: str, algorithm: ChecksumAlgorithm) -> tuple[str, int]:
     with storage_backend_named(backend_name).open(key) as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
+        return stream_checksum(stream, algorithm)
 
 
 def _locations() -> Iterator[tuple[str, str, str, int, str]]:
     return (
         StorageLocation.objects.order_by("pk")
-        .values_list("instance__sop_instance_uid", "backend", "key", "size_bytes", "checksum_sha256")
+        .values_list("instance__sop_instance_uid", "backend", "key", "size_bytes", "checksum")
         .iterator(chunk_size=2000)
     )
+
+
+def _checksum_problem(backend_name: str, key: str, checksum: str, size: int) -> str | None:
+    """What differs between the file and its row's checksum and size; None: nothing.
+
+    A row whose checksum names no known algorithm has its file's size checked only, and
+    says so.
+    """
+    try:
+        algorithm, _ = parse_checksum(checksum)
+    except ValueError as exc:
+        actual_size = storage_backend_named(backend_name).size(key)
+        if actual_size != size:
+            return f"{actual_size} bytes; index: {size} bytes"
+        return f"checksum not checkable ({exc})"
+    actual, actual_size = _file_checksum(backend_name, key, algorithm)
+    if actual != checksum or actual_size != size:
+        return f"{actual}, {actual_size} bytes; index: {checksum}, {size} bytes"
+    return None
 
 
 def storage_verify(
@@ -138,10 +150,9 @@ def storage_verify(
                 report.missing_files.append(LocationProblem(sop_uid, backend_name, key))
                 continue
             if checksums:
-                actual, actual_size = _file_sha256(backend_name, key)
-                if actual != checksum or actual_size != size:
-                    detail = f"sha256 {actual}, {actual_size} bytes; index: sha256 {checksum}, {size} bytes"
-                    report.checksum_mismatches.append(LocationProblem(sop_uid, backend_name, key, detail))
+                problem = _checksum_problem(backend_name, key, checksum, size)
+                if problem is not None:
+                    report.checksum_mismatches.append(LocationProblem(sop_uid, backend_name, key, problem))
             elif backend.size(key) != size:
                 detail = f"{backend.size(key)} bytes; index: {size} bytes"
                 report.checksum_mismatches.append(LocationProblem(sop_uid, backend_name, key, detail))

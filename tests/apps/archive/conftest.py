@@ -13,6 +13,7 @@ from pytest_django import Settings
 
 from pacs_project.settings.components.storage import (
     ArchiveSettings,
+    ChecksumAlgorithm,
     DuplicatePolicy,
     KeyLayout,
     PatientConflictPolicy,
@@ -26,6 +27,7 @@ class ArchivePolicyChanges(TypedDict, total=False):
     duplicate_policy: DuplicatePolicy
     patient_conflict_policy: PatientConflictPolicy
     require_patient_id: bool
+    checksum_algorithm: ChecksumAlgorithm
 
 
 class ArchivePolicy(Protocol):

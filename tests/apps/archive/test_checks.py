@@ -11,6 +11,7 @@ from pytest_django import Settings
 from apps.archive.checks import check_archive_settings, check_storage_root
 from pacs_project.settings.components.storage import (
     ArchiveSettings,
+    ChecksumAlgorithm,
     DuplicatePolicy,
     KeyLayout,
     PatientConflictPolicy,
@@ -43,6 +44,7 @@ def test_defaults() -> None:
         duplicate_policy=DuplicatePolicy.KEEP_FIRST,
         patient_conflict_policy=PatientConflictPolicy.FLAG,
         require_patient_id=False,
+        checksum_algorithm=ChecksumAlgorithm.XXH3_128,
     )
 
 
@@ -52,14 +54,25 @@ def test_variables_are_read() -> None:
         "PACS_DUPLICATE_POLICY": "REJECT",
         "PACS_PATIENT_CONFLICT_POLICY": "update",
         "PACS_REQUIRE_PATIENT_ID": "yes",
+        "PACS_STORAGE_CHECKSUM": "SHA256",
     }
     assert archive_settings(env) == ArchiveSettings(
-        KeyLayout.DATE, DuplicatePolicy.REJECT, PatientConflictPolicy.UPDATE, require_patient_id=True
+        KeyLayout.DATE,
+        DuplicatePolicy.REJECT,
+        PatientConflictPolicy.UPDATE,
+        require_patient_id=True,
+        checksum_algorithm=ChecksumAlgorithm.SHA256,
     )
 
 
 @pytest.mark.parametrize(
-    "name", ["PACS_STORAGE_KEY_LAYOUT", "PACS_DUPLICATE_POLICY", "PACS_PATIENT_CONFLICT_POLICY"]
+    "name",
+    [
+        "PACS_STORAGE_KEY_LAYOUT",
+        "PACS_DUPLICATE_POLICY",
+        "PACS_PATIENT_CONFLICT_POLICY",
+        "PACS_STORAGE_CHECKSUM",
+    ],
 )
 def test_unknown_values_fail_loudly(name: str) -> None:
     with pytest.raises(ImproperlyConfigured, match=name):

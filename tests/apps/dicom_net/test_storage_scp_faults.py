@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import signal
 import threading
@@ -21,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import xxhash
 from django.core.management import call_command
 from django.db import transaction
 
@@ -76,7 +76,7 @@ def _send(
 def _file_of(root: Path, sop_instance_uid: str) -> tuple[Path, str]:
     location = instance_location_get(sop_instance_uid=sop_instance_uid)
     assert location is not None, f"{sop_instance_uid} was answered Success but is not indexed"
-    return LocalFileBackend(root).path_for(location.key), location.checksum_sha256
+    return LocalFileBackend(root).path_for(location.key), location.checksum
 
 
 def test_kill_9_mid_transfer_loses_no_acknowledged_instance_and_leaves_no_trace(
@@ -107,7 +107,7 @@ def test_kill_9_mid_transfer_loses_no_acknowledged_instance_and_leaves_no_trace(
     for uid in acknowledged:
         path, checksum = _file_of(archive_server.root, uid)
         assert read_file(path).dataset.get_str(0x00080018) == uid  # readable, whole
-        assert hashlib.sha256(path.read_bytes()).hexdigest() == checksum
+        assert f"xxh3-128:{xxhash.xxh3_128(path.read_bytes()).hexdigest()}" == checksum
     assert InstanceRow.objects.count() in (len(acknowledged), len(acknowledged) + 1)  # + the one in flight
     call_command("verify_storage", "--grace-seconds", "0")  # raises CommandError on any finding
 

@@ -253,7 +253,7 @@ def _insert_study(patient: Patient, study: StudyRec) -> None:
                 backend="local",
                 key=f"{row.sop_instance_uid}.dcm",
                 size_bytes=1,
-                checksum_sha256="0" * 64,
+                checksum="sha256:" + "0" * 64,
                 transfer_syntax_uid=uids.ExplicitVRLittleEndian,
                 received_at=datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC),
             )

@@ -88,7 +88,7 @@ def _snapshot() -> dict[str, object]:
                 "bits_allocated",
                 "location__key",
                 "location__size_bytes",
-                "location__checksum_sha256",
+                "location__checksum",
                 "location__transfer_syntax_uid",
                 "location__source_ae",
             )
@@ -306,10 +306,10 @@ def test_a_resent_instance_is_answered_from_the_call_without_storing_a_copy(
         else:
             result = instance_ingest(source=paths[1], source_ae="MODALITY")
             assert result.outcome is IngestOutcome.DUPLICATE
-            assert (result.instance_id, result.key, result.checksum_sha256) == (
+            assert (result.instance_id, result.key, result.checksum) == (
                 first[1].instance_id,
                 first[1].key,
-                first[1].checksum_sha256,
+                first[1].checksum,
             )
             assert (result.study_instance_uid, result.series_instance_uid) == ("1.9.8", "1.9.8.1")
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 from pathlib import Path
 
 import pytest
+import xxhash
 from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from apps.archive.errors import IngestError, Refusal
@@ -35,7 +35,7 @@ def test_ingested_file_is_stored_under_its_uid_key_byte_for_byte(storage_root: P
     assert result.key == f"{study_uid}/{series_uid}/{sop_uid}.dcm"
     stored = storage_root / result.key
     assert stored.read_bytes() == source.read_bytes()
-    assert result.checksum_sha256 == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert result.checksum == f"xxh3-128:{xxhash.xxh3_128(source.read_bytes()).hexdigest()}"
     location = StorageLocation.objects.get(instance__sop_instance_uid=sop_uid)
     assert (location.backend, location.key, location.size_bytes) == (
         "local",
@@ -130,7 +130,9 @@ def test_raw_data_set_without_file_meta_is_stored_as_a_part10_file(storage_root:
     assert stored.transfer_syntax == uids.ImplicitVRLittleEndian
     assert stored.meta.get_str(0x00020003) == ds.get_str("SOPInstanceUID")
     assert stored.dataset.get_str("PatientID") == "PAT0001"
-    assert result.checksum_sha256 == hashlib.sha256((storage_root / result.key).read_bytes()).hexdigest()
+    assert (
+        result.checksum == f"xxh3-128:{xxhash.xxh3_128((storage_root / result.key).read_bytes()).hexdigest()}"
+    )
 
 
 def test_date_layout_puts_the_study_date_first(
@@ -226,7 +228,7 @@ def test_replace_stores_the_new_copy_and_removes_the_old_file(
     assert stored_files(storage_root) == [storage_root / new.key]
     assert (storage_root / new.key).read_bytes() == second.read_bytes()
     location = StorageLocation.objects.get()
-    assert (location.key, location.checksum_sha256) == (new.key, new.checksum_sha256)
+    assert (location.key, location.checksum) == (new.key, new.checksum)
     study = Study.objects.get()
     assert study.number_of_study_related_instances == 1
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from io import StringIO
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from apps.archive.models import Instance, Patient, StorageLocation, Study
 from apps.archive.services.ingest import IngestResult, instance_ingest
 from apps.archive.services.integrity import storage_verify
 from apps.archive.storage import LocalFileBackend
-from tests.apps.archive.conftest import staging_files, stored_files
+from pacs_project.settings.components.storage import ChecksumAlgorithm
+from tests.apps.archive.conftest import ArchivePolicy, staging_files, stored_files
 from tests.builders import write_ct
 
 pytestmark = pytest.mark.django_db
@@ -138,3 +140,35 @@ def test_verify_storage_command_size_only_mode(storage_root: Path, tmp_path: Pat
     with pytest.raises(CommandError):
         call_command("verify_storage", "--no-checksums", "--grace-seconds", "0", stdout=StringIO())
     assert StorageLocation.objects.count() == 1
+
+
+def test_each_file_is_verified_with_the_algorithm_it_was_stored_with(
+    storage_root: Path, tmp_path: Path, archive_policy: ArchivePolicy
+) -> None:
+    # A site that switches PACS_STORAGE_CHECKSUM keeps its earlier files checkable.
+    archive_policy(checksum_algorithm=ChecksumAlgorithm.SHA256)
+    older = _ingest(tmp_path, "older")
+    archive_policy(checksum_algorithm=ChecksumAlgorithm.XXH3_128)
+    newer = _ingest(tmp_path, "newer")
+    assert older.checksum == "sha256:" + hashlib.sha256((storage_root / older.key).read_bytes()).hexdigest()
+    assert newer.checksum.startswith("xxh3-128:") and len(newer.checksum) == len("xxh3-128:") + 32
+    assert storage_verify(grace_seconds=0).ok
+
+    for result in (older, newer):  # one flipped bit, size unchanged
+        path = storage_root / result.key
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        path.write_bytes(bytes(data))
+    mismatched = {
+        problem.key: problem.detail for problem in storage_verify(grace_seconds=0).checksum_mismatches
+    }
+    assert set(mismatched) == {older.key, newer.key}
+    assert f"index: {older.checksum}" in mismatched[older.key]
+    assert mismatched[newer.key].startswith("xxh3-128:")
+
+
+def test_a_row_whose_checksum_names_no_algorithm_is_reported(storage_root: Path, tmp_path: Path) -> None:
+    result = _ingest(tmp_path, "a")
+    StorageLocation.objects.filter(key=result.key).update(checksum="md5:0123")
+    (problem,) = storage_verify(grace_seconds=0).checksum_mismatches
+    assert problem.key == result.key and "not checkable" in problem.detail and "md5" in problem.detail
