@@ -46,9 +46,9 @@ def latest() -> Iterator[tuple[str, str]]:
 def test_0006_labels_the_stored_sha256_digests_and_the_function_follows_the_column(
     latest: tuple[str, str],
 ) -> None:
-    old = StorageLocationFactory(checksum=f"sha256:{_SHA256}")
-    new = StorageLocationFactory(checksum="xxh3-128:" + "ab" * 16)
-    blank = StorageLocationFactory(checksum="")
+    old = StorageLocationFactory.create(checksum=f"sha256:{_SHA256}")
+    new = StorageLocationFactory.create(checksum="xxh3-128:" + "ab" * 16)
+    blank = StorageLocationFactory.create(checksum="")
 
     _migrate(_BEFORE_0006)
     assert _raw_checksums("checksum_sha256") == {old.key: _SHA256, new.key: "", blank.key: ""}
