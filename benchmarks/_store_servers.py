@@ -6,7 +6,9 @@
 * ``Orthanc``: the Debian package with its own configuration (DICOM and HTTP on free
   loopback ports, no authentication, storage and its default SQLite index in the run's
   directory); everything else is Orthanc's default.
-* ``storescp``: DCMTK's ``storescp -od DIR +xa``, which writes files and indexes nothing.
+* ``storescp``: DCMTK's ``storescp --fork -od DIR +xa``, which writes files and indexes
+  nothing, in a child process per association (without ``--fork`` it serves one
+  association at a time, and the four-association runs would measure a queue).
 
 Every process gets ``TCP_NODELAY=1`` in its environment (DCMTK, Orthanc included, reads
 it; asyncio sets it anyway). A server's CPU time and peak memory are read from /proc for
@@ -133,7 +135,7 @@ def storescp(workdir: Path) -> Iterator[Running]:
     folder = workdir / "storescp"
     folder.mkdir()
     port = free_port()
-    args = ["storescp", "-aet", "STORESCP", "+xa", "-od", str(folder), str(port)]
+    args = ["storescp", "--fork", "-aet", "STORESCP", "+xa", "-od", str(folder), str(port)]
     with peers.started(args, port, cwd=workdir, timeout=READY_TIMEOUT_S, grace=STOP_GRACE_S) as process:
         yield Running("DCMTK storescp", "STORESCP", port, process, lambda: sum(1 for _ in folder.iterdir()))
 

@@ -10,7 +10,10 @@ The SCPs (``benchmarks/_store_servers.py``), each started fresh for every timed 
   row, ``ours, CONN_MAX_AGE=0``, runs the embedded default (a new database connection per
   C-STORE). ``--workers 1`` for one association, ``--workers 2`` (the cores) for four.
 * Orthanc with its default SQLite index and storage settings (it fsyncs each file), and
-  DCMTK ``storescp -od DIR +xa`` (files only, no fsync).
+  DCMTK ``storescp --fork -od DIR +xa`` (files only, no fsync; a child process per
+  association, so that four associations are served at once, as the issue's reference
+  figures of storescp imply: without ``--fork`` it serves one association at a time and
+  the other senders wait).
 
 Each announces its default maximum PDU length, and storescu sends P-DATA-TF PDUs that long:
 128 KiB to ours, 16 KiB to Orthanc and storescp. A third row of ours, ``ours, 16 KiB
@@ -442,7 +445,9 @@ def main(repeat: int) -> Report:
         "server CPU ms/image: the server's process tree (utime+stime) over the timed run / 1,000, "
         "and the kernel's share of it (stime: network, file system and disk writes, waits); "
         "'+ PostgreSQL' is the database cluster's CPU in the same interval (ours only)",
-        "peak RSS: sum of VmHWM over the server's processes (supervisor and workers for ours)",
+        "peak RSS: sum of VmHWM over the server's processes (supervisor and workers for ours; "
+        "storescp's children per association have exited by then, so its figure is the parent's)",
+        "storescp runs with --fork: a child process per association, four at once on four associations",
         *[f"failed run: {_describe(run)}" for run in runs if run.error],
     ]
     loads = [run.load_average for run in runs]
