@@ -3,8 +3,10 @@
 Ingest hashed every received byte with SHA-256, an eighth of a C-STORE's CPU; new files now
 get the algorithm of ``PACS_STORAGE_CHECKSUM`` (XXH3-128 by default, see
 ``apps.archive.storage.checksums``). So that ``verify_storage`` checks every file with the
-algorithm it was stored with, the column (formerly ``checksum_sha256``) carries the name,
-and the SHA-256 digests already stored become ``sha256:<hex>``.
+algorithm it was stored with, the column (formerly ``checksum_sha256``) carries the name.
+The SHA-256 digests already stored stay as they are (``storage.checksums`` reads a bare
+64-digit value as SHA-256): rewriting every row would make this migration take hours on a
+large archive. On PostgreSQL, renaming and widening the column change the catalog only.
 
 On PostgreSQL ``archive_index_instance`` (migrations 0003 to 0005) writes the renamed column;
 its parameter is renamed with it, which needs the function dropped and created again.
@@ -13,8 +15,6 @@ its parameter is renamed with it, which needs the function dropped and created a
 import importlib
 
 from django.db import migrations, models
-from django.db.models import F, Value
-from django.db.models.functions import Concat
 
 _previous = importlib.import_module("apps.archive.migrations.0005_index_instance_reports_duplicates")
 _origin = importlib.import_module("apps.archive.migrations.0003_index_instance_function")
@@ -46,18 +46,13 @@ def _function_backward(apps, schema_editor):
         schema_editor.execute(_source_before())
 
 
-def _label_sha256(apps, schema_editor):
-    StorageLocation = apps.get_model("archive", "StorageLocation")
-    StorageLocation.objects.exclude(checksum="").exclude(checksum__contains=":").update(
-        checksum=Concat(Value("sha256:"), F("checksum"))
-    )
-
-
 def _unlabel_sha256(apps, schema_editor):
-    """Back to bare SHA-256 digests; other algorithms' values cannot go back, so they are
-    emptied (``verify_storage`` of that version would report them as mismatches)."""
+    """Back to bare SHA-256 digests, what the code before this migration reads; other
+    algorithms' values cannot go back, so they are emptied (``verify_storage`` of that
+    version reports those rows as mismatches)."""
     StorageLocation = apps.get_model("archive", "StorageLocation")
-    for location in StorageLocation.objects.exclude(checksum="").only("pk", "checksum").iterator(chunk_size=2000):
+    labelled = StorageLocation.objects.filter(checksum__contains=":").only("pk", "checksum")
+    for location in labelled.iterator(chunk_size=2000):
         name, _, digest = location.checksum.partition(":")
         location.checksum = digest if name == "sha256" else ""
         location.save(update_fields=["checksum"])
@@ -73,6 +68,6 @@ class Migration(migrations.Migration):
             name=_NEW_NAME,
             field=models.CharField(help_text="<algorithm>:<hex digest> of the stored file", max_length=80),
         ),
-        migrations.RunPython(_label_sha256, _unlabel_sha256),
+        migrations.RunPython(migrations.RunPython.noop, _unlabel_sha256),
         migrations.RunPython(_function_forward, _function_backward),
     ]

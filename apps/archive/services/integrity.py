@@ -114,14 +114,14 @@ def _checksum_problem(backend_name: str, key: str, checksum: str, size: int) -> 
     says so.
     """
     try:
-        algorithm, _ = parse_checksum(checksum)
+        algorithm, expected = parse_checksum(checksum)
     except ValueError as exc:
         actual_size = storage_backend_named(backend_name).size(key)
         if actual_size != size:
             return f"{actual_size} bytes; index: {size} bytes"
         return f"checksum not checkable ({exc})"
     actual, actual_size = _file_checksum(backend_name, key, algorithm)
-    if actual != checksum or actual_size != size:
+    if actual != f"{algorithm.value}:{expected}" or actual_size != size:
         return f"{actual}, {actual_size} bytes; index: {checksum}, {size} bytes"
     return None
 

@@ -2,7 +2,9 @@
 
 A stored checksum is ``<algorithm>:<hex digest>`` (``xxh3-128:6f0c...``,
 ``sha256:9b2e...``), so that ``verify_storage`` checks each file with the algorithm it was
-stored with while new files use the one configured now (``PACS_STORAGE_CHECKSUM``).
+stored with while new files use the one configured now (``PACS_STORAGE_CHECKSUM``). A bare
+64-digit hex value is a SHA-256 digest stored before checksums were labelled (migration
+0006 leaves those rows as they are rather than rewrite every row of a large archive).
 
 Why XXH3-128 is the default: the checksum guards against corruption at rest (bit rot, a
 truncated, overwritten or swapped file), which a 128-bit non-cryptographic hash detects as
@@ -56,12 +58,18 @@ def parse_checksum(value: str) -> tuple[ChecksumAlgorithm, str]:
         ValueError: ``value`` names no known algorithm (or none at all).
     """
     name, separator, hex_digest = value.partition(":")
+    if not separator and _is_legacy_sha256(value):
+        return ChecksumAlgorithm.SHA256, value
     if not separator or not hex_digest:
         raise ValueError(f"not a labelled checksum: {value!r}")
     try:
         return ChecksumAlgorithm(name), hex_digest
     except ValueError:
         raise ValueError(f"unknown checksum algorithm {name!r}") from None
+
+
+def _is_legacy_sha256(value: str) -> bool:
+    return len(value) == 64 and all(character in "0123456789abcdef" for character in value)
 
 
 def stream_checksum(stream: _Readable, algorithm: ChecksumAlgorithm) -> tuple[str, int]:

@@ -9,6 +9,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from apps.archive.models import StorageLocation
+from apps.archive.storage.checksums import ChecksumAlgorithm, parse_checksum
 from tests.factories.archive import StorageLocationFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,18 +44,19 @@ def latest() -> Iterator[tuple[str, str]]:
     _migrate(leaf)
 
 
-def test_0006_labels_the_stored_sha256_digests_and_the_function_follows_the_column(
+def test_0006_keeps_the_stored_sha256_digests_and_the_function_follows_the_column(
     latest: tuple[str, str],
 ) -> None:
-    old = StorageLocationFactory.create(checksum=f"sha256:{_SHA256}")
-    new = StorageLocationFactory.create(checksum="xxh3-128:" + "ab" * 16)
+    labelled = StorageLocationFactory.create(checksum=f"sha256:{_SHA256}")
+    other = StorageLocationFactory.create(checksum="xxh3-128:" + "ab" * 16)
     blank = StorageLocationFactory.create(checksum="")
 
-    _migrate(_BEFORE_0006)
-    assert _raw_checksums("checksum_sha256") == {old.key: _SHA256, new.key: "", blank.key: ""}
+    _migrate(_BEFORE_0006)  # back: what the older code reads, bare SHA-256 digests
+    assert _raw_checksums("checksum_sha256") == {labelled.key: _SHA256, other.key: "", blank.key: ""}
     assert "p_checksum_sha256" in _function_arguments()
 
-    _migrate(latest)
-    assert _raw_checksums("checksum") == {old.key: f"sha256:{_SHA256}", new.key: "", blank.key: ""}
+    _migrate(latest)  # forward: no row is rewritten; a bare digest still reads as SHA-256
+    assert _raw_checksums("checksum") == {labelled.key: _SHA256, other.key: "", blank.key: ""}
     assert "p_checksum" in _function_arguments() and "p_checksum_sha256" not in _function_arguments()
-    assert StorageLocation.objects.get(key=old.key).checksum == f"sha256:{_SHA256}"
+    stored = StorageLocation.objects.get(key=labelled.key).checksum
+    assert parse_checksum(stored) == (ChecksumAlgorithm.SHA256, _SHA256)

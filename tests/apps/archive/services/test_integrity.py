@@ -167,6 +167,18 @@ def test_each_file_is_verified_with_the_algorithm_it_was_stored_with(
     assert mismatched[newer.key].startswith("xxh3-128:")
 
 
+def test_a_bare_sha256_digest_from_before_the_labels_is_verified(storage_root: Path, tmp_path: Path) -> None:
+    result = _ingest(tmp_path, "a")
+    path = storage_root / result.key
+    StorageLocation.objects.filter(key=result.key).update(
+        checksum=hashlib.sha256(path.read_bytes()).hexdigest()
+    )
+    assert storage_verify(grace_seconds=0).ok
+    path.write_bytes(path.read_bytes()[:-1] + b"x")
+    (problem,) = storage_verify(grace_seconds=0).checksum_mismatches
+    assert problem.key == result.key and problem.detail.startswith("sha256:")
+
+
 def test_a_row_whose_checksum_names_no_algorithm_is_reported(storage_root: Path, tmp_path: Path) -> None:
     result = _ingest(tmp_path, "a")
     StorageLocation.objects.filter(key=result.key).update(checksum="md5:0123")

@@ -48,7 +48,9 @@ def test_stream_checksum_reads_to_the_end_in_chunks(algorithm: ChecksumAlgorithm
 def test_parse_round_trips_and_refuses_what_names_no_algorithm() -> None:
     assert parse_checksum("sha256:ab12") == (ChecksumAlgorithm.SHA256, "ab12")
     assert parse_checksum("xxh3-128:00ff") == (ChecksumAlgorithm.XXH3_128, "00ff")
-    for value in ("", "ab12" * 16, "md5:ab12", "sha256:"):
+    # A bare 64-digit hex value is a SHA-256 digest stored before the values were labelled.
+    assert parse_checksum("ab12" * 16) == (ChecksumAlgorithm.SHA256, "ab12" * 16)
+    for value in ("", "ab12" * 15, "AB12" * 16, "xy12" * 16, "md5:ab12", "sha256:"):
         with pytest.raises(ValueError):
             parse_checksum(value)
 
