@@ -40,6 +40,7 @@ class ServerConfig:
     tls: TlsFiles | None
     workers: int
     shutdown_grace: float
+    pin_workers: bool  # each of 2+ workers on a CPU of its own (services.cpu_pinning)
 
 
 def max_associations_per_peer(config: DicomNetworkSettings) -> int:
@@ -119,6 +120,7 @@ def server_config_from_settings(
         tls=tls,
         workers=config.workers,
         shutdown_grace=float(config.shutdown_grace),
+        pin_workers=config.pin_workers,
     )
 
 

@@ -41,6 +41,7 @@ from multiprocessing.process import BaseProcess
 from django.db import connections
 
 from apps.dicom_net.errors import ServerStartError
+from apps.dicom_net.services.cpu_pinning import pin_worker
 from apps.dicom_net.services.server_config import ServerConfig
 from dicomkit.net.aio.balance import LoadBoard, WorkerLoad, listening_sockets
 
@@ -92,6 +93,8 @@ def _child(
         os.close(fd)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if config.pin_workers:
+        pin_worker(listening.slot, config.workers)
     sys.exit(main(config, ssl_context, listening))
 
 

@@ -69,6 +69,8 @@ class DicomNetworkSettings:
     timeouts: DicomTimeouts = DicomTimeouts()
     workers: int = 1
     shutdown_grace: int = 10
+    # Each of two or more workers runs on a CPU of its own (apps.dicom_net.services.cpu_pinning).
+    pin_workers: bool = True
 
 
 def _optional_path(env: Env, name: str) -> Path | None:
@@ -115,6 +117,7 @@ def dicom_network(env: Env) -> DicomNetworkSettings:
         ),
         workers=env_int(env, "PACS_DICOM_WORKERS", default=defaults.workers),
         shutdown_grace=env_int(env, "PACS_DICOM_SHUTDOWN_GRACE", default=defaults.shutdown_grace),
+        pin_workers=env_bool(env, "PACS_DICOM_PIN_WORKERS", default=defaults.pin_workers),
     )
 
 

@@ -10,6 +10,8 @@ import subprocess
 from collections import Counter
 from collections.abc import Callable
 
+import pytest
+
 from apps.dicom_net.models import AssociationLog
 from dicomkit.net.aio.client import VERIFICATION_CONTEXT, Association, open_association
 from dicomkit.net.config import AEConfig
@@ -118,3 +120,25 @@ def test_long_associations_are_spread_evenly_over_the_workers(dicom_server: Star
 
 async def _open(port: int) -> Association:
     return await open_association("127.0.0.1", port, AEConfig("HOLDER"), "PACS", [VERIFICATION_CONTEXT])
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs to pin two workers apart")
+def test_two_workers_each_run_on_a_cpu_of_their_own(dicom_server: StartServer) -> None:
+    allowed = os.sched_getaffinity(0)
+    server = dicom_server("--workers", "2")
+    pids = server.wait_listening(count=2)
+
+    cpus = [os.sched_getaffinity(pid) for pid in pids]
+    assert all(len(cpu) == 1 for cpu in cpus)
+    assert set.union(*cpus) == set(sorted(allowed)[:2])  # apart, on the first allowed CPUs
+    pinned = {line["pid"]: line["cpu"] for line in server.messages("dicom worker pinned")}
+    assert pinned == {pid: next(iter(cpu)) for pid, cpu in zip(pids, cpus, strict=True)}
+    assert server.terminate_and_wait(EXIT_TIMEOUT) == 0
+
+
+def test_pinning_can_be_turned_off(dicom_server: StartServer) -> None:
+    server = dicom_server("--workers", "2", env={"PACS_DICOM_PIN_WORKERS": "0"})
+    pids = server.wait_listening(count=2)
+    assert [os.sched_getaffinity(pid) for pid in pids] == [os.sched_getaffinity(0)] * 2
+    assert not server.messages("dicom worker pinned")
+    assert server.terminate_and_wait(EXIT_TIMEOUT) == 0

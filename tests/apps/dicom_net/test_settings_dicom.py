@@ -19,6 +19,7 @@ def test_no_variables_give_the_defaults() -> None:
     assert config.tls_cert is config.tls_key is config.tls_ca is None
     assert config.allowed_calling_ae_titles == ()
     assert config.workers == 1
+    assert config.pin_workers is True
 
 
 def test_every_variable_is_read(tmp_path: Path) -> None:
@@ -38,6 +39,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         "PACS_DICOM_NETWORK_TIMEOUT": "120",
         "PACS_DICOM_WORKERS": "4",
         "PACS_DICOM_SHUTDOWN_GRACE": "20",
+        "PACS_DICOM_PIN_WORKERS": "0",
     }
     assert dicom_network(env) == DicomNetworkSettings(
         ae_title="ARCHIVE",
@@ -52,6 +54,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         timeouts=DicomTimeouts(artim=5, acse=6, dimse=None, network=120),
         workers=4,
         shutdown_grace=20,
+        pin_workers=False,
     )
 
 

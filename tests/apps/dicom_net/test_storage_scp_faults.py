@@ -169,3 +169,9 @@ def test_two_workers_both_store_what_their_associations_bring(
             break
     assert serving == pids
     assert InstanceRow.objects.count() == sent
+    if len(os.sched_getaffinity(0)) >= 2:  # pinned apart: the threads they started too
+        for pid in pids:
+            threads = [int(tid) for tid in os.listdir(f"/proc/{pid}/task")]
+            assert len(threads) > 2  # the loop, handler and I/O threads
+            assert len({frozenset(os.sched_getaffinity(tid)) for tid in threads}) == 1
+            assert len(os.sched_getaffinity(pid)) == 1
