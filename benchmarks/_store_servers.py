@@ -105,7 +105,13 @@ def _clock_ticks(pids: list[int], fields_taken: slice) -> dict[int, float]:
 
 
 def status_kib(pid: int, name: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    """A ``/proc/PID/status`` figure in KiB; 0 when the process has gone (storescp's children
+    exit as their association ends)."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in text.splitlines():
         if line.startswith(f"{name}:"):
             return int(line.split()[1])
     return 0
