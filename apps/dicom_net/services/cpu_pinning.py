@@ -9,10 +9,11 @@ database and the senders take the others. Measured with ``benchmarks/store_throu
 images (four associations, two workers, two vCPUs): 1.20x the images/s, 10% less CPU per
 image.
 
-Only where it cannot starve anything: with two or more workers and no more workers than
-CPUs this process may run on. A single worker is left alone (it would lose the second CPU
-for its kernel work), and so is a count above the CPUs (two workers on one CPU beside an
-idle one could not be moved).
+Only with two or more workers and no more workers than CPUs this process may run on. A
+single worker is left alone: which CPU suits it depends on the machine (on the two-vCPU
+benchmark machine, pinned to the CPU taking the disk's interrupts it gained 10%, pinned to
+the other it lost 19%), and two workers use every CPU of that machine anyway. A count above
+the CPUs is left alone too: two workers on one CPU beside an idle one could not be moved.
 """
 
 from __future__ import annotations
