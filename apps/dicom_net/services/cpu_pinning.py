@@ -33,24 +33,22 @@ def worker_cpu(slot: int, workers: int, allowed: set[int]) -> int | None:
     return sorted(allowed)[slot]
 
 
-def pin_worker(slot: int, workers: int) -> int | None:
-    """Pin the calling process (and the threads it starts later) to its worker's CPU.
+def pin_worker(slot: int, workers: int) -> None:
+    """Pin the calling process (and the threads it starts later) to its worker's CPU, where
+    there is one to pin to (see the module docstring) and the platform has CPU affinity.
 
-    Call before any thread starts: a thread takes its creator's affinity. Returns the CPU,
-    or None where there is nothing to pin (see the module docstring) or the platform has no
-    CPU affinity.
+    Call before any thread starts: a thread takes its creator's affinity. The log says
+    which CPU the worker got.
     """
     if not hasattr(os, "sched_setaffinity"):
-        return None
-    allowed = os.sched_getaffinity(0)
-    cpu = worker_cpu(slot, workers, allowed)
+        return
+    cpu = worker_cpu(slot, workers, os.sched_getaffinity(0))
     if cpu is None:
-        return None
+        return
     try:
         os.sched_setaffinity(0, {cpu})
     except OSError as exc:  # a CPU taken away meanwhile (cpuset change): run unpinned
         failure = {"worker": slot, "cpu": cpu, "pid": os.getpid(), "error": str(exc)}
         logger.warning("dicom worker not pinned", extra=failure)
-        return None
+        return
     logger.info("dicom worker pinned", extra={"worker": slot, "cpu": cpu, "pid": os.getpid()})
-    return cpu
