@@ -263,10 +263,16 @@ def database(workdir: Path, *, durable: bool = True) -> Iterator[Database]:
 
 @contextlib.contextmanager
 def ours(
-    workdir: Path, db: Database, *, workers: int, settings: dict[str, str] | None = None
+    workdir: Path,
+    db: Database,
+    *,
+    workers: int,
+    settings: dict[str, str] | None = None,
+    root: Path = REPO_ROOT,
 ) -> Iterator[Running]:
     """``run_dicom_server`` with ``workers`` processes, on a fresh database and storage root;
-    ``settings``: further environment variables (``PACS_*``) for it."""
+    ``settings``: further environment variables (``PACS_*``) for it; ``root``: the checkout
+    it runs from (another one, such as a git worktree, to compare two versions)."""
     storage = workdir / "pacs-storage"
     storage.mkdir()
     port = free_port()
@@ -279,7 +285,7 @@ def ours(
         with peers.started(
             [sys.executable, *command],
             port,
-            cwd=REPO_ROOT,
+            cwd=root,
             env=env,
             stderr=None,
             timeout=READY_TIMEOUT_S,
