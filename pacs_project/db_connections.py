@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -36,7 +37,24 @@ def server_binding_cursor() -> Any:
 
     connection = connections[DEFAULT_DB_ALIAS]
     connection.ensure_connection()
-    raw: Any = psycopg.Cursor(connection.connection)
     if connection.queries_logged:
-        return connection.make_debug_cursor(raw)
+        # Django logs a prepared statement's SQL as None: while queries are logged (DEBUG,
+        # tests capturing them), statements are sent unprepared.
+        return connection.make_debug_cursor(_unprepared_cursor_class()(connection.connection))
+    raw: Any = psycopg.Cursor(connection.connection)
     return connection.make_cursor(raw)
+
+
+@functools.cache
+def _unprepared_cursor_class() -> type[Any]:
+    import psycopg
+
+    class UnpreparedCursor(psycopg.Cursor[Any]):
+        """A server-binding cursor that never prepares (its queries stay loggable)."""
+
+        def execute(
+            self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None
+        ) -> Any:
+            return super().execute(query, params, prepare=False, binary=binary)
+
+    return UnpreparedCursor

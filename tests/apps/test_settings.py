@@ -148,10 +148,11 @@ def test_database_url_is_parsed_for_psycopg(tmp_path: Path) -> None:
     assert not (tmp_path / db.SQLITE_FILENAME).exists()
 
 
-def test_prepared_statements_can_be_turned_off_for_a_pooler(tmp_path: Path) -> None:
+def test_prepared_statements_are_on_unless_turned_off_for_a_pooler(tmp_path: Path) -> None:
     url = "postgres://user:secret@10.0.0.5:5432/archive"
     default = db.databases({"DATABASE_URL": url}, var_dir=tmp_path)["default"]
-    assert "prepare_threshold" not in default.get("OPTIONS", {})
+    # Named explicitly: Django's backend turns psycopg's preparing off when OPTIONS does not.
+    assert default["OPTIONS"]["prepare_threshold"] == db.PREPARE_THRESHOLD > 0
     config = db.databases({"DATABASE_URL": url, "PACS_DB_PREPARED_STATEMENTS": "0"}, var_dir=tmp_path)
     assert config["default"]["OPTIONS"]["prepare_threshold"] is None
 

@@ -3,8 +3,10 @@
 ``DATABASE_URL`` uses the usual URL form, e.g. ``postgres://user:password@host:5432/pacs``.
 ``PACS_DB_CONN_MAX_AGE`` (seconds, default 0) enables persistent connections, with Django's
 health checks so a connection dropped by the server is replaced rather than used.
-``PACS_DB_PREPARED_STATEMENTS=0`` stops psycopg from preparing repeated statements (the
-ingest's index call is one), for a transaction-mode pooler that cannot keep them.
+psycopg prepares a statement bound on the server (the ingest's index call is one) once it
+has run ``PREPARE_THRESHOLD`` times on a connection; Django turns that off unless
+``OPTIONS`` names a threshold, so it is named here. ``PACS_DB_PREPARED_STATEMENTS=0`` turns
+it off, for a transaction-mode pooler that cannot keep prepared statements.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import dj_database_url
 from pacs_project.settings.env import Env, env_bool, env_int, env_str
 
 SQLITE_FILENAME = "db.sqlite3"
+PREPARE_THRESHOLD = 5  # psycopg's own default, which Django replaces with None (never)
 
 
 def databases(env: Env, *, var_dir: Path) -> dict[str, dict[str, Any]]:
@@ -30,8 +33,8 @@ def databases(env: Env, *, var_dir: Path) -> dict[str, dict[str, Any]]:
                 conn_health_checks=True,
             )
         )
-        if not env_bool(env, "PACS_DB_PREPARED_STATEMENTS", default=True):
-            config.setdefault("OPTIONS", {})["prepare_threshold"] = None
+        prepared = env_bool(env, "PACS_DB_PREPARED_STATEMENTS", default=True)
+        config.setdefault("OPTIONS", {})["prepare_threshold"] = PREPARE_THRESHOLD if prepared else None
         return {"default": config}
     # Embedded mode. Django creates the file but not its directory.
     var_dir.mkdir(parents=True, exist_ok=True)

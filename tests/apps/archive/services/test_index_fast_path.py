@@ -116,6 +116,27 @@ def test_instances_joining_a_known_series_take_one_round_trip(storage_root: Path
     assert staging_files(storage_root) == []
 
 
+def test_the_index_call_is_prepared_once_it_repeats(storage_root: Path, tmp_path: Path) -> None:
+    paths = _series_files(tmp_path, 8, StudyInstanceUID="1.9.8", SeriesInstanceUID="1.9.8.1")
+
+    # Not through _ingest: while queries are captured, statements go unprepared.
+    results = [instance_ingest(source=path, source_ae="MODALITY") for path in paths]
+
+    assert {result.outcome for result in results} == {IngestOutcome.STORED}
+    # psycopg prepares a statement on its connection after it ran prepare_threshold times
+    # (Django's backend would never prepare, were the threshold not named in OPTIONS).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%archive_index_instance(%"],
+        )
+        (prepared,) = cursor.fetchone()
+    assert prepared == 1
+    # ... and a prepared call stores as the unprepared one did.
+    assert Instance.objects.filter(series__series_instance_uid="1.9.8.1").count() == 8
+    assert len(stored_files(storage_root)) == 8
+
+
 def test_fast_and_general_path_leave_the_same_index(storage_root: Path, tmp_path: Path) -> None:
     paths = _series_files(tmp_path, 3, StudyInstanceUID="1.9.2", SeriesInstanceUID="1.9.2.1")
     paths += _series_files(tmp_path, 2, StudyInstanceUID="1.9.2", SeriesInstanceUID="1.9.2.2", Modality="MR")
