@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
+import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
 
 __all__ = ["replace_dropped_connection", "server_binding_cursor"]
@@ -33,28 +33,22 @@ def server_binding_cursor() -> Any:
     wrapper keeps Django's query log and error translation. Use it for fixed statements
     with plain parameters only; everything else keeps Django's cursors.
     """
-    import psycopg
-
     connection = connections[DEFAULT_DB_ALIAS]
     connection.ensure_connection()
+    raw: Any
     if connection.queries_logged:
         # Django logs a prepared statement's SQL as None: while queries are logged (DEBUG,
         # tests capturing them), statements are sent unprepared.
-        return connection.make_debug_cursor(_unprepared_cursor_class()(connection.connection))
-    raw: Any = psycopg.Cursor(connection.connection)
+        raw = _UnpreparedCursor(connection.connection)
+        return connection.make_debug_cursor(raw)
+    raw = psycopg.Cursor(connection.connection)
     return connection.make_cursor(raw)
 
 
-@functools.cache
-def _unprepared_cursor_class() -> type[Any]:
-    import psycopg
+class _UnpreparedCursor(psycopg.Cursor[Any]):
+    """A server-binding cursor that never prepares (its queries stay loggable)."""
 
-    class UnpreparedCursor(psycopg.Cursor[Any]):
-        """A server-binding cursor that never prepares (its queries stay loggable)."""
-
-        def execute(
-            self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None
-        ) -> Any:
-            return super().execute(query, params, prepare=False, binary=binary)
-
-    return UnpreparedCursor
+    def execute(
+        self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None
+    ) -> Any:
+        return super().execute(query, params, prepare=False, binary=binary)
