@@ -38,6 +38,16 @@ between runs made the next server's file creation slow on ext4 without a journal
 run ends with ``sync``, so that no server's writeback (storescp does not fsync) weighs on
 the next one.
 
+Reading the figures on a virtual machine: Orthanc and storescp write through the page cache,
+ours around it (``O_DIRECT``). Where the guest hands free memory back to its host (virtio
+balloon free page reporting, as on this project's machines), a page-cache page costs
+several times more kernel time when its memory has to be backed by the host again than
+when it was freed moments ago. The peers' speed then swings between runs with the state of
+the guest's free memory: storescp on four associations took 0.3 to 1.6 s of CPU for the
+same 1,000 images here, Orthanc 2.4 to 4.2 s, while ours stayed at 1.6 to 1.9 s. In the
+peers' fast runs (and on a machine without free page reporting, presumably always) the
+ratios to them are lower than the medians show.
+
 CPU is utime + stime from /proc of the server's process tree (forked workers included;
 PostgreSQL's, which Orthanc's in-process SQLite has no counterpart of, reported apart).
 MB/s counts the bytes of the files sent (10^6 bytes per MB). The load average of the
