@@ -21,12 +21,20 @@ import json
 import statistics
 import sys
 import tempfile
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks import _store_servers as servers
-from benchmarks.store_throughput import IMAGES, OUR_SETTINGS, OURS, Run, Starter, _describe, images, timed_run
+from benchmarks.store_throughput import (
+    IMAGES,
+    OUR_SETTINGS,
+    OURS,
+    Run,
+    _describe,
+    _ours_starter,
+    images,
+    timed_run,
+)
 
 
 @dataclass(frozen=True)
@@ -37,14 +45,6 @@ class Side:
     root: Path
     workers: int
     settings: dict[str, str] = field(default_factory=dict)
-
-
-def _starter(side: Side, db: servers.Database) -> Starter:
-    def start(workdir: Path) -> AbstractContextManager[servers.Running]:
-        settings = {**OUR_SETTINGS[OURS], **side.settings}
-        return servers.ours(workdir, db, workers=side.workers, settings=settings, root=side.root)
-
-    return start
 
 
 def compare(a: Side, b: Side, rounds: int, associations: int) -> list[tuple[Run, Run]]:
@@ -58,7 +58,10 @@ def compare(a: Side, b: Side, rounds: int, associations: int) -> list[tuple[Run,
     pairs: list[tuple[Run, Run]] = []
     try:
         with servers.database(base) as db:
-            starters = {side.name: _starter(side, db) for side in (a, b)}
+            starters = {
+                side.name: _ours_starter(db, side.workers, {**OUR_SETTINGS[OURS], **side.settings}, side.root)
+                for side in (a, b)
+            }
             for index in range(rounds):
                 order = [a, b] if index % 2 == 0 else [b, a]
                 runs: dict[str, Run] = {}

@@ -469,9 +469,11 @@ def main(repeat: int) -> Report:
     return report
 
 
-def _ours_starter(db: servers.Database, workers: int, settings: dict[str, str]) -> Starter:
+def _ours_starter(
+    db: servers.Database, workers: int, settings: dict[str, str], root: Path = servers.REPO_ROOT
+) -> Starter:
     def start(workdir: Path) -> AbstractContextManager[servers.Running]:
-        return servers.ours(workdir, db, workers=workers, settings=settings)
+        return servers.ours(workdir, db, workers=workers, settings=settings, root=root)
 
     return start
 
