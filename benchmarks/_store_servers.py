@@ -180,10 +180,10 @@ class Database:
         """A new database copied from the template; its URL.
 
         Not dropped afterwards: it goes with the cluster at the end. A database is about
-        450 files in the folder group where the servers also create theirs, and on ext4
+        450 files in the block group where the servers create theirs too, and on ext4
         without a journal each file created scans past the inodes freed in the last minute
-        (``recently_deleted``): dropping it made the next server (Orthanc, in the order of
-        the forward rounds) pay about a millisecond of kernel time per file it stored.
+        (``recently_deleted``): dropping it charged that scan to every file of the next
+        server (Orthanc, in the order of the forward rounds).
         """
         name = f"bench_{secrets.token_hex(4)}"
         self.psql(f"CREATE DATABASE {name} TEMPLATE {self.url.rsplit('/', 1)[1]}")
