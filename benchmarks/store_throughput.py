@@ -251,9 +251,10 @@ def timed_run(
     starting server).
 
     The run's files stay until the caller removes ``base`` after the last run: on ext4
-    without a journal, creating a file scans the inodes freed in the last half minute
-    (``recently_deleted``), so deleting one server's 1,000 files just before the next
-    server starts would charge that server about 0.5-1 ms per file it creates.
+    without a journal, creating a file scans the inodes freed in the last minute
+    (``recently_deleted``, see the module docstring), so deleting one server's 1,000 files
+    just before the next server starts would charge that server for the scan on every
+    file it creates.
 
     Each run ends with ``sync``: storescp does not fsync, and writing back its 500 MB in
     the seconds after its run slowed the fsyncs of whichever server came next.
