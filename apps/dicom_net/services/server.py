@@ -30,6 +30,7 @@ from apps.archive.services import wal_settle
 from apps.dicom_net.errors import ServerStartError
 from apps.dicom_net.handlers import service_handlers
 from apps.dicom_net.services.association_log import AssociationLogWriter
+from apps.dicom_net.services.batch_scheduling import use_batch_scheduling
 from apps.dicom_net.services.server_config import ServerConfig, server_ssl_context_build
 from apps.dicom_net.services.workers import SHUTDOWN_MARGIN, Listening, dicom_server_supervise
 from dicomkit.net.aio.server import DicomServer
@@ -174,6 +175,7 @@ def dicom_server_serve(*, config: ServerConfig) -> int:
     """
     ssl_context = server_ssl_context_build(config.tls) if config.tls is not None else None
     _persistent_database_connections()
+    batch = config.batch_scheduling and use_batch_scheduling()
     logger.info(
         "dicom server starting",
         extra={
@@ -183,6 +185,7 @@ def dicom_server_serve(*, config: ServerConfig) -> int:
             "tls": config.tls is not None,
             "client_certificates": config.tls is not None and config.tls.ca is not None,
             "workers": config.workers,
+            "batch_scheduling": batch,
             "max_associations": config.ae.max_associations,
             "max_associations_per_peer": config.ae.max_associations_per_peer,
             "min_receive_rate": config.ae.timeouts.min_receive_rate,

@@ -41,6 +41,7 @@ class ServerConfig:
     workers: int
     shutdown_grace: float
     pin_workers: bool  # each of 2+ workers on a CPU of its own (services.cpu_pinning)
+    batch_scheduling: bool  # SCHED_BATCH for the server's threads (services.batch_scheduling)
 
 
 def max_associations_per_peer(config: DicomNetworkSettings) -> int:
@@ -121,6 +122,7 @@ def server_config_from_settings(
         workers=config.workers,
         shutdown_grace=float(config.shutdown_grace),
         pin_workers=config.pin_workers,
+        batch_scheduling=config.batch_scheduling,
     )
 
 

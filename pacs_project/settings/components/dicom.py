@@ -71,6 +71,9 @@ class DicomNetworkSettings:
     shutdown_grace: int = 10
     # Each of two or more workers runs on a CPU of its own (apps.dicom_net.services.cpu_pinning).
     pin_workers: bool = True
+    # The server's threads never preempt one another on wake-up
+    # (apps.dicom_net.services.batch_scheduling).
+    batch_scheduling: bool = True
 
 
 def _optional_path(env: Env, name: str) -> Path | None:
@@ -118,6 +121,7 @@ def dicom_network(env: Env) -> DicomNetworkSettings:
         workers=env_int(env, "PACS_DICOM_WORKERS", default=defaults.workers),
         shutdown_grace=env_int(env, "PACS_DICOM_SHUTDOWN_GRACE", default=defaults.shutdown_grace),
         pin_workers=env_bool(env, "PACS_DICOM_PIN_WORKERS", default=defaults.pin_workers),
+        batch_scheduling=env_bool(env, "PACS_DICOM_BATCH_SCHEDULING", default=defaults.batch_scheduling),
     )
 
 

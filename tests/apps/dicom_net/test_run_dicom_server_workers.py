@@ -142,3 +142,28 @@ def test_pinning_can_be_turned_off(dicom_server: StartServer) -> None:
     assert [os.sched_getaffinity(pid) for pid in pids] == [os.sched_getaffinity(0)] * 2
     assert not server.messages("dicom worker pinned")
     assert server.terminate_and_wait(EXIT_TIMEOUT) == 0
+
+
+def _policies(pid: int) -> set[int]:
+    """The scheduling policies of every thread of process ``pid``."""
+    return {os.sched_getscheduler(int(tid)) for tid in os.listdir(f"/proc/{pid}/task")}
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="SCHED_BATCH is Linux's")
+def test_the_workers_and_their_threads_run_under_batch_scheduling(
+    dicom_server: StartServer, echoscu_command: Callable[[int], list[str]]
+) -> None:
+    server = dicom_server("--workers", "2")
+    pids = server.wait_listening(count=2)
+    _echo_batch(server, echoscu_command, 0)  # the workers have started their threads
+    assert [_policies(pid) for pid in pids] == [{os.SCHED_BATCH}] * 2
+    assert [line["batch_scheduling"] for line in server.messages("dicom server starting")] == [True]
+    assert server.terminate_and_wait(EXIT_TIMEOUT) == 0
+
+
+def test_batch_scheduling_can_be_turned_off(dicom_server: StartServer) -> None:
+    server = dicom_server("--workers", "2", env={"PACS_DICOM_BATCH_SCHEDULING": "0"})
+    pids = server.wait_listening(count=2)
+    assert [_policies(pid) for pid in pids] == [{os.SCHED_OTHER}] * 2
+    assert [line["batch_scheduling"] for line in server.messages("dicom server starting")] == [False]
+    assert server.terminate_and_wait(EXIT_TIMEOUT) == 0

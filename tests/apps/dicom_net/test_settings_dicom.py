@@ -20,6 +20,7 @@ def test_no_variables_give_the_defaults() -> None:
     assert config.allowed_calling_ae_titles == ()
     assert config.workers == 1
     assert config.pin_workers is True
+    assert config.batch_scheduling is True
 
 
 def test_every_variable_is_read(tmp_path: Path) -> None:
@@ -40,6 +41,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         "PACS_DICOM_WORKERS": "4",
         "PACS_DICOM_SHUTDOWN_GRACE": "20",
         "PACS_DICOM_PIN_WORKERS": "0",
+        "PACS_DICOM_BATCH_SCHEDULING": "0",
     }
     assert dicom_network(env) == DicomNetworkSettings(
         ae_title="ARCHIVE",
@@ -55,6 +57,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         workers=4,
         shutdown_grace=20,
         pin_workers=False,
+        batch_scheduling=False,
     )
 
 
