@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 import redis
 from celery.exceptions import TimeoutError as CeleryTimeoutError
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from celery_app import app as celery_app
+from pacs_project.settings.components.db import databases
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tests.conftest import LiveCeleryWorker, ServiceUrls
 
 
@@ -24,6 +28,35 @@ def test_database_url_selects_postgresql() -> None:
         cursor.execute("SELECT current_setting('server_version_num')::int")
         (version,) = cursor.fetchone()
     assert version >= 130000
+
+
+@pytest.mark.django_db
+def test_database_url_reaches_a_local_postgresql_through_its_unix_socket(
+    pacs_services: ServiceUrls, tmp_path: Path
+) -> None:
+    """The socket form of ``DATABASE_URL`` (docs/configuration.md) connects Django over the
+    socket: the server sees no client address, where over TCP it sees 127.0.0.1."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW unix_socket_directories")
+        (folders,) = cursor.fetchone()
+    parts = urlsplit(pacs_services.database_url)
+    host = quote(folders.split(",")[0].strip(), safe="")
+    netloc = f"{parts.netloc.rpartition('@')[0]}@{host}:{parts.port}"
+    url = urlunsplit(parts._replace(netloc=netloc, path="/" + str(connection.settings_dict["NAME"])))
+    config = databases({"DATABASE_URL": url}, var_dir=tmp_path)["default"]
+    assert config["HOST"].startswith("/")
+    wrapper = type(connections[DEFAULT_DB_ALIAS])({**connection.settings_dict, **config}, alias="socket")
+    try:
+        with wrapper.cursor() as cursor:
+            cursor.execute("SELECT inet_client_addr() IS NULL, current_database()")
+            over_socket, name = cursor.fetchone()
+    finally:
+        wrapper.close()
+    assert over_socket is True
+    assert name == connection.settings_dict["NAME"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT inet_client_addr() IS NULL")
+        assert cursor.fetchone() == (False,)  # the usual test connection: TCP
 
 
 def test_redis_answers_at_redis_url(pacs_services: ServiceUrls) -> None:

@@ -148,6 +148,13 @@ def test_database_url_is_parsed_for_psycopg(tmp_path: Path) -> None:
     assert not (tmp_path / db.SQLITE_FILENAME).exists()
 
 
+def test_database_url_with_a_socket_folder_as_host(tmp_path: Path) -> None:
+    url = "postgres://pacs@%2Fvar%2Frun%2Fpostgresql:5433/archive"
+    default = db.databases({"DATABASE_URL": url}, var_dir=tmp_path)["default"]
+    assert (default["HOST"], default["PORT"], default["NAME"]) == ("/var/run/postgresql", 5433, "archive")
+    assert default["USER"] == "pacs"
+
+
 def test_prepared_statements_are_on_unless_turned_off_for_a_pooler(tmp_path: Path) -> None:
     url = "postgres://user:secret@10.0.0.5:5432/archive"
     default = db.databases({"DATABASE_URL": url}, var_dir=tmp_path)["default"]
