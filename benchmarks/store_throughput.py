@@ -25,19 +25,18 @@ The images (generated once, cached in ``benchmarks/results/.cache``): CT Image S
 patients with one study each, five series of 50 images per study. The four parallel
 senders each send one study (250 images); the single sender sends all four folders.
 
-A timed run: start the server; send 8 warm-up images (4 storescu x 2); read the 1,000
-images once (into the page cache, which this machine empties of cold pages within a
-minute); read the server's CPU time; start the storescu process(es) (``-R``: only the CT
-context, Explicit VR LE and the other uncompressed syntaxes proposed) and time from their
-start to the last one's exit; read the CPU time again and the peak RSS (VmHWM) of every
-server process; check that the server holds all 1,008 instances (our index row count,
-Orthanc's /statistics, storescp's files); stop the server. The servers take turns within
-each round, so that load from elsewhere on the machine weighs on them alike; ``--repeat
-N`` runs N rounds, every second one in reverse order (the machine's speed drifted within
-rounds: the later runs of a round tended to come out faster). Every run's files are kept
-until the end (about 5.5 GB a round, under ``$TMPDIR``): deleting them between runs made
-the next server's file creation slow on ext4 without a journal. Every run ends with
-``sync``, so that no server's writeback (storescp does not fsync) weighs on the next one.
+A timed run: start the server; send 8 warm-up images (4 storescu x 2); read the server's
+CPU time; start the storescu process(es) (``-R``: only the CT context, Explicit VR LE and
+the other uncompressed syntaxes proposed) and time from their start to the last one's
+exit; read the CPU time again and the peak RSS (VmHWM) of every server process; check that
+the server holds all 1,008 instances (our index row count, Orthanc's /statistics,
+storescp's files); stop the server. The servers take turns within each round, so that load
+from elsewhere on the machine weighs on them alike; ``--repeat N`` runs N rounds, every
+second one in reverse order (the machine's speed drifted within rounds: the later runs of
+a round tended to come out faster). Every run's files are kept until the end (about 5.5 GB
+a round, under ``$TMPDIR``): deleting them between runs made the next server's file
+creation slow on ext4 without a journal. Every run ends with ``sync``, so that no server's
+writeback (storescp does not fsync) weighs on the next one.
 
 Reading the figures on a virtual machine: storescp on four associations took 0.3 to 2.0 s
 of CPU for the same 1,000 images here, Orthanc 2.4 to 4.2 s, while ours stayed at 1.6 to
@@ -277,7 +276,6 @@ def _timed_run_once(
     try:
         with start(workdir) as running:
             send(running, [[folder] for folder in sorted(warmup.iterdir())])
-            read_through(studies)
             cpu = servers.cpu_seconds(running.pids())
             system = servers.system_seconds(running.pids())
             helper = servers.cpu_seconds(running.helper_pids())
@@ -296,21 +294,6 @@ def _timed_run_once(
     except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
         run.error = str(exc)
     return run
-
-
-def read_through(folders: list[Path]) -> None:
-    """Read the images about to be sent, so that storescu finds them in the page cache.
-
-    This machine's kernel hands cold cache pages back within a minute or so (a minute after
-    a run, a sixth of the images were still cached), and storescu's reads from disk then
-    weigh on whichever server the run measures, in CPU and in disk time beside its
-    ``fsync``-s.
-    """
-    for folder in folders:
-        for path in folder.iterdir():
-            with path.open("rb") as stream:
-                while stream.read(1 << 20):
-                    pass
 
 
 # -------------------------------------------------------------------------- report
