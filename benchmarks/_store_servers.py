@@ -27,11 +27,11 @@ import shlex
 import shutil
 import subprocess
 import sys
-import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pacs_project.settings.components.db import socket_database_url
 from tests.interop import peers
 from tests.interop.peers import free_port
 
@@ -194,16 +194,9 @@ class Database:
         return int(self.psql("SELECT count(*) FROM archive_instance", url.rsplit("/", 1)[1]))
 
     def socket_url(self, url: str) -> str:
-        """``url`` through the cluster's Unix socket instead of TCP (the host part becomes
-        the socket's folder, percent-encoded, as ``DATABASE_URL`` takes it)."""
+        """``url`` through the cluster's Unix socket instead of TCP."""
         folder = self.psql("SHOW unix_socket_directories").split(",")[0].strip()
-        parts = urllib.parse.urlsplit(url)
-        host = urllib.parse.quote(folder, safe="")
-        credentials = parts.netloc.rpartition("@")[0]
-        netloc = f"{credentials}@{host}" if credentials else host
-        if parts.port is not None:
-            netloc += f":{parts.port}"  # names the socket file (.s.PGSQL.<port>)
-        return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+        return socket_database_url(url, folder)
 
 
 def _pacs_env(**extra: str) -> dict[str, str]:

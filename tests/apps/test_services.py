@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from celery_app import app as celery_app
-from pacs_project.settings.components.db import databases
+from pacs_project.settings.components.db import databases, socket_database_url
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -39,10 +39,9 @@ def test_database_url_reaches_a_local_postgresql_through_its_unix_socket(
     with connection.cursor() as cursor:
         cursor.execute("SHOW unix_socket_directories")
         (folders,) = cursor.fetchone()
-    parts = urlsplit(pacs_services.database_url)
-    host = quote(folders.split(",")[0].strip(), safe="")
-    netloc = f"{parts.netloc.rpartition('@')[0]}@{host}:{parts.port}"
-    url = urlunsplit(parts._replace(netloc=netloc, path="/" + str(connection.settings_dict["NAME"])))
+    test_database = "/" + str(connection.settings_dict["NAME"])
+    tcp_url = urlunsplit(urlsplit(pacs_services.database_url)._replace(path=test_database))
+    url = socket_database_url(tcp_url, folders.split(",")[0].strip())
     config = databases({"DATABASE_URL": url}, var_dir=tmp_path)["default"]
     assert config["HOST"].startswith("/")
     wrapper = type(connections[DEFAULT_DB_ALIAS])({**connection.settings_dict, **config}, alias="socket")

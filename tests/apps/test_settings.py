@@ -155,6 +155,15 @@ def test_database_url_with_a_socket_folder_as_host(tmp_path: Path) -> None:
     assert default["USER"] == "pacs"
 
 
+def test_socket_database_url_keeps_credentials_port_and_database(tmp_path: Path) -> None:
+    url = db.socket_database_url("postgres://pacs:s%40cret@127.0.0.1:5433/archive", "/run/pg sockets")
+    assert url == "postgres://pacs:s%40cret@%2Frun%2Fpg%20sockets:5433/archive"
+    default = db.databases({"DATABASE_URL": url}, var_dir=tmp_path)["default"]
+    assert (default["HOST"], default["PORT"], default["NAME"]) == ("/run/pg sockets", 5433, "archive")
+    assert (default["USER"], default["PASSWORD"]) == ("pacs", "s@cret")
+    assert db.socket_database_url("postgres://db/archive", "/tmp") == "postgres://%2Ftmp/archive"
+
+
 def test_prepared_statements_are_on_unless_turned_off_for_a_pooler(tmp_path: Path) -> None:
     url = "postgres://user:secret@10.0.0.5:5432/archive"
     default = db.databases({"DATABASE_URL": url}, var_dir=tmp_path)["default"]

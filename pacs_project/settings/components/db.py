@@ -11,6 +11,7 @@ it off, for a transaction-mode pooler that cannot keep prepared statements.
 
 from __future__ import annotations
 
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -54,3 +55,16 @@ def databases(env: Env, *, var_dir: Path) -> dict[str, dict[str, Any]]:
             },
         }
     }
+
+
+def socket_database_url(url: str, socket_folder: str) -> str:
+    """``url`` (a ``DATABASE_URL``) pointed at a local PostgreSQL's Unix socket in
+    ``socket_folder``: the folder, percent-encoded, becomes the host; the credentials, the
+    port (which names the socket file, ``.s.PGSQL.<port>``) and the database stay."""
+    parts = urllib.parse.urlsplit(url)
+    host = urllib.parse.quote(socket_folder, safe="")
+    credentials = parts.netloc.rpartition("@")[0]
+    netloc = f"{credentials}@{host}" if credentials else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
