@@ -286,6 +286,8 @@ class IngestSink:
         thread."""
         if self._staged is not None and not self._staged.closed and self._failure is None:
             try:
+                if self._writer is not None:  # whole now: the seal goes with the data's fsync
+                    self._staged.seal(self._writer.size, self._writer.checksum())
                 self._staged.sync_in_background()
             except OSError as exc:
                 self._failure = IngestError.storage_write_failed(exc)

@@ -10,6 +10,10 @@ runs those functions a batch at a time, once PostgreSQL reports a flushed positi
 past the log position read after the batch was handed in. A crash before that leaves the
 journal, and ``staging_reconcile`` indexes the stored file again where its rows are missing.
 
+The stored name's folder may still wait for its ``fsync`` too (``LocalFileBackend.store``
+leaves it to the journal's end on this path): each batch syncs every such folder once
+before the journals go, so that stores into one series share one directory ``fsync``.
+
 The thread asks on a database connection of its own, about four times a second while
 stores arrive, and closes it when none are waiting. Each pending store holds one file
 descriptor; a batch is asked for sooner once :data:`_BATCH` wait. If the database cannot be
@@ -92,8 +96,15 @@ class _Settler:
                 return False
             if not durable:
                 return False
-            for _ in range(batch):
-                finish = self._pending.popleft()
+            ends = [self._pending.popleft() for _ in range(batch)]
+            unsynced = JournalEnd.sync_directories(ends)  # one fsync per folder for the batch
+            if unsynced:
+                failed = {"count": len(unsynced)}
+                logger.error("could not make stored names durable (recovery will)", extra=failed)
+            for finish in ends:
+                if any(finish is failed for failed in unsynced):
+                    finish.forget()  # the journal stays for recovery
+                    continue
                 try:
                     finish()
                 except OSError:

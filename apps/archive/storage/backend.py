@@ -14,7 +14,12 @@ Guarantees of ``LocalFileBackend.store`` (the crash-safety of the ingest hot pat
 2. the staged data and that attribute are ``fsync``-ed together, before the file gets its
    name (one ``fsync``; nothing more when a caller already synced it and no journal changed);
 3. the name appears atomically as a hard link, never overwriting an existing key;
-4. the parent directory is ``fsync``-ed, so the name survives a crash.
+4. the parent directory is ``fsync``-ed, so the name survives a crash; for a roll-forward
+   store whose staging name is durable (a file from ``storage.reserve``) and whose journal
+   is sealed (:meth:`StagingFile.seal`: the whole file's size and checksum, durable with
+   the data), that ``fsync`` is left to the journal's end (``discard``, ``JournalEnd``):
+   until then recovery links a lost name again from the staging file, if it matches the
+   seal.
 
 The staging file (its second name) stays, still locked by the writer and journalling the key,
 until the index transaction has committed or the stored file was removed again; then
@@ -35,9 +40,11 @@ Invariants:
 - a journal (attribute or sidecar) exists from before the link until after the outcome is
   settled; a sidecar is removed before its staging file.
 
-Power loss: the staging file's own name is not ``fsync``-ed apart (with the attribute journal).
-A journalling filesystem (ext4, XFS) commits metadata in order, so when the link's directory
-``fsync`` has made the stored name durable, the earlier staging name is durable too.
+Power loss: a staging file made on demand has a name that is not ``fsync``-ed apart (with
+the attribute journal). A journalling filesystem (ext4, XFS) commits metadata in order, so
+when the link's directory ``fsync`` has made the stored name durable, the earlier staging
+name is durable too. One from the reserve has a durable name (its folder was synced before
+it was handed out), which is what lets a sealed store leave the directory ``fsync`` for later.
 
 Not covered: filesystems without hard links. There ``store`` falls back to a rename, the
 staging name disappears, and a crash between the rename and the commit leaves a stored file
@@ -61,11 +68,12 @@ from pathlib import Path
 from typing import BinaryIO, ParamSpec, Protocol, TypeVar
 
 from apps.archive.errors import InvalidKeyError, KeyExistsError, StorageError
+from apps.archive.storage.checksums import parse_checksum, stream_checksum
 from apps.archive.storage.direct_io import DirectWriter
 from apps.archive.storage.io_threads import io_submit
 from apps.archive.storage.journal_sweeper import drop_journal_later
 from apps.archive.storage.keys import check_key
-from apps.archive.storage.reserve import name_unnamed, take_unnamed
+from apps.archive.storage.reserve import take_ready
 
 __all__ = [
     "STAGING_DIR",
@@ -83,6 +91,9 @@ _JOURNAL_XATTR = "user.pacs.storage-key"
 # A second line in the journal: the index may commit this store without waiting for its WAL
 # flush, so recovery indexes the file again when its rows are missing (see the docstring).
 _ROLL_FORWARD = "roll-forward"
+# A third line, "sealed <size> <checksum>": the whole file's size and checksum, journalled
+# before the fsync that made the data durable (``StagingFile.seal``).
+_SEALED = "sealed"
 # What setxattr/getxattr raise where the filesystem keeps no user attributes.
 _NO_XATTR = frozenset({errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM, errno.ENOSYS})
 
@@ -90,6 +101,11 @@ logger = logging.getLogger(__name__)
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+
+
+def _staging_name() -> str:
+    """A fresh staging file name: the writer's process id, then 64 random bits."""
+    return f"{os.getpid()}-{os.urandom(8).hex()}{_STAGING_SUFFIX}"
 
 
 def journal_path(staging_path: Path) -> Path:
@@ -123,6 +139,7 @@ class StagingFile:
         "_background",
         "_changes",
         "_direct",
+        "_directory_unsynced",
         "_eager_sync",
         "_failure",
         "_file",
@@ -131,12 +148,16 @@ class StagingFile:
         "_handed_over",
         "_journalled",
         "_linked",
+        "_name_durable",
+        "_sealed",
         "_sidecar",
         "_synced",
         "path",
     )
 
-    def __init__(self, path: Path, file: BinaryIO, *, direct_io: bool = False) -> None:
+    def __init__(
+        self, path: Path, file: BinaryIO, *, direct_io: bool = False, name_durable: bool = False
+    ) -> None:
         self.path = path
         self._file = file
         # Writes around the page cache (``storage.direct_io``); else through ``file``.
@@ -150,6 +171,10 @@ class StagingFile:
         self._flush_failure: OSError | None = None
         self._sidecar = False  # a key journal was written beside it (no xattr support)
         self._journalled: str | None = None
+        self._sealed = False  # the journal also holds the size and checksum of the whole file
+        self._name_durable = name_durable  # the staging folder was fsync-ed since it got its name
+        # The stored name's folder, when ``store`` left its fsync for the journal's end.
+        self._directory_unsynced: Path | None = None
         self._linked = False  # stored under a key by a hard link: the stored file is this inode
         self._handed_over = False  # ``discard_later``: the name and journal are not ours now
         self._eager_sync = True  # ``sync_in_background`` starts the fsync ahead of ``sync``
@@ -313,6 +338,7 @@ class StagingFile:
         else:
             self._changes += 1
             self._journalled = entry
+            self._sealed = False
             return
         with open(journal_path(self.path), "wb") as sidecar:
             sidecar.write(entry.encode("utf-8"))
@@ -322,6 +348,37 @@ class StagingFile:
         # Makes the sidecar's name (and the staging file's) durable before the link's.
         _fsync_dir(self.path.parent)
         self._journalled = entry
+
+    def seal(self, size: int, checksum: str) -> None:
+        """Add the size and checksum of the whole file to a roll-forward journal, before
+        the ``fsync`` that makes both durable.
+
+        Call once nothing more will be written. With the seal, recovery can tell a staging
+        file that is whole from one cut short, and link a whole one under its key again
+        where the link itself was lost with the directory it was made in (a store whose
+        directory ``fsync`` was left for later, see :meth:`LocalFileBackend.store`). Only
+        an attribute journal is sealed (a sidecar would need ``fsync`` calls of its own);
+        without a roll-forward journal there is nothing to seal.
+        """
+        entry = self._journalled
+        if entry is None or self._sidecar or self._sealed or not entry.endswith(_ROLL_FORWARD):
+            return
+        sealed = f"{entry}\n{_SEALED} {size} {checksum}"
+        os.setxattr(self._file.fileno(), _JOURNAL_XATTR, sealed.encode("utf-8"))
+        self._changes += 1
+        self._sealed = True
+
+    @property
+    def sealed(self) -> bool:
+        """Whether the journal holds the file's size and checksum (:meth:`seal`)."""
+        return self._sealed
+
+    @property
+    def recoverable_by_seal(self) -> bool:
+        """Whether recovery could link this file under its key again after a power failure:
+        its staging name is durable (made by the reserve) and its sealed journal and data
+        were made durable by one ``fsync`` (taken, not pending, since the last change)."""
+        return self._sealed and self._name_durable and self._synced == self._changes
 
     def discard(self) -> None:
         """Remove the staging file and its key journal (if there) and close it.
@@ -337,6 +394,15 @@ class StagingFile:
             return
         self._settle_background()  # its fsync must not meet a closed (or reused) fd
         fd = None if self._file.closed else self._file.fileno()
+        directory, self._directory_unsynced = self._directory_unsynced, None
+        if directory is not None:
+            try:
+                _fsync_stored_folder(directory)  # the stored name is durable before its journal goes
+            except OSError:
+                logger.error("could not make a stored name durable (recovery will)", exc_info=True)
+                self._release_buffer()  # the journal stays for recovery
+                self._file.close()
+                return
         _end_journal(fd, self.path, sidecar=self._sidecar, linked=self._linked)
         self._linked = False
         self._release_buffer()
@@ -352,7 +418,14 @@ class StagingFile:
         closes. Call it once the file is stored and committed.
         """
         self._settle_background()
-        end = JournalEnd(os.dup(self._file.fileno()), self.path, sidecar=self._sidecar, linked=self._linked)
+        end = JournalEnd(
+            os.dup(self._file.fileno()),
+            self.path,
+            sidecar=self._sidecar,
+            linked=self._linked,
+            directory=self._directory_unsynced,
+        )
+        self._directory_unsynced = None
         self._handed_over = True
         self._linked = False
         self._release_buffer()
@@ -361,25 +434,60 @@ class StagingFile:
 
 
 class JournalEnd:
-    """The end of a stored staging file's journal entry, run later (``discard_later``)."""
+    """The end of a stored staging file's journal entry, run later (``discard_later``).
 
-    __slots__ = ("_fd", "_linked", "_path", "_sidecar")
+    ``directory``: the stored name's folder, when ``store`` left its ``fsync`` to this end;
+    it is made durable before the journal goes (:meth:`sync_directories` does that for a
+    batch of ends at once, one ``fsync`` per folder).
+    """
 
-    def __init__(self, fd: int, path: Path, *, sidecar: bool, linked: bool) -> None:
+    __slots__ = ("_fd", "_linked", "_path", "_sidecar", "directory")
+
+    def __init__(
+        self, fd: int, path: Path, *, sidecar: bool, linked: bool, directory: Path | None = None
+    ) -> None:
         self._fd: int | None = fd  # holds the staging file's lock until the end
         self._path = path
         self._sidecar = sidecar
         self._linked = linked
+        self.directory = directory
 
     def __call__(self) -> None:
-        """Drop the journal and the staging name (sidecar first), then the lock."""
+        """Make the stored name durable (unless that was done), drop the journal and the
+        staging name (sidecar first), then the lock.
+
+        Raises:
+            OSError: the folder's ``fsync`` failed: the journal stays (recovery settles it).
+        """
         fd, self._fd = self._fd, None
         if fd is None:
             return
         try:
+            directory, self.directory = self.directory, None
+            if directory is not None:
+                _fsync_stored_folder(directory)
             _end_journal(fd, self._path, sidecar=self._sidecar, linked=self._linked)
         finally:
             os.close(fd)
+
+    @staticmethod
+    def sync_directories(ends: list[JournalEnd]) -> list[JournalEnd]:
+        """``fsync`` each folder the ``ends`` wait for once; returns the ends whose folder
+        could not be synced (their journals must stay), the others need no sync now."""
+        folders: dict[Path, list[JournalEnd]] = {}
+        for end in ends:
+            if end.directory is not None:
+                folders.setdefault(end.directory, []).append(end)
+        failed: list[JournalEnd] = []
+        for folder, waiting in folders.items():
+            try:
+                _fsync_stored_folder(folder)
+            except OSError:
+                failed.extend(waiting)
+                continue
+            for end in waiting:
+                end.directory = None
+        return failed
 
     def forget(self) -> None:
         """Close the descriptor and change nothing (a forked child's copy)."""
@@ -506,8 +614,8 @@ class LocalFileBackend:
     # --------------------------------------------------------------- staging
 
     def create_staging_file(self) -> StagingFile:
-        """A new staging file: an unnamed one made ahead (``storage.reserve``, locked
-        already) given its name, or else one created here."""
+        """A new staging file: one made ahead (``storage.reserve``: locked already, its name
+        durable), or else one created here."""
         try:
             return self._new_staging_file()
         except FileNotFoundError:  # the first one: no staging folder yet
@@ -515,25 +623,17 @@ class LocalFileBackend:
             return self._new_staging_file()
 
     def _new_staging_file(self) -> StagingFile:
-        unnamed = take_unnamed(self.staging_dir)
+        ready = take_ready(self.staging_dir, _staging_name)
+        if ready is not None:
+            fd, path = ready
+            return StagingFile(path, os.fdopen(fd, "w+b"), direct_io=self.direct_io, name_durable=True)
         for _ in range(10):
-            name = f"{os.getpid()}-{os.urandom(8).hex()}{_STAGING_SUFFIX}"
-            path = self.staging_dir / name
+            path = self.staging_dir / _staging_name()
             try:
-                if unnamed is None:
-                    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o640)
-                    fcntl.flock(fd, fcntl.LOCK_EX)
-                else:
-                    name_unnamed(unnamed, path)
-                    fd, unnamed = unnamed, None
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o640)
             except FileExistsError:  # pragma: no cover - 64 random bits
                 continue
-            except OSError:
-                if unnamed is None:
-                    raise
-                os.close(unnamed)  # could not be named (no /proc?): create one the usual way
-                unnamed = None
-                continue
+            fcntl.flock(fd, fcntl.LOCK_EX)
             return StagingFile(path, os.fdopen(fd, "w+b"), direct_io=self.direct_io)
         raise StorageError("could not create a staging file")  # pragma: no cover
 
@@ -613,6 +713,8 @@ class LocalFileBackend:
         journal = journal_path(path)
         entry = journal_entry(path)
         key = entry[0] if entry else ""  # "": settled by its writer after we listed it
+        if key and entry is not None and entry[1]:
+            self._link_again_if_whole(path, key)
         if key and self._is_link_of(key, fd):
             if is_indexed(key):
                 recovery.completed.append(key)
@@ -638,6 +740,36 @@ class LocalFileBackend:
             journal.unlink()
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+    def _link_again_if_whole(self, path: Path, key: str) -> None:
+        """Link a sealed staging file under its key again where that name is missing: the
+        store left its directory's ``fsync`` for later and the name was lost (a power
+        failure). Only a file whose size and checksum match the seal is linked: one cut
+        short, or whose blocks did not all reach the disk, stays unlinked (and goes)."""
+        seal = journal_seal(path)
+        if seal is None:
+            return
+        try:
+            target = self.path_for(key)
+            if os.path.lexists(target):
+                return
+            algorithm, _ = parse_checksum(seal[1])
+            with open(path, "rb") as stream:
+                checksum, size = stream_checksum(stream, algorithm)
+        except (OSError, InvalidKeyError, ValueError):
+            return
+        if (size, checksum) != seal:
+            logger.warning("a sealed staging file does not match its seal", extra={"key": key})
+            return
+        created = self._make_parents(target.parent)
+        try:
+            os.link(path, target)
+        except FileExistsError:
+            return
+        _fsync_dir(target.parent)
+        for directory in created:
+            _fsync_dir(directory.parent)
+        logger.warning("linked a stored file again after its name was lost", extra={"key": key})
 
     def _is_link_of(self, key: str, fd: int) -> bool:
         """Whether ``key``'s file is the open staging file ``fd`` (the link was made)."""
@@ -693,6 +825,12 @@ class LocalFileBackend:
                 journal_path(staged.path).unlink()
             with contextlib.suppress(OSError):
                 os.removexattr(target, _JOURNAL_XATTR)
+        else:
+            if roll_forward and not created and staged.recoverable_by_seal:
+                # Left for the journal's end (``JournalEnd``): until then a lost name is
+                # linked again by recovery, from the durable staging name and its seal.
+                staged._directory_unsynced = target.parent
+                return
         _fsync_dir(target.parent)
         for directory in created:
             _fsync_dir(directory.parent)
@@ -779,9 +917,24 @@ def _decoded_entry(value: bytes) -> tuple[str, bool] | None:
         text = value.decode("utf-8")
     except UnicodeDecodeError:
         return None  # torn write: the link was never attempted for this content
-    key, _, flag = text.partition("\n")
-    key = key.strip()
-    return (key, flag.strip() == _ROLL_FORWARD) if key else None
+    key, *flags = (line.strip() for line in text.split("\n"))
+    return (key, _ROLL_FORWARD in flags) if key else None
+
+
+def journal_seal(staging_path: Path) -> tuple[int, str] | None:
+    """The size and checksum a staging file's journal was sealed with, or None
+    (attribute journals only: a sidecar is never sealed)."""
+    try:
+        value = os.getxattr(staging_path, _JOURNAL_XATTR, follow_symlinks=False)
+        lines = value.decode("utf-8").split("\n")
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in lines[1:]:
+        word, _, rest = line.strip().partition(" ")
+        size, _, checksum = rest.partition(" ")
+        if word == _SEALED and size.isdigit() and checksum:
+            return int(size), checksum
+    return None
 
 
 def _lock_if_stale(path: Path) -> int | None:
@@ -815,6 +968,13 @@ def _fsync_fd(fd: int, changes: int) -> int:
     """``fsync`` ``fd``; returns ``changes``, the count of changes it made durable."""
     os.fsync(fd)
     return changes
+
+
+def _fsync_stored_folder(directory: Path) -> None:
+    """``fsync`` the folder a store left unsynced; a folder removed since (the instance was
+    deleted, its empty folders pruned) has nothing left to make durable."""
+    with contextlib.suppress(FileNotFoundError):
+        _fsync_dir(directory)
 
 
 def _fsync_dir(directory: Path) -> None:

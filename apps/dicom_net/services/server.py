@@ -27,6 +27,7 @@ from typing import NoReturn
 from django.db import connections
 
 from apps.archive.services import wal_settle
+from apps.archive.storage.reserve import release_ready
 from apps.dicom_net.errors import ServerStartError
 from apps.dicom_net.handlers import service_handlers
 from apps.dicom_net.services.association_log import AssociationLogWriter
@@ -109,8 +110,10 @@ async def _serve(
                 extra={"margin": HANDLER_EXIT_MARGIN, "pid": os.getpid()},
             )
             _exit_now(1)
-        # The last stores' staging journals end now rather than at the next start.
+        # The last stores' staging journals end now rather than at the next start, and the
+        # staging files kept ready go (a forked worker ends without atexit).
         await asyncio.to_thread(wal_settle.stop)
+        release_ready()
     finally:
         await writer.drain(timeout=config.shutdown_grace + LOG_DRAIN_MARGIN)
         writer.close()

@@ -36,6 +36,24 @@ class ArchivePolicy(Protocol):
     def __call__(self, **changes: Unpack[ArchivePolicyChanges]) -> ArchiveSettings: ...
 
 
+@pytest.fixture(autouse=True)
+def _staging_files_made_on_demand(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Staging files are created when asked for, not kept ready (``storage.reserve``):
+    these tests look at the staging folder file by file. ``staging_reserve`` turns the
+    reserve back on (the DIMSE server tests run it as deployed)."""
+    from apps.archive.storage import reserve
+
+    monkeypatch.setattr(reserve._reserve, "disabled", True)
+
+
+@pytest.fixture
+def staging_reserve(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Staging files kept ready ahead, with durable names, as the server runs."""
+    from apps.archive.storage import reserve
+
+    monkeypatch.setattr(reserve._reserve, "disabled", False)
+
+
 @pytest.fixture
 def storage_root(settings: Settings, tmp_path: Path) -> Path:
     """``PACS_STORAGE_ROOT`` pointed at an empty folder for this test."""
@@ -71,6 +89,18 @@ def staging_files(root: Path) -> list[Path]:
     settle_pending()
     staging = root / ".staging"
     return sorted(staging.iterdir()) if staging.exists() else []
+
+
+def ready_in_reserve(path: Path) -> bool:
+    """Whether ``path`` looks like a staging file a server keeps ready for its next ingest
+    (``storage.reserve``): empty, journalling no key, and locked by its holder. (A server
+    in another process; in this one ask the reserve.)"""
+    from apps.archive.storage.backend import journalled_key
+
+    try:
+        return path.stat().st_size == 0 and journalled_key(path) is None and locked_by_someone(path)
+    except FileNotFoundError:
+        return False
 
 
 def locked_by_someone(path: Path) -> bool:

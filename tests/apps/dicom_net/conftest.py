@@ -29,7 +29,7 @@ import pytest
 from django.db import connection
 from pytest_django import Settings
 
-from tests.apps.archive.conftest import locked_by_someone
+from tests.apps.archive.conftest import locked_by_someone, ready_in_reserve
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 START_TIMEOUT = 60.0
@@ -270,12 +270,14 @@ def staging_files(root: Path, settle_timeout: float = 15.0) -> list[Path]:
     A store answered on the index fast path keeps its staging file, locked, until the
     server's ``wal_settle`` thread sees PostgreSQL's WAL flushed (a few hundred ms, at most
     10 s). While some file is still locked this waits (bounded); files nobody holds are
-    returned at once, so a leaked file fails the test without delay.
+    returned at once, so a leaked file fails the test without delay. The files the server
+    keeps ready for its next stores (empty, no journal, locked) are not left over.
     """
     staging = root / ".staging"
     deadline = time.monotonic() + settle_timeout
     while True:
-        left = sorted(p for p in staging.iterdir() if p.is_file()) if staging.exists() else []
+        files = staging.iterdir() if staging.exists() else iter(())
+        left = sorted(p for p in files if p.is_file() and not ready_in_reserve(p))
         if not any(_held(p) for p in left) or time.monotonic() > deadline:
             return left
         time.sleep(0.05)

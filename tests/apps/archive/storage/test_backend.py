@@ -112,13 +112,14 @@ def test_cleanup_removes_staging_files_of_a_writer_that_crashed(tmp_path: Path) 
     )
     crashed = subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=REPO_ROOT, check=False)
     assert crashed.returncode == 9
-    leftovers = list((tmp_path / STAGING_DIR).iterdir())
+    # The half-written one; the process's reserve may have left empty ready files too.
+    leftovers = [p for p in (tmp_path / STAGING_DIR).iterdir() if p.stat().st_size]
     assert len(leftovers) == 1
 
     backend = LocalFileBackend(tmp_path)
     live = _staged(backend, b"someone else's ingest in flight")
     removed = backend.remove_stale_staging()
-    assert removed == [leftovers[0].name]
+    assert leftovers[0].name in removed
     assert [p for p in (tmp_path / STAGING_DIR).iterdir()] == [live.path]
     live.discard()
 
