@@ -97,12 +97,12 @@ class _Settler:
             if not durable:
                 return False
             ends = [self._pending.popleft() for _ in range(batch)]
-            unsynced = JournalEnd.sync_directories(ends)  # one fsync per folder for the batch
+            unsynced = {id(end) for end in JournalEnd.sync_directories(ends)}  # one fsync per folder
             if unsynced:
                 failed = {"count": len(unsynced)}
                 logger.error("could not make stored names durable (recovery will)", extra=failed)
             for finish in ends:
-                if any(finish is failed for failed in unsynced):
+                if id(finish) in unsynced:
                     finish.forget()  # the journal stays for recovery
                     continue
                 try:

@@ -223,3 +223,35 @@ def test_recovery_leaves_a_key_taken_by_another_file(tmp_path: Path) -> None:
     recovery = backend.recover_staging(is_indexed=lambda key: False, restore=lambda key: True)
     assert (tmp_path / KEY).read_bytes() == b"someone else's"
     assert recovery.removed == [staged.path.name]
+
+
+def test_a_folder_that_cannot_be_synced_keeps_its_journals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = LocalFileBackend(tmp_path)
+    (tmp_path / "1.2" / "1.2.3").mkdir(parents=True)
+    staged = _sealed(backend)
+    backend.store(staged, KEY, roll_forward=True)
+    end = staged.discard_later()
+
+    def failing(directory: Path) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(backend_module, "_fsync_dir", failing)
+    assert JournalEnd.sync_directories([end]) == [end]
+    with pytest.raises(OSError):
+        end()
+    assert journal_entry(staged.path) == (KEY, True)  # left for recovery
+
+
+def test_a_folder_removed_meanwhile_needs_no_sync(tmp_path: Path) -> None:
+    backend = LocalFileBackend(tmp_path)
+    (tmp_path / "1.2" / "1.2.3").mkdir(parents=True)
+    staged = _sealed(backend)
+    backend.store(staged, KEY, roll_forward=True)
+    end = staged.discard_later()
+    backend.delete(KEY)  # deleted at once; its emptied folders pruned
+    assert not (tmp_path / "1.2").exists()
+    assert JournalEnd.sync_directories([end]) == []
+    end()
+    assert not staged.path.exists()
