@@ -395,15 +395,14 @@ class StagingFile:
         self._settle_background()  # its fsync must not meet a closed (or reused) fd
         fd = None if self._file.closed else self._file.fileno()
         directory, self._directory_unsynced = self._directory_unsynced, None
-        if directory is not None:
-            try:
+        try:
+            if directory is not None:
                 _fsync_stored_folder(directory)  # the stored name is durable before its journal goes
-            except OSError:
-                logger.error("could not make a stored name durable (recovery will)", exc_info=True)
-                self._release_buffer()  # the journal stays for recovery
-                self._file.close()
-                return
-        _end_journal(fd, self.path, sidecar=self._sidecar, linked=self._linked)
+        except OSError:
+            logger.error("could not make a stored name durable (recovery will)", exc_info=True)
+            self._handed_over = True  # the journal stays for recovery: a later discard only closes
+        else:
+            _end_journal(fd, self.path, sidecar=self._sidecar, linked=self._linked)
         self._linked = False
         self._release_buffer()
         self._file.close()
@@ -766,9 +765,7 @@ class LocalFileBackend:
             os.link(path, target)
         except FileExistsError:
             return
-        _fsync_dir(target.parent)
-        for directory in created:
-            _fsync_dir(directory.parent)
+        _fsync_new_name(target.parent, created)
         logger.warning("linked a stored file again after its name was lost", extra={"key": key})
 
     def _is_link_of(self, key: str, fd: int) -> bool:
@@ -831,9 +828,7 @@ class LocalFileBackend:
                 # linked again by recovery, from the durable staging name and its seal.
                 staged._directory_unsynced = target.parent
                 return
-        _fsync_dir(target.parent)
-        for directory in created:
-            _fsync_dir(directory.parent)
+        _fsync_new_name(target.parent, created)
 
     def _make_parents(self, directory: Path) -> list[Path]:
         """``mkdir -p`` that returns the directories it created, deepest last."""
@@ -968,6 +963,13 @@ def _fsync_fd(fd: int, changes: int) -> int:
     """``fsync`` ``fd``; returns ``changes``, the count of changes it made durable."""
     os.fsync(fd)
     return changes
+
+
+def _fsync_new_name(folder: Path, created: list[Path]) -> None:
+    """Make a name just linked in ``folder`` durable, and the folders ``created`` for it."""
+    _fsync_dir(folder)
+    for directory in created:
+        _fsync_dir(directory.parent)
 
 
 def _fsync_stored_folder(directory: Path) -> None:
