@@ -38,6 +38,7 @@ journal assumes that leaving it means committed.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import logging
 from concurrent.futures import Future
@@ -408,6 +409,13 @@ def _index_once(
             Instance.objects.select_for_update().filter(sop_instance_uid=header.sop_instance_uid)
         )
         replaced: tuple[Series, list[tuple[str, str]]] | None = None
+        if existing is not None and holder.key is not None:
+            mine = _duplicate_result(existing.pk)
+            if mine is not None and (mine.backend, mine.key) == (backend.name, holder.key):
+                # The fast path's commit went through, but its answer was lost with the
+                # connection: the row names the file just stored, which must stay.
+                _signal_on_commit(header, existing.pk, _patient_of(existing), source_ae, False, actor)
+                return dataclasses.replace(mine, outcome=IngestOutcome.STORED)
         if existing is not None:
             if config.duplicate_policy is DuplicatePolicy.REJECT:
                 raise IngestError(Refusal.DUPLICATE, "SOP Instance is already stored")
@@ -526,6 +534,10 @@ def _duplicate_result(instance_id: int) -> IngestResult | None:
         checksum=checksum or "",
         transfer_syntax_uid=ts_uid or "",
     )
+
+
+def _patient_of(instance: Instance) -> int:
+    return int(Study.objects.filter(series__pk=instance.series_id).values_list("patient_id", flat=True).get())
 
 
 def _unique(rows: QuerySet[Any, _Row]) -> _Row | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from psycopg.conninfo import make_conninfo
 
@@ -20,6 +20,7 @@ from apps.archive.conf import DuplicatePolicy
 from apps.archive.errors import IngestError, Refusal
 from apps.archive.models import Instance, Patient, PatientConflict, Series, StorageLocation, Study
 from apps.archive.services.ingest import IngestOutcome, IngestResult, instance_ingest
+from apps.archive.signals import instance_stored
 from apps.archive.storage import LocalFileBackend, StagingFile
 from tests.apps.archive.conftest import ArchivePolicy, staging_files, stored_files
 from tests.builders import write_ct
@@ -364,3 +365,48 @@ def test_a_duplicate_stored_under_another_key_keeps_one_file(
     assert stored_files(storage_root) == sorted([storage_root / first[0].key, storage_root / moved])
     assert staging_files(storage_root) == []
     assert Study.objects.get().number_of_study_related_instances == 2
+
+
+@pytest.mark.parametrize("policy", list(DuplicatePolicy))
+def test_a_commit_that_went_through_but_lost_its_answer_keeps_its_file(
+    storage_root: Path,
+    tmp_path: Path,
+    archive_policy: ArchivePolicy,
+    policy: DuplicatePolicy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    archive_policy(duplicate_policy=policy)
+    paths = _series_files(tmp_path, 2, StudyInstanceUID="1.9.10", SeriesInstanceUID="1.9.10.1")
+    _ingest(paths[0])
+    received: list[int] = []
+
+    def on_stored(instance_id: int, **kwargs: object) -> None:
+        received.append(instance_id)
+
+    wrapper_class = type(connections[DEFAULT_DB_ALIAS])
+    real_commit = wrapper_class.commit
+    lost: list[bool] = []
+
+    def commit_then_lose_the_answer(self: object) -> None:
+        real_commit(self)
+        if not lost:  # the fast path's commit: applied, then the connection "drops"
+            lost.append(True)
+            raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(wrapper_class, "commit", commit_then_lose_the_answer)
+    instance_stored.connect(on_stored, dispatch_uid="lost-answer")
+    try:
+        result = instance_ingest(source=paths[1], source_ae="MODALITY")
+    finally:
+        instance_stored.disconnect(dispatch_uid="lost-answer")
+
+    # The general path finds the committed row naming the file just stored: its own, kept
+    # (not refused, replaced or removed as a duplicate of itself).
+    assert lost == [True]
+    assert result.outcome is IngestOutcome.STORED
+    assert StorageLocation.objects.get(instance_id=result.instance_id).key == result.key
+    assert (storage_root / result.key).read_bytes()[128:132] == b"DICM"
+    assert received == [result.instance_id]
+    assert Study.objects.get().number_of_study_related_instances == 2
+    assert len(stored_files(storage_root)) == 2
+    assert staging_files(storage_root) == []
