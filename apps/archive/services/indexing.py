@@ -537,6 +537,7 @@ def _duplicate_result(instance_id: int) -> IngestResult | None:
 
 
 def _patient_of(instance: Instance) -> int:
+    """The id of the patient ``instance`` belongs to (through its series' study)."""
     return int(Study.objects.filter(series__pk=instance.series_id).values_list("patient_id", flat=True).get())
 
 
