@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test.utils import CaptureQueriesContext
 from psycopg.conninfo import make_conninfo
 
@@ -387,7 +388,7 @@ def test_a_commit_that_went_through_but_lost_its_answer_keeps_its_file(
     real_commit = wrapper_class.commit
     lost: list[bool] = []
 
-    def commit_then_lose_the_answer(self: object) -> None:
+    def commit_then_lose_the_answer(self: BaseDatabaseWrapper) -> None:
         real_commit(self)
         if not lost:  # the fast path's commit: applied, then the connection "drops"
             lost.append(True)
