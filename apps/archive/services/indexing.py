@@ -409,6 +409,7 @@ def _index_once(
             Instance.objects.select_for_update().filter(sop_instance_uid=header.sop_instance_uid)
         )
         replaced: tuple[Series, list[tuple[str, str]]] | None = None
+        mine: IngestResult | None = None  # the stored copy, once read
         if existing is not None and holder.key is not None:
             mine = _duplicate_result(existing.pk)
             if mine is not None and (mine.backend, mine.key) == (backend.name, holder.key):
@@ -423,7 +424,7 @@ def _index_once(
                 if holder.key is not None:  # stored ahead by the fast path: not needed
                     _unstore(backend, holder.key)
                     holder.key = None
-                result = _duplicate_result(existing.pk)
+                result = mine or _duplicate_result(existing.pk)
                 assert result is not None  # the row is locked
                 return result
             replaced = _remove_for_replacement(existing)
