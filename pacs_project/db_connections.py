@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db import DEFAULT_DB_ALIAS, connections
 
-__all__ = ["begin_and_fetchone", "end_transaction", "replace_dropped_connection", "server_binding_cursor"]
+__all__ = ["replace_dropped_connection", "server_binding_cursor"]
 
 
 def replace_dropped_connection() -> bool:
@@ -53,46 +52,3 @@ class _UnpreparedCursor(psycopg.Cursor[Any]):
         self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None
     ) -> Any:
         return super().execute(query, params, prepare=False, binary=binary)
-
-
-def begin_and_fetchone(cursor: Any, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-    """Open a transaction and run ``sql`` in it: BEGIN and the statement go out together and
-    cost one round trip (psycopg's pipeline mode), where a transaction opened by Django (or
-    psycopg) waits for its BEGIN first. Returns the statement's first row.
-
-    ``cursor`` is a :func:`server_binding_cursor`; the connection must be in autocommit mode
-    (no ``transaction.atomic`` around), and the caller ends the transaction with
-    :func:`end_transaction` whatever happens. Errors come as Django's database errors.
-    """
-    connection = connections[DEFAULT_DB_ALIAS]
-    raw = connection.connection
-    with connection.wrap_database_errors:
-        if not psycopg.Pipeline.is_supported():  # libpq before 14: BEGIN on its own
-            raw.execute("BEGIN")
-            cursor.execute(sql, params)
-            return cursor.fetchone()  # type: ignore[no-any-return]
-        with raw.pipeline():
-            raw.execute("BEGIN")
-            cursor.execute(sql, params)
-        return cursor.fetchone()  # type: ignore[no-any-return]
-
-
-def end_transaction(*, commit: bool) -> None:
-    """COMMIT (or ROLLBACK) the transaction :func:`begin_and_fetchone` opened.
-
-    A failed ROLLBACK (the connection is gone) is not raised: the server ends the
-    transaction with the connection, and ``replace_dropped_connection`` replaces it.
-    """
-    connection = connections[DEFAULT_DB_ALIAS]
-    raw = connection.connection
-    if raw is None:
-        return
-    if commit:
-        with connection.wrap_database_errors:
-            raw.commit()
-        return
-    try:
-        with connection.wrap_database_errors:
-            raw.rollback()
-    except DatabaseError:
-        connection.errors_occurred = True

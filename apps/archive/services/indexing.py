@@ -70,12 +70,7 @@ from apps.archive.services.study import files_delete_on_commit
 from apps.archive.services.wal_settle import discard_after_wal_flush
 from apps.archive.signals import instance_stored
 from apps.archive.storage import StagingFile, StorageBackend, alternate_key, instance_key
-from pacs_project.db_connections import (
-    begin_and_fetchone,
-    end_transaction,
-    replace_dropped_connection,
-    server_binding_cursor,
-)
+from pacs_project.db_connections import replace_dropped_connection, server_binding_cursor
 
 __all__ = [
     "IngestOutcome",
@@ -288,9 +283,10 @@ def _index_fast(
     storing = staged.after_sync(_store_planned, backend, staged, key, holder, rolls_forward)
     committed = False  # from then on the file is the row's: nothing may unstore it
     try:
-        try:
-            with server_binding_cursor() as cursor:  # BEGIN and the call: one round trip
-                row = begin_and_fetchone(cursor, _INDEX_SQL[rolls_forward], params)
+        with transaction.atomic():
+            with server_binding_cursor() as cursor:
+                cursor.execute(_INDEX_INSTANCE_ASYNC_SQL if rolls_forward else _INDEX_INSTANCE_SQL, params)
+                row = cursor.fetchone()
             ids = row[-1] if row else None
             # Commit only once the file is durable under the key the row names.
             storing.result()
@@ -299,14 +295,10 @@ def _index_fast(
             if not ids or holder.key != key:
                 raise _Declined
             instance_id, patient_pk = ids
-        except BaseException:
-            end_transaction(commit=False)
-            raise
-        end_transaction(commit=True)
+            _signal_on_commit(header, instance_id, patient_pk, source_ae, False, actor)
         committed = True
         if rolls_forward:  # committed, but maybe not flushed yet: the journal stays until it is
             _end_journal_after_flush(staged)
-        _send_stored(header, instance_id, patient_pk, source_ae, False, actor)
         return _stored_result(IngestOutcome.STORED, header, instance_id, backend, key, stored)
     except _AlreadyStored as already:
         return _apply_duplicate_policy(already.instance_id, backend, config, holder)
@@ -381,9 +373,6 @@ _INDEX_INSTANCE_ASYNC_SQL = (
     + ", ".join(["%s"] * 25)
     + ")"
 )
-
-
-_INDEX_SQL = {False: _INDEX_INSTANCE_SQL, True: _INDEX_INSTANCE_ASYNC_SQL}
 
 
 def _fast_path_applies(config: ArchiveSettings) -> bool:
@@ -704,32 +693,19 @@ def _store(
 def _signal_on_commit(
     header: InstanceHeader, instance_id: int, patient_pk: int, source_ae: str, replaced: bool, actor: object
 ) -> None:
-    transaction.on_commit(
-        lambda: _send_stored(header, instance_id, patient_pk, source_ae, replaced, actor), robust=True
-    )
+    def send() -> None:
+        instance_stored.send(
+            sender=Instance,
+            instance_id=instance_id,
+            sop_instance_uid=header.sop_instance_uid,
+            sop_class_uid=header.sop_class_uid,
+            series_instance_uid=header.series_instance_uid,
+            study_instance_uid=header.study_instance_uid,
+            patient_pk=patient_pk,
+            source_ae=source_ae,
+            replaced=replaced,
+            actor=actor,
+        )
 
-
-def _send_stored(
-    header: InstanceHeader, instance_id: int, patient_pk: int, source_ae: str, replaced: bool, actor: object
-) -> None:
-    """Send ``instance_stored`` for a committed instance. Robust: a receiver's failure is
-    logged and must not undo the store (nor keep the other receivers from running)."""
-    responses = instance_stored.send_robust(
-        sender=Instance,
-        instance_id=instance_id,
-        sop_instance_uid=header.sop_instance_uid,
-        sop_class_uid=header.sop_class_uid,
-        series_instance_uid=header.series_instance_uid,
-        study_instance_uid=header.study_instance_uid,
-        patient_pk=patient_pk,
-        source_ae=source_ae,
-        replaced=replaced,
-        actor=actor,
-    )
-    for receiver, response in responses:
-        if isinstance(response, Exception):
-            logger.error(
-                "instance_stored receiver failed",
-                exc_info=(type(response), response, response.__traceback__),
-                extra={"receiver": getattr(receiver, "__qualname__", repr(receiver))},
-            )
+    # Robust: the instance is committed; a receiver's failure is logged and must not undo it.
+    transaction.on_commit(send, robust=True)
