@@ -10,8 +10,8 @@ and the transaction commits only once the file is durable, so the two waits over
 order of what becomes durable stays the same: file, then rows. With
 ``PACS_INDEX_ASYNC_COMMIT`` that commit does not wait for PostgreSQL's WAL flush; the
 store's journal rolls forward and outlives it until the flush (``services.wal_settle``).
-When the function declines, it changed nothing and the general path runs, with the file
-already stored. The general path is one database transaction, in this order:
+When the function declines, its transaction is rolled back and the general path runs, with
+the file already stored. The general path is one database transaction, in this order:
 
 1. lock the instance row of the same SOP Instance UID, if any, and apply
    ``PACS_DUPLICATE_POLICY`` (keep_first: answer with the stored copy; reject: refuse with
@@ -326,7 +326,7 @@ def _end_journal_after_flush(staged: StagingFile) -> None:
 
 
 class _Declined(Exception):
-    """The one-round-trip call changed nothing; roll back and take the general path."""
+    """The one-round-trip call declined: roll back and take the general path."""
 
 
 class _AlreadyStored(Exception):
