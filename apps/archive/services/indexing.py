@@ -3,13 +3,14 @@
 Called by ``services.ingest`` once a staged file is complete, parsed and validated.
 
 The common case first (:func:`_index_fast`, PostgreSQL and the ``uids`` key layout): one
-call of the ``archive_index_instance`` function (migration 0003) does steps 1-5 when none of
-their rules has anything to do (a known series, the same patient, nothing to fill in, no
-duplicate). An I/O thread stores the file under its key (step 4) while the call runs,
-and the transaction commits only once the file is durable, so the two waits overlap and the
-order of what becomes durable stays the same: file, then rows. With
-``PACS_INDEX_ASYNC_COMMIT`` that commit does not wait for PostgreSQL's WAL flush; the
-store's journal rolls forward and outlives it until the flush (``services.wal_settle``).
+call of the ``archive_index_instance`` function (migration 0003, today's form in 0008)
+does steps 1-5 when none of their rules has anything to do (a known study, the same
+patient, nothing to fill in, no duplicate; a new series of the study it creates). An I/O
+thread stores the file under its key (step 4) while the call runs, and the transaction
+commits only once the file is durable, so the two waits overlap and the order of what
+becomes durable stays the same: file, then rows. With ``PACS_INDEX_ASYNC_COMMIT`` that
+commit does not wait for PostgreSQL's WAL flush; the store's journal rolls forward and
+outlives it until the flush (``services.wal_settle``).
 When the function declines, its transaction is rolled back and the general path runs, with
 the file already stored. The general path is one database transaction, in this order:
 
@@ -39,7 +40,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import enum
+import json
 import logging
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -230,7 +233,8 @@ def _index_fast(
     """The common case in one round trip (PostgreSQL's ``archive_index_instance``).
 
     Applies where the key does not depend on the index (the ``uids`` layout) and the
-    instance joins a series already held (see migration 0003 for the exact conditions).
+    instance joins a study already held, in a series held or new (see migrations 0003 and
+    0008 for the exact conditions).
     The file is stored beside the call, under its journal, and the call's transaction
     commits after that: a crash before the commit leaves a journalled staging file that
     ``staging_reconcile`` rolls back, as on the general path. A store that had to take
@@ -278,6 +282,7 @@ def _index_fast(
         stored.transfer_syntax_uid,
         received_at,
         source_ae[:16],
+        _series_row(header.series),
     ]
     holder = _StoredKey()
     storing = staged.after_sync(_store_planned, backend, staged, key, holder, rolls_forward)
@@ -365,14 +370,27 @@ def _wait_and_unstore(storing: Future[None], backend: StorageBackend, holder: _S
         _unstore(backend, holder.key)
 
 
-_INDEX_INSTANCE_SQL = "SELECT archive_index_instance(" + ", ".join(["%s"] * 25) + ")"
+_INDEX_INSTANCE_ARGUMENTS = ", ".join(["%s"] * 25) + ", %s::jsonb"
+_INDEX_INSTANCE_SQL = "SELECT archive_index_instance(" + _INDEX_INSTANCE_ARGUMENTS + ")"
 # The same call in a transaction whose commit does not wait for the WAL flush
 # (``PACS_INDEX_ASYNC_COMMIT``; ``set_config(..., true)`` lasts until the transaction ends).
 _INDEX_INSTANCE_ASYNC_SQL = (
     "SELECT set_config('synchronous_commit', 'off', true), archive_index_instance("
-    + ", ".join(["%s"] * 25)
+    + _INDEX_INSTANCE_ARGUMENTS
     + ")"
 )
+
+
+def _series_row(series: dict[str, object]) -> str:
+    """The series columns of the header as JSON, for the function to create a new series
+    with (dates and times in ISO 8601, which PostgreSQL reads back as the ORM wrote them)."""
+    return json.dumps(series, default=_iso, separators=(",", ":"))
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a series column value")
 
 
 def _fast_path_applies(config: ArchiveSettings) -> bool:

@@ -75,3 +75,27 @@ def test_the_same_instance_sent_by_several_threads_is_stored_once(storage_root: 
     assert Instance.objects.count() == 1
     assert len(stored_files(storage_root)) == 1
     assert Study.objects.get().number_of_study_related_instances == 1
+
+
+def test_threads_starting_the_same_new_series_create_it_once(storage_root: Path, tmp_path: Path) -> None:
+    known = tmp_path / "known.dcm"
+    write_ct(known, StudyInstanceUID="1.4.2", SeriesInstanceUID="1.4.2.0", PatientID="P-NEW-SERIES")
+    instance_ingest(source=known)
+    paths = []
+    for index in range(24):
+        path = tmp_path / f"{index}.dcm"
+        # Same modality: on PostgreSQL the index call itself creates each new series, and
+        # every thread's first instance races the others' for it.
+        series = f"1.4.2.{1 + index % 3}"
+        write_ct(path, StudyInstanceUID="1.4.2", SeriesInstanceUID=series, PatientID="P-NEW-SERIES")
+        paths.append(path)
+
+    results = _run_in_threads(paths)
+
+    assert {r.outcome for r in results} == {IngestOutcome.STORED}
+    study = Study.objects.get()
+    assert (study.number_of_study_related_series, study.number_of_study_related_instances) == (4, 25)
+    assert sorted(Series.objects.values_list("number_of_series_related_instances", flat=True)) == [1, 8, 8, 8]
+    patient = Patient.objects.get()
+    assert (patient.number_of_patient_related_series, patient.number_of_patient_related_instances) == (4, 25)
+    assert len(stored_files(storage_root)) == 25

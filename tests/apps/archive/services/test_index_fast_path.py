@@ -8,6 +8,7 @@ the index holds afterwards is compared with the general ORM path, which a surrou
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import psycopg
@@ -23,6 +24,8 @@ from apps.archive.models import Instance, Patient, PatientConflict, Series, Stor
 from apps.archive.services.ingest import IngestOutcome, IngestResult, instance_ingest
 from apps.archive.signals import instance_stored
 from apps.archive.storage import LocalFileBackend, StagingFile
+from dicomkit.data.dataset import Dataset
+from dicomkit.data.value_codec import ElementValue
 from tests.apps.archive.conftest import ArchivePolicy, staging_files, stored_files
 from tests.builders import write_ct
 
@@ -40,10 +43,11 @@ def _ingest(path: Path) -> tuple[IngestResult, bool]:
     return result, len(statements) == 1 and "archive_index_instance(" in statements[0]
 
 
-def _series_files(tmp_path: Path, count: int, **attributes: str) -> list[Path]:
+def _series_files(tmp_path: Path, count: int, **attributes: ElementValue) -> list[Path]:
     paths = []
+    series = attributes.get("SeriesInstanceUID")
     for index in range(count):
-        path = tmp_path / f"{attributes.get('SeriesInstanceUID', 's')}-{index}.dcm"
+        path = tmp_path / f"{series if isinstance(series, str) else 's'}-{index}.dcm"
         write_ct(path, SOPInstanceUID=f"1.2.826.0.1.9.{index}.{len(str(attributes))}", **attributes)
         paths.append(path)
     return paths
@@ -76,7 +80,20 @@ def _snapshot() -> dict[str, object]:
         ),
         "series": sorted(
             Series.objects.values_list(
-                "series_instance_uid", "modality", "number_of_series_related_instances", "size_bytes"
+                "series_instance_uid",
+                "modality",
+                "series_number",
+                "series_description",
+                "body_part_examined",
+                "series_date",
+                "series_time",
+                "performed_procedure_step_start_date",
+                "performed_procedure_step_start_time",
+                "institution_name",
+                "station_name",
+                "request_attributes",
+                "number_of_series_related_instances",
+                "size_bytes",
             )
         ),
         "instances": sorted(
@@ -139,8 +156,33 @@ def test_the_index_call_is_prepared_once_it_repeats(storage_root: Path, tmp_path
     assert len(stored_files(storage_root)) == 8
 
 
+def _request_attributes() -> list[Dataset]:
+    item = Dataset()
+    item.set("RequestedProcedureID", "RP-7", None)
+    item.set("ScheduledProcedureStepID", "SPS-7", None)
+    return [item]
+
+
 def test_fast_and_general_path_leave_the_same_index(storage_root: Path, tmp_path: Path) -> None:
     paths = _series_files(tmp_path, 3, StudyInstanceUID="1.9.2", SeriesInstanceUID="1.9.2.1")
+    # A new series of the same modality, with every series column the index keeps: created
+    # by the call. One of another modality: the general path (Modalities in Study grows).
+    paths += _series_files(
+        tmp_path,
+        2,
+        StudyInstanceUID="1.9.2",
+        SeriesInstanceUID="1.9.2.3",
+        SeriesNumber="3",
+        SeriesDescription="Coronal ünïcode",
+        BodyPartExamined="CHEST",
+        SeriesDate="20240103",
+        SeriesTime="101530.250000",
+        PerformedProcedureStepStartDate="20240102",
+        PerformedProcedureStepStartTime="1014",
+        InstitutionName="St. Elsewhere",
+        StationName="CT01",
+        RequestAttributesSequence=_request_attributes(),
+    )
     paths += _series_files(tmp_path, 2, StudyInstanceUID="1.9.2", SeriesInstanceUID="1.9.2.2", Modality="MR")
 
     fast_flags = [_ingest(path)[1] for path in paths]
@@ -153,11 +195,58 @@ def test_fast_and_general_path_leave_the_same_index(storage_root: Path, tmp_path
             instance_ingest(source=path, source_ae="MODALITY")
     general = _snapshot()
 
-    assert fast_flags == [False, True, True, False, True]
+    assert fast_flags == [False, True, True, True, True, False, True]
     assert fast == general
     study = Study.objects.get()
     assert study.modalities_in_study == "CT\\MR"
-    assert (study.number_of_study_related_series, study.number_of_study_related_instances) == (2, 5)
+    assert (study.number_of_study_related_series, study.number_of_study_related_instances) == (3, 7)
+    series = Series.objects.get(series_instance_uid="1.9.2.3")
+    assert series.series_date == datetime.date(2024, 1, 3)
+    assert series.series_time == datetime.time(10, 15, 30, 250000)
+    requested = {"RequestedProcedureID": "RP-7", "ScheduledProcedureStepID": "SPS-7"}
+    assert series.request_attributes == [requested]
+    assert Patient.objects.get().number_of_patient_related_series == 3
+
+
+def test_a_new_series_in_a_study_of_another_patient_goes_the_general_way(
+    storage_root: Path, tmp_path: Path
+) -> None:
+    (first,) = _series_files(tmp_path, 1, StudyInstanceUID="1.9.11", SeriesInstanceUID="1.9.11.1")
+    (other,) = _series_files(
+        tmp_path, 1, StudyInstanceUID="1.9.11", SeriesInstanceUID="1.9.11.2", PatientID="SOMEONE-ELSE"
+    )
+    _ingest(first)
+
+    result, fast = _ingest(other)
+
+    # The call declined (and rolled back its counts); the general path keeps the study's
+    # patient and flags the conflict, as for any instance of that study.
+    assert not fast
+    assert result.outcome is IngestOutcome.STORED
+    study = Study.objects.get()
+    assert (study.number_of_study_related_series, study.number_of_study_related_instances) == (2, 2)
+    assert Series.objects.filter(study=study).count() == 2
+    assert len(stored_files(storage_root)) == 2
+    assert staging_files(storage_root) == []
+
+
+def test_a_series_uid_held_by_another_study_is_still_refused(storage_root: Path, tmp_path: Path) -> None:
+    first, second, clash = (tmp_path / f"{name}.dcm" for name in ("first", "second", "clash"))
+    write_ct(first, SOPInstanceUID="1.9.12.1.1", StudyInstanceUID="1.9.12", SeriesInstanceUID="1.9.12.1")
+    write_ct(second, SOPInstanceUID="1.9.13.1.1", StudyInstanceUID="1.9.13", SeriesInstanceUID="1.9.13.1")
+    write_ct(clash, SOPInstanceUID="1.9.13.1.2", StudyInstanceUID="1.9.13", SeriesInstanceUID="1.9.12.1")
+    _ingest(first)
+    _ingest(second)
+
+    with pytest.raises(IngestError) as refused:
+        _ingest(clash)
+
+    assert refused.value.reason is Refusal.UID_CONFLICT
+    counts = dict(Study.objects.values_list("study_instance_uid", "number_of_study_related_series"))
+    assert counts == {"1.9.12": 1, "1.9.13": 1}
+    assert Series.objects.count() == 2
+    assert len(stored_files(storage_root)) == 2
+    assert staging_files(storage_root) == []
 
 
 @pytest.mark.parametrize(
