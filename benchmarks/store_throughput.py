@@ -474,8 +474,8 @@ def main(repeat: int) -> Report:
     report.notes += _goal_notes(figures)
     report.notes += [
         "our files and Orthanc's are fsync-ed before the answer, storescp's are not; PostgreSQL "
-        "runs with synchronous_commit on, and the index fast path (an instance joining a known "
-        "series) commits without waiting for the WAL flush (PACS_INDEX_ASYNC_COMMIT, the default), "
+        "runs with synchronous_commit on, and the index fast path (an instance joining a study "
+        "the index holds) commits without waiting for the WAL flush (PACS_INDEX_ASYNC_COMMIT, the default), "
         "its file's roll-forward journal kept until the flush",
         "ours runs run_dicom_server --workers 1 for one association and --workers 2 for four "
         "(the least loaded worker accepts the next association: two each)",
