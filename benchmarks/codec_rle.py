@@ -124,6 +124,7 @@ def main(repeat: int = 9) -> Report:
     report.notes.append(
         "ratio = peer median / our median. Finding run headers is sequential, so decoding keeps one "
         "Python step per PackBits run (per stretch of two-byte runs in segments compressed 3:1 or "
-        "better); the rest is numpy (one repeat, literal runs copied as power-of-two windows)."
+        "better), four steps per loop pass; the rest is numpy (one repeat, literal runs copied as "
+        "power-of-two windows)."
     )
     return report

@@ -26,10 +26,11 @@ pydicom's native encoder and pylibjpeg-rle write; 3 is byte for byte DCMTK's
 Both directions are vectorised. The encoder finds runs with numpy and writes
 the output with fancy indexing. The decoder has one sequential step, finding
 where the runs start (each header tells where the next one is), and takes it
-in a tight Python loop that only records header bytes: one step per run, or,
-in a segment compressed 3:1 or better, one step per stretch of up to 127
-two-byte runs (replicate runs and one-byte literals), located beforehand with
-numpy. Everything else is numpy on the per-run arrays: one ``numpy.repeat``
+in a tight Python loop: one step per run, or, in a segment compressed 3:1 or
+better, one step per stretch of up to 127 two-byte runs (replicate runs and
+one-byte literals), located beforehand with numpy. The loop takes four steps per
+pass and records only where the fourth ends; numpy finds the three between.
+Everything else is numpy on the per-run arrays: one ``numpy.repeat``
 turns each run into its first byte repeated, then each literal run is copied
 over that as two overlapping windows of a power-of-two width (fancy indexing
 on ``V<width>`` views, one copy per width); the planes are joined into samples
@@ -143,9 +144,10 @@ def _find_runs(raw: bytes, length: int, *, frame: int, segment: int) -> _Runs:
     size = len(raw)
     buf = np.frombuffer(raw, dtype=np.uint8)
     if 3 * size <= length:  # compressed 3:1 or better, so mostly two-byte runs
-        hops = np.frombuffer(_walk_stretches(raw), dtype=np.uint8)
-        hop_starts = np.cumsum(hops, dtype=np.intp)
-        hop_starts -= hops
+        table = _stretch_table(raw)
+        steps = np.frombuffer(table, dtype=np.uint8)
+        hop_starts = _every_step(_walk_stretches(table), steps, size)
+        hops = np.take(steps, hop_starts)
         # a step from a two-byte run's header covers step / 2 such runs, any other step one run
         stretch = np.take(_RUN_SIZE_TABLE, np.take(buf, hop_starts)) == 2
         run_sizes = np.repeat(np.where(stretch, np.uint8(2), hops), np.where(stretch, hops >> 1, 1))
@@ -154,13 +156,9 @@ def _find_runs(raw: bytes, length: int, *, frame: int, segment: int) -> _Runs:
         headers = np.take(buf, positions)
         noops = b"\x80" in raw
     else:
-        walked = _walk_headers(raw)
-        noops = 128 in walked
-        headers = np.frombuffer(walked, dtype=np.uint8)
-        run_sizes = np.frombuffer(walked.translate(_RUN_SIZE_BYTES), dtype=np.uint8)
-        positions = np.empty(headers.size, dtype=np.intp)
-        positions[:1] = 0
-        np.cumsum(run_sizes[:-1], out=positions[1:])
+        positions = _every_step(_walk_headers(raw), buf, size, translate=_RUN_SIZE_TABLE)
+        headers = np.take(buf, positions)
+        noops = bool(np.any(headers == 128))
     counts = np.take(_RUN_COUNT, headers)
     ends = np.cumsum(counts)
     total = int(ends[-1]) if ends.size else 0
@@ -183,40 +181,75 @@ def _find_runs(raw: bytes, length: int, *, frame: int, segment: int) -> _Runs:
     return _Runs(positions, headers, counts, ends)
 
 
-def _walk_headers(raw: bytes) -> bytearray:
-    """The header byte of every run: one Python step per run, each covering >= 1 byte."""
-    headers = bytearray()
-    append = headers.append
+# The two walks below are the decoder's only per-run Python code. Each takes four steps
+# per loop pass and records only where the fourth ends (``_every_step`` fills in the
+# three between with numpy): an ``append`` and a loop jump cost as much as a step.
+
+
+def _walk_headers(raw: bytes) -> list[int]:
+    """Where every fourth run starts (0 first): one Python step per run, each >= 1 byte.
+
+    The last entry may lie at or past the end of ``raw``; the walk stops there.
+    """
+    fourths = [0]
+    append = fourths.append
     run_size = _RUN_SIZE
     pos = 0
     try:
         while True:
-            header = raw[pos]
-            append(header)
-            pos += run_size[header]
+            pos += run_size[raw[pos]]
+            pos += run_size[raw[pos]]
+            pos += run_size[raw[pos]]
+            pos += run_size[raw[pos]]
+            append(pos)
     except IndexError:  # stepped past the end
         pass
-    return headers
+    return fourths
 
 
-def _walk_stretches(raw: bytes) -> bytearray:
+def _walk_stretches(table: bytes) -> list[int]:
     """Like ``_walk_headers``, but one step per stretch of two-byte runs.
 
-    Returns the bytes each step covers: a stretch of up to 127 consecutive
-    two-byte runs (replicate runs, one-byte literals), or any other single run.
+    ``table`` (``_stretch_table``) holds the bytes a step covers from each position:
+    a stretch of up to 127 consecutive two-byte runs (replicate runs, one-byte
+    literals), or any other single run.
     """
-    table = _stretch_table(raw)
-    hops = bytearray()
-    append = hops.append
+    fourths = [0]
+    append = fourths.append
     pos = 0
     try:
         while True:
-            step = table[pos]
-            append(step)
-            pos += step
+            pos += table[pos]
+            pos += table[pos]
+            pos += table[pos]
+            pos += table[pos]
+            append(pos)
     except IndexError:
         pass
-    return hops
+    return fourths
+
+
+def _every_step(
+    fourths: list[int], steps: Bytes, size: int, *, translate: Bytes | None = None
+) -> npt.NDArray[np.intp]:
+    """Every position a walk visited inside ``size`` bytes, from every fourth one.
+
+    The step from position p is ``steps[p]`` (through ``translate`` when given).
+    Positions past the end read the last byte (``clip``) and only grow, so the
+    visited ones are those below ``size``.
+    """
+    if size == 0:
+        return np.zeros(0, dtype=np.intp)
+    starts = np.array(fourths, dtype=np.intp)
+    visited = np.empty((starts.size, 4), dtype=np.intp)
+    visited[:, 0] = starts
+    for column in range(1, 4):
+        step = np.take(steps, visited[:, column - 1], mode="clip")
+        if translate is not None:
+            step = np.take(translate, step)
+        np.add(visited[:, column - 1], step, out=visited[:, column])
+    flat = visited.reshape(-1)
+    return flat[: int(np.searchsorted(flat, size))]
 
 
 def _stretch_table(raw: bytes) -> bytes:

@@ -251,6 +251,20 @@ def test_literal_run_crossing_the_plane_end_needs_only_the_bytes_it_contributes(
 
 
 @pytest.mark.parametrize("replicates", [0, _DENSE])
+@pytest.mark.parametrize("runs", range(1, 10))
+def test_every_count_of_runs_decodes_whatever_its_remainder_by_four(replicates: int, runs: int) -> None:
+    # the walks take four steps per pass and keep every fourth position; the
+    # runs of a last, partial pass must all be found, and none past the end
+    literals = b"".join(bytes([1, index, index + 100]) for index in range(runs))
+    expected = [9] * (128 * replicates) + [value for index in range(runs) for value in (index, index + 100)]
+    segment = _replicates(replicates) + literals
+    assert decode_segment(segment, len(expected)).tolist() == expected
+    assert decode_segment(segment + b"\x00", len(expected)).tolist() == expected  # odd padding
+    with pytest.raises(CodecError, match="decodes to"):
+        decode_segment(segment, len(expected) + 1)
+
+
+@pytest.mark.parametrize("replicates", [0, _DENSE])
 def test_replicate_run_without_its_value_byte_is_truncation(replicates: int) -> None:
     segment = _replicates(replicates) + bytes([0x81])  # the last header has no byte to repeat
     with pytest.raises(CodecError, match="truncated"):
